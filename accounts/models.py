@@ -1,0 +1,49 @@
+"""The chatsite user: a handle, a unique email, a display name and a role."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        MODERATOR = "moderator", "Moderator"
+        ADMIN = "admin", "Admin"
+
+    email = models.EmailField("email address", max_length=254)
+    display_name = models.CharField(max_length=80, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["member", "moderator", "admin"]),
+                name="accounts_user_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_moderator(self) -> bool:
+        """Moderators and admins moderate every channel."""
+        return self.role in (self.Role.MODERATOR, self.Role.ADMIN)
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Staff status follows the role: moderators and admins reach the admin site.
+        self.is_staff = self.is_moderator or self.is_superuser
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:  # type: ignore[operator]
+            kwargs["update_fields"] = {*update_fields, "is_staff"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,107 @@
+"""The one owner of real-time events: group names, payload shapes, and sending them.
+
+Services call the ``notify_*`` functions inside their transaction; the event leaves only when
+the transaction commits (``transaction.on_commit``), so nobody hears of a change that could
+still roll back. Each event is encoded to JSON once, here, and travels through the channel
+layer as text that every consumer forwards unchanged.
+
+Payloads hold primitives only: ids as strings, ISO-8601 times, ints, and a ``type``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from chat.models import Message
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer message type that consumers handle (``chat_event``).
+LAYER_EVENT_TYPE = "chat.event"
+
+
+def channel_group(channel_id: Any) -> str:
+    return f"chat.channel.{channel_id}"
+
+
+def user_group(user_id: Any) -> str:
+    return f"chat.user.{user_id}"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def author_data(user: Any) -> dict[str, Any]:
+    return {"id": str(user.pk), "username": user.username, "display_name": user.display_name}
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """A message in its REST shape (docs/api.md), shared by the API and the events."""
+    return {
+        "id": str(message.pk),
+        "channel_id": str(message.channel_id),
+        "user_id": str(message.user_id),
+        "content": message.content,
+        "created_at": _iso(message.created_at),
+        "edited_at": _iso(message.edited_at),
+        "deleted": message.deleted_at is not None,
+        "seq": message.seq,
+        "change_seq": message.change_seq,
+        "client_id": str(message.client_id) if message.client_id else None,
+        "author": author_data(message.user),
+    }
+
+
+def message_event(message: Message, kind: str) -> dict[str, Any]:
+    """The event of one change to a message: created, updated or deleted."""
+    if kind == "message.deleted":
+        return {
+            "type": kind,
+            "seq": message.change_seq,
+            "id": str(message.pk),
+            "channel_id": str(message.channel_id),
+        }
+    return {"type": kind, "seq": message.change_seq, "message": message_data(message)}
+
+
+def layer_message(event: dict[str, Any]) -> dict[str, Any]:
+    """Wrap an event for the channel layer, encoded once for every recipient."""
+    return {"type": LAYER_EVENT_TYPE, "text": json.dumps(event, separators=(",", ":"))}
+
+
+def _send_now(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(group, message)
+
+
+def _send_on_commit(group: str, message: dict[str, Any]) -> None:
+    # robust: a channel layer that is down must not undo or fail a committed write; the
+    # clients catch up by seq when they see the gap.
+    transaction.on_commit(lambda: _send_now(group, message), robust=True)
+
+
+def notify_message(message: Message, kind: str) -> None:
+    """Queue ``message.created`` / ``message.updated`` / ``message.deleted`` for commit."""
+    _send_on_commit(channel_group(message.channel_id), layer_message(message_event(message, kind)))
+
+
+def notify_membership(*, user_id: Any, channel_id: Any, joined: bool) -> None:
+    """Tell a user's open connections to start or stop following a channel."""
+    _send_on_commit(
+        user_group(user_id),
+        {"type": "chat.membership", "channel_id": str(channel_id), "joined": joined},
+    )
+
+
+def notify_user_deactivated(*, user_id: Any) -> None:
+    """Close every open connection of a user (4403)."""
+    _send_on_commit(user_group(user_id), {"type": "chat.deactivated"})

@@ -1,0 +1,126 @@
+"""Channels, memberships and messages (DESIGN §3).
+
+Every change in a channel takes the channel's next ``seq`` (see ``chat.services``): a create
+stores it as both ``seq`` and ``change_seq``, an edit or a delete as ``change_seq``. A client
+that remembers the last seq it saw can ask for every change after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django.utils import timezone
+
+from chat.validators import MAX_CONTENT_LENGTH, validate_channel_name, validate_message_content
+
+
+class Channel(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=80, unique=True, validators=[validate_channel_name])
+    title = models.CharField(max_length=200, blank=True)
+    topic = models.CharField(max_length=500, blank=True)
+    is_private = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=GreaterThanOrEqual(Length("name"), 1), name="chat_channel_name_len"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_seq__gte=0), name="chat_channel_last_seq_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+    last_read_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "user"], name="chat_membership_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["owner", "member"]), name="chat_membership_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.channel_id} ({self.role})"
+
+
+class Message(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages"
+    )
+    content = models.TextField(blank=True, validators=[validate_message_content])
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    seq = models.BigIntegerField(editable=False)
+    change_seq = models.BigIntegerField(editable=False)
+    client_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel", "seq"]
+        constraints = [
+            # A live message holds 1-4000 characters; a tombstone holds ''.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        GreaterThanOrEqual(Length("content"), 1),
+                        LessThanOrEqual(Length("content"), MAX_CONTENT_LENGTH),
+                        deleted_at__isnull=True,
+                    )
+                    | models.Q(deleted_at__isnull=False, content="")
+                ),
+                name="chat_message_content_len",
+            ),
+            # The unique indexes also serve history (seq) and sync (change_seq) reads.
+            models.UniqueConstraint(fields=["channel", "seq"], name="chat_message_channel_seq"),
+            models.UniqueConstraint(
+                fields=["channel", "change_seq"], name="chat_message_channel_change_seq"
+            ),
+            models.UniqueConstraint(fields=["user", "client_id"], name="chat_message_client_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}#{self.seq}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,0 +1,187 @@
+"""Reads that need care: visibility, unread counts and keyset pagination on seq.
+
+Visibility follows DESIGN §4 and mirrors the row-level security policies: a member sees
+public channels and the private ones they belong to; moderators and admins see all. A private
+channel that a user may not see does not exist for them (NotFound, never PermissionDenied).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from chat.exceptions import NotFound, ValidationError
+from chat.models import Channel, Membership, Message
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _as_uuid(value: Any, *, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise ValidationError(
+            f"{field} must be a UUID.", fields={field: ["Must be a valid UUID."]}
+        ) from None
+
+
+def channels_visible_to(user: Any) -> QuerySet[Channel]:
+    channels = Channel.objects.all()
+    if getattr(user, "is_moderator", False):
+        return channels
+    member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
+    return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
+
+
+def channel_list(*, user: Any) -> QuerySet[Channel]:
+    """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``."""
+    membership = Membership.objects.filter(channel=OuterRef("pk"), user=user)
+    read_up_to = Membership.objects.filter(channel=OuterRef(OuterRef("pk")), user=user)
+    unread = (
+        Message.objects.filter(
+            channel=OuterRef("pk"),
+            deleted_at__isnull=True,
+            seq__gt=Coalesce(Subquery(read_up_to.values("last_read_seq")[:1]), Value(0)),
+        )
+        .exclude(user=user)
+        .order_by()
+        .values("channel")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        channels_visible_to(user)
+        .annotate(
+            is_member=Exists(membership),
+            unread_count=Case(
+                When(
+                    Exists(membership),
+                    then=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+                ),
+                default=Value(0),
+            ),
+        )
+        .order_by("name")
+    )
+
+
+def channel_get(*, user: Any, channel_id: Any) -> Channel:
+    channel_uuid = _as_uuid(channel_id, field="channel_id")
+    try:
+        return channels_visible_to(user).get(pk=channel_uuid)
+    except Channel.DoesNotExist:
+        raise NotFound("Channel not found.") from None
+
+
+def channel_get_by_name(*, user: Any, name: str) -> Channel:
+    try:
+        return channels_visible_to(user).get(name=name)
+    except Channel.DoesNotExist:
+        raise NotFound("Channel not found.") from None
+
+
+def membership_get(*, user: Any, channel: Channel) -> Membership | None:
+    return Membership.objects.filter(channel=channel, user=user).first()
+
+
+def channel_members(*, user: Any, channel_id: Any) -> QuerySet[Membership]:
+    channel = channel_get(user=user, channel_id=channel_id)
+    return Membership.objects.filter(channel=channel).select_related("user").order_by("joined_at")
+
+
+def channel_ids_of_member(*, user: Any) -> list[tuple[uuid.UUID, str, int]]:
+    """(id, name, last_seq) of every channel the user belongs to."""
+    return list(
+        Channel.objects.filter(memberships__user=user)
+        .order_by("name")
+        .values_list("id", "name", "last_seq")
+    )
+
+
+def message_get(*, user: Any, message_id: Any) -> Message:
+    """A live message in a channel the user can see."""
+    message_uuid = _as_uuid(message_id, field="id")
+    visible = channels_visible_to(user).values("pk")
+    try:
+        return Message.objects.select_related("user").get(
+            pk=message_uuid, channel__in=visible, deleted_at__isnull=True
+        )
+    except Message.DoesNotExist:
+        raise NotFound("Message not found.") from None
+
+
+def _message_seq_in_channel(*, channel: Channel, message_id: Any, field: str) -> int:
+    message_uuid = _as_uuid(message_id, field=field)
+    seq = Message.objects.filter(channel=channel, pk=message_uuid).values_list("seq", flat=True)
+    found = seq.first()
+    if found is None:
+        raise ValidationError(
+            f"{field} is not a message of this channel.",
+            fields={field: ["Not a message of this channel."]},
+        )
+    return found
+
+
+def message_page(
+    *,
+    user: Any,
+    channel_id: Any,
+    limit: int = DEFAULT_PAGE_SIZE,
+    before: Any = None,
+    after: Any = None,
+    since_seq: int | None = None,
+) -> tuple[list[Message], bool]:
+    """One page of a channel's history, oldest first, and whether more lies beyond it.
+
+    No cursor: the newest ``limit`` live messages. ``before`` / ``after`` (message ids): the
+    ``limit`` live messages just older / newer. ``since_seq``: every change after it in
+    change order, tombstones included (for catching up).
+    """
+    if sum(cursor is not None for cursor in (before, after, since_seq)) > 1:
+        raise ValidationError(
+            "Use at most one of before, after and since_seq.",
+            fields={"before": ["Use at most one of before, after and since_seq."]},
+        )
+    channel = channel_get(user=user, channel_id=channel_id)
+    messages = Message.objects.filter(channel=channel).select_related("user")
+    if since_seq is not None:
+        rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    live = messages.filter(deleted_at__isnull=True)
+    if after is not None:
+        seq = _message_seq_in_channel(channel=channel, message_id=after, field="after")
+        rows = list(live.filter(seq__gt=seq).order_by("seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        seq = _message_seq_in_channel(channel=channel, message_id=before, field="before")
+        live = live.filter(seq__lt=seq)
+    rows = list(live.order_by("-seq")[: limit + 1])
+    has_more = len(rows) > limit
+    return list(reversed(rows[:limit])), has_more
+
+
+def changes_since(*, user: Any, channel_id: Any, since_seq: int) -> list[Message]:
+    """Every change in a channel after ``since_seq``, in order (for WebSocket replay)."""
+    channel = channel_get(user=user, channel_id=channel_id)
+    return list(
+        Message.objects.filter(channel=channel, change_seq__gt=since_seq)
+        .select_related("user")
+        .order_by("change_seq")
+    )

@@ -1,0 +1,1 @@
+"""PostgreSQL backend that carries the row-level security context (see chatsite.rls)."""

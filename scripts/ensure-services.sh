@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL and Redis answer on localhost, starting the local ones when they are
+# installed but stopped, and make sure the database role the app and tests use exists.
+#
+# The app role (default `chatsite`) is neither superuser nor BYPASSRLS: row-level security
+# applies to it (the tables it owns have FORCE ROW LEVEL SECURITY).
+set -euo pipefail
+
+PGHOST=${PGHOST:-127.0.0.1}
+PGPORT=${PGPORT:-5432}
+PGADMIN=${PGADMIN:-postgres}
+APP_ROLE=${APP_ROLE:-chatsite}
+APP_DB=${APP_DB:-chatsite}
+REDIS_HOST=${REDIS_HOST:-127.0.0.1}
+REDIS_PORT=${REDIS_PORT:-6379}
+
+die() { echo "ensure-services: $*" >&2; exit 1; }
+
+wait_for() {  # wait_for <seconds> <command...>
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+pg_up() { pg_isready -q -h "$PGHOST" -p "$PGPORT"; }
+redis_up() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]
+  else
+    exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT" && printf 'PING\r\n' >&3 && read -r -t 2 reply <&3 \
+      && [[ "$reply" == +PONG* ]]
+  fi
+}
+
+command -v pg_isready >/dev/null 2>&1 || die "PostgreSQL client tools (pg_isready, psql) are not installed: apt-get install postgresql"
+if ! pg_up; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql)" ]; then
+    echo "ensure-services: starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start || true
+    wait_for 30 pg_up || die "PostgreSQL did not come up on $PGHOST:$PGPORT"
+  else
+    die "PostgreSQL is not running on $PGHOST:$PGPORT and no local cluster is installed"
+  fi
+fi
+
+if ! redis_up; then
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "ensure-services: starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no
+    wait_for 30 redis_up || die "Redis did not come up on $REDIS_HOST:$REDIS_PORT"
+  else
+    die "Redis is not running on $REDIS_HOST:$REDIS_PORT and redis-server is not installed"
+  fi
+fi
+
+psql_admin() { psql -v ON_ERROR_STOP=1 -qtA -h "$PGHOST" -p "$PGPORT" -U "$PGADMIN" -d postgres "$@"; }
+if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$APP_ROLE'")" != "1" ]; then
+  psql_admin -c "CREATE ROLE \"$APP_ROLE\" LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS NOCREATEROLE"
+fi
+psql_admin -c "ALTER ROLE \"$APP_ROLE\" NOSUPERUSER NOBYPASSRLS"
+if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$APP_DB'")" != "1" ]; then
+  psql_admin -c "CREATE DATABASE \"$APP_DB\" OWNER \"$APP_ROLE\""
+fi
+echo "ensure-services: PostgreSQL ($PGHOST:$PGPORT, role $APP_ROLE) and Redis ($REDIS_HOST:$REDIS_PORT) are up"

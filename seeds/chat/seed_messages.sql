@@ -1,0 +1,121 @@
+-- chatsite demo data: the single source of truth for `manage.py seed` and for psql.
+-- Idempotent: fixed ids and ON CONFLICT DO NOTHING, so applying it twice changes nothing.
+-- Works on PostgreSQL (psql -f) and on SQLite (through manage.py seed).
+-- Every demo user's password is 'chatsite-demo' (manage.py seed applies SEED_PASSWORD).
+
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'alice', '', '', 'alice@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Alice Archer', 'member')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'bob', '', '', 'bob@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Bob Baker', 'member')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'carol', '', '', 'carol@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Carol Chen', 'member')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'moderator', '', '', 'moderator@example.com', TRUE, TRUE, '2026-11-01 08:00:00+00:00', 'Mo Derator', 'moderator')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq)
+SELECT 'c0000000000000000000000000000001', 'general', 'General', 'Company-wide chatter and announcements', FALSE, id, '2026-11-01 08:30:00+00:00', NULL, 10
+FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq)
+SELECT 'c0000000000000000000000000000002', 'random', 'Random', 'Anything goes', FALSE, id, '2026-11-01 08:30:00+00:00', NULL, 0
+FROM accounts_user WHERE username = 'bob'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq)
+SELECT 'c0000000000000000000000000000003', 'staff', 'Staff', 'Moderators and helpers', TRUE, id, '2026-11-01 08:30:00+00:00', NULL, 0
+FROM accounts_user WHERE username = 'moderator'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000001', id, 'owner', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000001', id, 'member', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'bob'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000001', id, 'member', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'carol'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000001', id, 'member', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'moderator'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000002', id, 'owner', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'bob'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000002', id, 'member', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000002', id, 'member', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'carol'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000003', id, 'owner', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'moderator'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_membership (channel_id, user_id, role, joined_at, last_read_seq)
+SELECT 'c0000000000000000000000000000003', id, 'member', '2026-11-01 08:45:00+00:00', 0 FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000001', 'c0000000000000000000000000000001', id, 'Welcome to chatsite! This is #general, where everyone hangs out.', '2026-11-01 09:01:00+00:00', NULL, NULL, 1, 1, NULL
+FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000002', 'c0000000000000000000000000000001', id, 'Hi Alice! Glad to be here.', '2026-11-01 09:02:00+00:00', NULL, NULL, 2, 2, NULL
+FROM accounts_user WHERE username = 'bob'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000003', 'c0000000000000000000000000000001', id, 'Morning all. Is the release still planned for Friday?', '2026-11-01 09:03:00+00:00', NULL, NULL, 3, 3, NULL
+FROM accounts_user WHERE username = 'carol'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000004', 'c0000000000000000000000000000001', id, 'Yes, Friday it is. Release notes are in the wiki.', '2026-11-01 09:04:00+00:00', NULL, NULL, 4, 4, NULL
+FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000005', 'c0000000000000000000000000000001', id, 'Reminder: be kind, and keep work topics in their channels.', '2026-11-01 09:05:00+00:00', NULL, NULL, 5, 5, NULL
+FROM accounts_user WHERE username = 'moderator'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000006', 'c0000000000000000000000000000001', id, 'Who''s up for lunch at 12:30?', '2026-11-01 09:06:00+00:00', NULL, NULL, 6, 6, NULL
+FROM accounts_user WHERE username = 'bob'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000007', 'c0000000000000000000000000000001', id, 'Count me in.', '2026-11-01 09:07:00+00:00', NULL, NULL, 7, 7, NULL
+FROM accounts_user WHERE username = 'carol'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000008', 'c0000000000000000000000000000001', id, 'Me too. Let''s meet at the lobby.', '2026-11-01 09:08:00+00:00', NULL, NULL, 8, 8, NULL
+FROM accounts_user WHERE username = 'alice'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000009', 'c0000000000000000000000000000001', id, 'Tip: press Shift+Enter for a new line, Enter to send.', '2026-11-01 09:09:00+00:00', NULL, NULL, 9, 9, NULL
+FROM accounts_user WHERE username = 'bob'
+ON CONFLICT DO NOTHING;
+
+INSERT INTO chat_message (id, channel_id, user_id, content, created_at, edited_at, deleted_at, seq, change_seq, client_id)
+SELECT 'a0000000000000000000000000000010', 'c0000000000000000000000000000001', id, 'See you all there!', '2026-11-01 09:10:00+00:00', NULL, NULL, 10, 10, NULL
+FROM accounts_user WHERE username = 'carol'
+ON CONFLICT DO NOTHING;

@@ -1,0 +1,84 @@
+"""Shared fixtures. The suite runs against real PostgreSQL and Redis (see Makefile)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+from django.conf import settings
+
+from chat import services
+from chatsite import rls
+from tests.factories import ChannelFactory, MembershipFactory, UserFactory
+
+if settings.DATABASES["default"]["ENGINE"] != "chatsite.db":
+    pytest.exit(
+        "tests need PostgreSQL: run `make test`, or set DATABASE_URL and REDIS_URL", returncode=4
+    )
+
+# Each xdist worker has its own test database, so user ids repeat across workers: keep their
+# channel-layer groups and cache keys apart too.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_TEST_PREFIX = f"chatsite-test-{_WORKER}"
+for _layer in settings.CHANNEL_LAYERS.values():
+    _config = cast(dict[str, Any], _layer.setdefault("CONFIG", {}))
+    _config["prefix"] = _TEST_PREFIX
+settings.CACHES["default"]["KEY_PREFIX"] = _TEST_PREFIX
+
+
+@pytest.fixture(autouse=True)
+def service_context() -> Iterator[None]:
+    """Test set-up writes as the service role; requests and consumers set their own."""
+    with rls.acting_as_service():
+        yield
+
+
+@pytest.fixture
+def user_factory() -> type[UserFactory]:
+    return UserFactory
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    return UserFactory.create(username="alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob(db: None) -> Any:
+    return UserFactory.create(username="bob", display_name="Bob")
+
+
+@pytest.fixture
+def moderator(db: None) -> Any:
+    return UserFactory.create(username="mod", role="moderator")
+
+
+@pytest.fixture
+def channel(db: None, alice: Any) -> Any:
+    """A public channel that alice owns."""
+    channel = ChannelFactory.create(name="general", created_by=alice)
+    MembershipFactory.create(channel=channel, user=alice, role="owner")
+    return channel
+
+
+@pytest.fixture
+def private_channel(db: None, alice: Any) -> Any:
+    """A private channel with alice as its only member."""
+    channel = ChannelFactory.create(name="secret", is_private=True, created_by=alice)
+    MembershipFactory.create(channel=channel, user=alice, role="owner")
+    return channel
+
+
+@pytest.fixture
+def post() -> Any:
+    """post(user, channel, content): a message sent through the service."""
+
+    def _post(user: Any, channel: Any, content: str = "hello", **kwargs: Any) -> Any:
+        message, _ = services.message_create(
+            user=user, channel_id=channel.pk, content=content, **kwargs
+        )
+        return message
+
+    return _post

@@ -10,8 +10,10 @@ Payloads hold primitives only: ids as strings, ISO-8601 times, ints, and a ``typ
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -71,9 +73,17 @@ def message_event(message: Message, kind: str) -> dict[str, Any]:
     return {"type": kind, "seq": message.change_seq, "message": message_data(message)}
 
 
-def layer_message(event: dict[str, Any]) -> dict[str, Any]:
-    """Wrap an event for the channel layer, encoded once for every recipient."""
-    return {"type": LAYER_EVENT_TYPE, "text": json.dumps(event, separators=(",", ":"))}
+def _encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+def layer_message(event: dict[str, Any], **routing: Any) -> dict[str, Any]:
+    """Wrap an event for the channel layer, encoded once for every recipient.
+
+    ``routing`` keys (``channel_id``, ``seq``) travel beside the text so a consumer can skip
+    a change it already replayed from the database without decoding the text.
+    """
+    return {"type": LAYER_EVENT_TYPE, "text": _encode(event), **routing}
 
 
 def _send_now(group: str, message: dict[str, Any]) -> None:
@@ -91,7 +101,10 @@ def _send_on_commit(group: str, message: dict[str, Any]) -> None:
 
 def notify_message(message: Message, kind: str) -> None:
     """Queue ``message.created`` / ``message.updated`` / ``message.deleted`` for commit."""
-    _send_on_commit(channel_group(message.channel_id), layer_message(message_event(message, kind)))
+    event = layer_message(
+        message_event(message, kind), channel_id=str(message.channel_id), seq=message.change_seq
+    )
+    _send_on_commit(channel_group(message.channel_id), event)
 
 
 def notify_membership(*, user_id: Any, channel_id: Any, joined: bool) -> None:
@@ -105,3 +118,35 @@ def notify_membership(*, user_id: Any, channel_id: Any, joined: bool) -> None:
 def notify_user_deactivated(*, user_id: Any) -> None:
     """Close every open connection of a user (4403)."""
     _send_on_commit(user_group(user_id), {"type": "chat.deactivated"})
+
+
+# Ephemeral events: sent at once from the consumer, never stored, so they need no commit.
+
+
+async def send_typing(*, channel_id: Any, user: Any) -> None:
+    """Tell a channel's subscribers that ``user`` is typing (consumers skip the typist)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {"type": "typing", "channel_id": str(channel_id), "user": author_data(user)}
+    await layer.group_send(
+        channel_group(channel_id),
+        {"type": "chat.typing", "user_id": str(user.pk), "text": _encode(event)},
+    )
+
+
+async def send_presence(*, user_id: Any, status: str, channel_ids: Iterable[Any]) -> None:
+    """Tell the subscribers of a user's channels that the user is ``online`` or ``offline``."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {"type": "presence", "user_id": str(user_id), "status": status}
+    message = {
+        "type": "chat.presence",
+        "user_id": str(user_id),
+        "status": status,
+        "text": _encode(event),
+    }
+    await asyncio.gather(
+        *(layer.group_send(channel_group(channel_id), message) for channel_id in channel_ids)
+    )

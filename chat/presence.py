@@ -1,0 +1,162 @@
+"""Short-lived state shared by every Daphne process: who is online, who typed recently.
+
+Presence is counted per user as a Redis sorted set of the user's open connections (the
+consumer's channel name), each scored with the time it expires. A connection refreshes its
+entry every heartbeat, so the entries of a process that died without saying goodbye fall away
+after ``PRESENCE_TTL_SECONDS``. A user goes online when the set grows from empty and offline
+when it shrinks to empty: a second tab, or a tab on another process, keeps the user online.
+
+The typing throttle is one ``SET NX PX`` key per user and channel, so it holds across tabs
+and processes too.
+
+Without Redis (the embedded development mode, in-memory channel layer) both live in this
+process, which is then the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import types
+import weakref
+from typing import Any
+
+from channels.layers import get_channel_layer
+from channels_redis.utils import create_pool
+from django.conf import settings
+from redis import asyncio as aioredis
+
+TYPING_INTERVAL_MS = 3000
+
+_CONNECT_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return before
+"""
+
+_DISCONNECT_SCRIPT = """
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+def presence_ttl_seconds() -> int:
+    """How long a connection counts as online without a refresh: three heartbeats."""
+    return 3 * int(settings.HEARTBEAT_SECONDS)
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+_local_connections: dict[str, dict[str, float]] = {}
+_local_typing: dict[str, float] = {}
+
+
+def _layer_config() -> dict[str, Any]:
+    return dict(settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}))
+
+
+def _prefix() -> str:
+    layer = get_channel_layer()
+    return str(getattr(layer, "prefix", None) or _layer_config().get("prefix") or "chatsite")
+
+
+def _uses_redis() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def _close_with_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close this loop's client when the loop closes (as channels_redis does for its pools)."""
+    original_close = loop.close
+
+    def close(self: asyncio.AbstractEventLoop) -> None:
+        client = _clients.pop(loop, None)
+        if client is not None and not loop.is_running():
+            loop.run_until_complete(client.aclose(close_connection_pool=True))
+        loop.close = original_close  # type: ignore[method-assign]
+        original_close()
+
+    loop.close = types.MethodType(close, loop)  # type: ignore[method-assign]
+
+
+def _client() -> aioredis.Redis:
+    """One Redis client per event loop, on the channel layer's host and pool options."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        hosts = _layer_config().get("hosts") or [{"address": settings.REDIS_URL}]
+        host = hosts[0] if isinstance(hosts[0], dict) else {"address": hosts[0]}
+        client = aioredis.Redis(connection_pool=create_pool(host))
+        _clients[loop] = client
+        _close_with_loop(loop)
+    return client
+
+
+async def close_client() -> None:
+    """Close the current loop's client (tests call this before their loop ends)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose(close_connection_pool=True)
+
+
+def _key(user_id: Any) -> str:
+    return f"{_prefix()}:presence:{user_id}"
+
+
+async def connection_opened(*, user_id: Any, connection: str) -> bool:
+    """Count a new connection of a user; True if the user was offline until now."""
+    now = time.time()
+    expires = now + presence_ttl_seconds()
+    if not _uses_redis():
+        entries = _local_connections.setdefault(str(user_id), {})
+        live = {name: until for name, until in entries.items() if until > now}
+        _local_connections[str(user_id)] = {**live, connection: expires}
+        return not live
+    before = await _client().eval(  # type: ignore[misc]
+        _CONNECT_SCRIPT, 1, _key(user_id), now, expires, connection, presence_ttl_seconds()
+    )
+    return int(before) == 0
+
+
+async def connection_refreshed(*, user_id: Any, connection: str) -> None:
+    """Keep a live connection counted for another TTL (called every heartbeat)."""
+    expires = time.time() + presence_ttl_seconds()
+    if not _uses_redis():
+        _local_connections.setdefault(str(user_id), {})[connection] = expires
+        return
+    client = _client()
+    await client.zadd(_key(user_id), {connection: expires})
+    await client.expire(_key(user_id), presence_ttl_seconds())
+
+
+async def connection_closed(*, user_id: Any, connection: str) -> bool:
+    """Forget a connection of a user; True if it was the user's last one."""
+    now = time.time()
+    if not _uses_redis():
+        entries = _local_connections.get(str(user_id), {})
+        entries.pop(connection, None)
+        live = {name: until for name, until in entries.items() if until > now}
+        if live:
+            _local_connections[str(user_id)] = live
+        else:
+            _local_connections.pop(str(user_id), None)
+        return not live
+    remaining = await _client().eval(  # type: ignore[misc]
+        _DISCONNECT_SCRIPT, 1, _key(user_id), now, connection
+    )
+    return int(remaining) == 0
+
+
+async def typing_allowed(*, user_id: Any, channel_id: Any) -> bool:
+    """True at most once per user and channel every TYPING_INTERVAL_MS, across processes."""
+    key = f"{_prefix()}:typing:{user_id}:{channel_id}"
+    if not _uses_redis():
+        now = time.monotonic()
+        if _local_typing.get(key, 0.0) > now:
+            return False
+        _local_typing[key] = now + TYPING_INTERVAL_MS / 1000
+        return True
+    return bool(await _client().set(key, "1", nx=True, px=TYPING_INTERVAL_MS))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
@@ -124,3 +125,48 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class MessageRevision(models.Model):
+    """A message's content before one of its changes, kept for moderators.
+
+    Edits keep the previous text (the edit history shown in the admin); a moderator's
+    tombstone keeps the removed text so that the tombstone can be restored. When authors
+    delete their own message, its revisions go too: a deletion by the author is final.
+    """
+
+    class Kind(models.TextChoices):
+        EDIT = "edit", "Edited by the author"
+        TOMBSTONE = "tombstone", "Tombstoned by a moderator"
+        RESTORE = "restore", "Restored by a moderator"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    content = models.TextField(blank=True, help_text="The content before this change.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    change_seq = models.BigIntegerField(help_text="The channel seq that this change took.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["message", "change_seq"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["edit", "tombstone", "restore"]),
+                name="chat_messagerevision_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["message", "change_seq"], name="chat_msgrev_message_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.message_id} at seq {self.change_seq}"
+
+
+class AuditEntry(LogEntry):
+    """Django's admin log, shown to moderators as the audit trail of moderation."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"

@@ -41,9 +41,12 @@ class User(AbstractUser):
         return self.display_name or self.username
 
     def save(self, *args: object, **kwargs: object) -> None:
+        # A superuser (createsuperuser knows nothing of roles) administers the site: role admin.
+        if self.is_superuser:
+            self.role = self.Role.ADMIN
         # Staff status follows the role: moderators and admins reach the admin site.
         self.is_staff = self.is_moderator or self.is_superuser
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "role" in update_fields:  # type: ignore[operator]
-            kwargs["update_fields"] = {*update_fields, "is_staff"}  # type: ignore[misc]
+        if update_fields is not None and {"role", "is_superuser"} & set(update_fields):  # type: ignore[call-overload]
+            kwargs["update_fields"] = {*update_fields, "role", "is_staff"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]

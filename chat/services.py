@@ -14,9 +14,9 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat import events, selectors
+from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
-from chat.models import Channel, Membership, Message
+from chat.models import Channel, Membership, Message, MessageRevision
 from chat.validators import CHANNEL_NAME_RE, content_problem
 
 NEXT_SEQ_SQL = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
@@ -120,10 +120,18 @@ def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
     if message.user_id != user.pk:
         raise PermissionDenied("You can only edit your own messages.")
     _check_writable(message.channel)
+    previous = message.content
     message.content = text
     message.edited_at = timezone.now()
     message.change_seq = _next_seq(message.channel_id)
     message.save(update_fields=["content", "edited_at", "change_seq"])
+    MessageRevision.objects.create(
+        message=message,
+        kind=MessageRevision.Kind.EDIT,
+        content=previous,
+        actor=user,
+        change_seq=message.change_seq,
+    )
     events.notify_message(message, "message.updated")
     return message
 
@@ -132,14 +140,160 @@ def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
 def message_delete(*, user: Any, message_id: Any) -> Message:
     """Tombstone a message: one's own, or anyone's for a moderator."""
     message = _message_for_change(user=user, message_id=message_id)
-    if message.user_id != user.pk and not user.is_moderator:
-        raise PermissionDenied("You can only delete your own messages.")
+    if message.user_id != user.pk:
+        if not user.is_moderator:
+            raise PermissionDenied("You can only delete your own messages.")
+        return _message_tombstone(message=message, moderator=user)
+    # The author's own deletion is final: the edit history goes with the content.
+    MessageRevision.objects.filter(message=message).delete()
     message.content = ""
     message.deleted_at = timezone.now()
     message.change_seq = _next_seq(message.channel_id)
     message.save(update_fields=["content", "deleted_at", "change_seq"])
     events.notify_message(message, "message.deleted")
     return message
+
+
+# --- Moderation ------------------------------------------------------------------------
+# The admin's actions (chat/admin.py) call these. Each one checks that the actor moderates,
+# changes the data like the functions above (taking the channel's next seq where a message
+# changes, so clients hear of it live and since_seq carries it), and leaves an entry in the
+# audit trail (chat/audit.py) in the same transaction.
+
+
+def _check_moderator(user: Any) -> None:
+    if not (getattr(user, "is_active", False) and getattr(user, "is_moderator", False)):
+        raise PermissionDenied("Only moderators can do this.")
+
+
+def _message_tombstone(*, message: Message, moderator: Any) -> Message:
+    """Tombstone a locked, live message, keeping its content for a possible restore."""
+    removed = message.content
+    message.content = ""
+    message.deleted_at = timezone.now()
+    message.change_seq = _next_seq(message.channel_id)
+    message.save(update_fields=["content", "deleted_at", "change_seq"])
+    MessageRevision.objects.create(
+        message=message,
+        kind=MessageRevision.Kind.TOMBSTONE,
+        content=removed,
+        actor=moderator,
+        change_seq=message.change_seq,
+    )
+    audit.record(
+        actor=moderator,
+        target=message,
+        description=audit.describe_message(message),
+        change_message=(
+            f"Tombstoned {audit.describe_message(message)} (change seq {message.change_seq})."
+        ),
+    )
+    events.notify_message(message, "message.deleted")
+    return message
+
+
+@transaction.atomic
+def message_tombstone_by_moderator(*, moderator: Any, message_id: Any) -> Message:
+    """Tombstone any live message; its content is kept so that a moderator can restore it."""
+    _check_moderator(moderator)
+    message = _message_for_change(user=moderator, message_id=message_id)
+    return _message_tombstone(message=message, moderator=moderator)
+
+
+@transaction.atomic
+def message_restore(*, moderator: Any, message_id: Any) -> Message:
+    """Bring back a message that a moderator tombstoned, as a new change (message.updated).
+
+    Only a moderator's tombstone can be undone: when authors delete their own message, its
+    content is gone for good.
+    """
+    _check_moderator(moderator)
+    try:
+        message_uuid = uuid.UUID(str(message_id))
+    except ValueError:
+        raise NotFound("Message not found.") from None
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("user", "channel")
+        .filter(pk=message_uuid)
+        .first()
+    )
+    if message is None:
+        raise NotFound("Message not found.")
+    if not message.is_deleted:
+        raise ValidationError("This message is not deleted.", code="not_deleted")
+    kept = (
+        MessageRevision.objects.filter(message=message, kind=MessageRevision.Kind.TOMBSTONE)
+        .order_by("-change_seq")
+        .first()
+    )
+    if kept is None or kept.change_seq != message.change_seq:
+        raise ValidationError(
+            "Only a moderator's tombstone can be restored; the author deleted this message.",
+            code="not_restorable",
+        )
+    message.content = kept.content
+    message.deleted_at = None
+    message.change_seq = _next_seq(message.channel_id)
+    message.save(update_fields=["content", "deleted_at", "change_seq"])
+    MessageRevision.objects.create(
+        message=message,
+        kind=MessageRevision.Kind.RESTORE,
+        content="",
+        actor=moderator,
+        change_seq=message.change_seq,
+    )
+    audit.record(
+        actor=moderator,
+        target=message,
+        description=audit.describe_message(message),
+        change_message=(
+            f"Restored {audit.describe_message(message)} (change seq {message.change_seq})."
+        ),
+    )
+    events.notify_message(message, "message.updated")
+    return message
+
+
+def _channel_locked(*, moderator: Any, channel_id: Any) -> Channel:
+    channel = selectors.channel_get(user=moderator, channel_id=channel_id)
+    return Channel.objects.select_for_update().get(pk=channel.pk)
+
+
+@transaction.atomic
+def channel_archive(*, moderator: Any, channel_id: Any) -> Channel:
+    """Make a channel read-only: posts, edits and joins answer 403 ``archived``."""
+    _check_moderator(moderator)
+    channel = _channel_locked(moderator=moderator, channel_id=channel_id)
+    if channel.is_archived:
+        raise ValidationError(f"#{channel.name} is already archived.", code="already_archived")
+    channel.archived_at = timezone.now()
+    channel.save(update_fields=["archived_at"])
+    audit.record(
+        actor=moderator,
+        target=channel,
+        description=str(channel),
+        change_message=f"Archived {channel}: it is read-only now.",
+    )
+    return channel
+
+
+@transaction.atomic
+def channel_unarchive(*, moderator: Any, channel_id: Any) -> Channel:
+    """Open an archived channel for posting again."""
+    _check_moderator(moderator)
+    channel = _channel_locked(moderator=moderator, channel_id=channel_id)
+    if not channel.is_archived:
+        raise ValidationError(f"#{channel.name} is not archived.", code="not_archived")
+    channel.archived_at = None
+    channel.save(update_fields=["archived_at"])
+    audit.record(
+        actor=moderator,
+        target=channel,
+        description=str(channel),
+        change_message=f"Unarchived {channel}: members can post again.",
+    )
+    return channel
 
 
 @transaction.atomic
@@ -209,6 +363,43 @@ def channel_member_add(*, actor: Any, channel_id: Any, user: Any) -> tuple[Membe
     if created:
         events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
     return membership, created
+
+
+def _check_owner_or_moderator(*, actor: Any, channel: Channel) -> None:
+    is_owner = Membership.objects.filter(
+        channel=channel, user=actor, role=Membership.Role.OWNER
+    ).exists()
+    if not (is_owner or actor.is_moderator):
+        raise PermissionDenied("Only the channel's owners and moderators can manage members.")
+
+
+@transaction.atomic
+def channel_member_remove(*, actor: Any, channel_id: Any, user: Any) -> bool:
+    """Take a user out of a channel (owners and moderators). Returns whether they were in."""
+    channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    _check_owner_or_moderator(actor=actor, channel=channel)
+    deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
+    if deleted:
+        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=False)
+    return bool(deleted)
+
+
+@transaction.atomic
+def channel_member_set_role(*, actor: Any, channel_id: Any, user: Any, role: str) -> Membership:
+    """Make a member an owner of the channel, or an owner a plain member."""
+    if role not in Membership.Role.values:
+        raise ValidationError("Unknown membership role.", fields={"role": ["Unknown role."]})
+    channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    _check_owner_or_moderator(actor=actor, channel=channel)
+    membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
+    if membership is None:
+        raise ValidationError(
+            "Not a member of this channel.", fields={"user_id": ["Not a member."]}
+        )
+    if membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
 
 
 @transaction.atomic

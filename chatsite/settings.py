@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+
+from chatsite import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,9 +40,19 @@ def env_int(name: str, default: int) -> int:
 # https://docs.djangoproject.com/en/5.2/ref/settings/
 # ------------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-dev-only-key-change-me-in-production-0123456789"
-)
+_DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-in-production-0123456789"  # noqa: S105
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _DEV_SECRET_KEY
+if not DEBUG and (
+    SECRET_KEY in {_DEV_SECRET_KEY, "change-me-to-a-long-random-string"}
+    or SECRET_KEY.startswith("django-insecure")
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=0 needs DJANGO_SECRET_KEY set to a long random value (50+ characters, "
+        "not the development default); generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -56,12 +70,19 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
+    "csp",
+    "axes",
+    "django_structlog",
     "accounts",
     "chat",
 ]
 
 MIDDLEWARE = [
+    "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "chatsite.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,6 +90,7 @@ MIDDLEWARE = [
     "chatsite.rls.RowLevelSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -90,6 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -222,3 +245,85 @@ SPECTACULAR_SETTINGS = {
 # Seeds
 # ------------------------------------------------------------------------------
 SEED_PASSWORD = os.environ.get("SEED_PASSWORD", "chatsite-demo")
+
+# ------------------------------------------------------------------------------
+# Security: HTTPS, headers, CSP, CORS, brute-force lockout (docs/operations.md)
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security
+# ------------------------------------------------------------------------------
+HTTPS = env_bool("DJANGO_HTTPS", False)
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Container probes speak plain HTTP to the process: never redirect them.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# django-csp 4: templates put nonce="{{ request.csp_nonce }}" on their <script> tags;
+# chatsite.security adds the site's own ws:// or wss:// origin to connect-src per request.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# django-cors-headers: only the API answers cross-origin, and only to CORS_ALLOWED_ORIGINS.
+# Clients authenticate with a bearer token there, so no credentials (cookies) cross origins.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+
+# django-axes: lock a username from one client address after AXES_FAILURE_LIMIT failed logins
+# (web form and /api/auth/token/). Attempts are counted in the cache (Redis in full mode):
+# the database would roll them back with the failed request's transaction (ATOMIC_REQUESTS).
+AUTHENTICATION_BACKENDS = [
+    "chatsite.security.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "chatsite.security.lockout_response"
+AXES_VERBOSE = False
+if not REDIS_URL:
+    # Embedded mode is a single process, where the local-memory cache is shared by all.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# ------------------------------------------------------------------------------
+# Logging: one structured line per request and per WebSocket session (chatsite.logs)
+# https://django-structlog.readthedocs.io/
+# ------------------------------------------------------------------------------
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("console" if DEBUG else "json")
+LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+LOGGING = logs.logging_config(LOG_FORMAT, LOG_LEVEL)
+logs.configure_structlog()
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # request_started only at DEBUG
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # validated by chatsite.request_log

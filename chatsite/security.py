@@ -1,0 +1,83 @@
+"""Security glue: the CSP middleware and brute-force lockout that also covers the JWT API."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_cool_off
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.core.exceptions import DisallowedHost
+from django.http import HttpResponse, JsonResponse
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, adding the site's own WebSocket origin to connect-src.
+
+    ``'self'`` covers same-origin ws/wss in current browsers; naming the origin explicitly
+    keeps older ones working. The origin follows the request (host and scheme, behind the
+    proxy header when DJANGO_HTTPS=1), so one policy serves every allowed host.
+    """
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if report_only:
+            return parts
+        try:
+            host = request.get_host()
+        except DisallowedHost:
+            return parts
+        origin = f"{'wss' if request.is_secure() else 'ws'}://{host}"
+        update = dict(parts.update or {})
+        existing = update.get("connect-src") or []
+        if isinstance(existing, str):
+            existing = [existing]
+        update["connect-src"] = [*existing, origin]
+        parts.update = update
+        return parts
+
+
+class AxesBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, working for DRF views too.
+
+    simplejwt's TokenObtainPairSerializer passes DRF's Request to ``authenticate``; axes marks
+    the request it is given as locked out, and AxesMiddleware looks at Django's HttpRequest.
+    Handing axes the underlying HttpRequest makes the middleware see the lockout and answer
+    with :func:`lockout_response` instead of a bare 401.
+    """
+
+    def authenticate(
+        self,
+        request: Any,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        http_request = getattr(request, "_request", request)
+        return super().authenticate(http_request, username, password, **kwargs)
+
+
+def lockout_response(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: 429 with Retry-After; the API error shape under /api/."""
+    cool_off = get_cool_off(request)
+    retry_after = max(1, math.ceil(cool_off.total_seconds())) if cool_off else None
+    detail = "Too many failed login attempts. Try again later."
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"error": {"code": "locked_out", "detail": detail, "fields": {}}}, status=429
+        )
+    else:
+        response = HttpResponse(detail, status=429, content_type="text/plain; charset=utf-8")
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response

@@ -1,0 +1,104 @@
+"""One log line per WebSocket session: an ASGI middleware around the WebSocket stack.
+
+``chatsite.asgi`` wraps the whole WebSocket stack (outside the origin validator, so refused
+handshakes are logged too). For each session it binds a request id (the handshake's
+``X-Request-ID`` when plain, otherwise a new UUID) to structlog's context, watches the accept
+and close messages, and when the session ends logs ``websocket_session`` with path,
+request_id, user_id, accepted, close_code, closed_by (server or client) and duration_ms.
+
+The consumer reports who is connected with :func:`bind_user` once it has authenticated the
+socket. Nothing from the handshake headers is logged: the subprotocol list may carry
+``bearer.<JWT>`` and the cookie header a session id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from typing import Any
+
+import structlog
+
+from chatsite.request_log import clean_request_id
+
+logger = structlog.get_logger("chatsite.ws")
+
+_session: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "chatsite_ws_session", default=None
+)
+
+
+def bind_user(user: Any) -> None:
+    """Record the authenticated user of the current WebSocket session (no-op outside one)."""
+    user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
+    session = _session.get()
+    if session is not None:
+        session["user_id"] = user_id
+    structlog.contextvars.bind_contextvars(user_id=user_id)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class WebSocketSessionLogMiddleware:
+    """ASGI middleware; HTTP and lifespan scopes pass straight through."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope.get("type") != "websocket":
+            return await self.inner(scope, receive, send)
+
+        request_id = clean_request_id(_header(scope, b"x-request-id"))
+        session: dict[str, Any] = {
+            "user_id": None,
+            "accepted": False,
+            "close_code": None,
+            "closed_by": None,
+        }
+        started = time.monotonic()
+
+        async def send_logged(message: dict[str, Any]) -> None:
+            kind = message.get("type")
+            if kind == "websocket.accept":
+                session["accepted"] = True
+            elif kind == "websocket.close" and session["close_code"] is None:
+                session["close_code"] = message.get("code", 1000)
+                session["closed_by"] = "server"
+            await send(message)
+
+        async def receive_logged() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            if message.get("type") == "websocket.disconnect" and session["close_code"] is None:
+                session["close_code"] = message.get("code", 1005)
+                session["closed_by"] = "client"
+            return message
+
+        token = _session.set(session)
+        outcome = "closed"
+        try:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                try:
+                    return await self.inner(scope, receive_logged, send_logged)
+                except BaseException:
+                    outcome = "error"
+                    raise
+                finally:
+                    logger.info(
+                        "websocket_session",
+                        path=scope.get("path", ""),
+                        request_id=request_id,
+                        user_id=session["user_id"],
+                        accepted=session["accepted"],
+                        close_code=session["close_code"],
+                        closed_by=session["closed_by"],
+                        outcome=outcome,
+                        duration_ms=round((time.monotonic() - started) * 1000, 2),
+                    )
+        finally:
+            _session.reset(token)

@@ -1,10 +1,455 @@
-"""The WebSocket consumer for /ws/chat/ (DESIGN §6)."""
+"""The WebSocket consumer for /ws/chat/ (DESIGN §6; the protocol is in docs/api.md).
+
+One async consumer per connection. It parses frames, authenticates (``chat.ws_auth`` did the
+work), and for every operation that touches the database makes one ``database_sync_to_async``
+hop around a service or selector call, inside ``rls.acting_as_user(user)`` so row-level
+security sees the user. Writes go through ``chat.services`` exactly as the REST views do, and
+every event reaches the channel layer through ``chat.events``; this module never calls
+``group_send``.
+
+Events from the layer arrive already encoded (``{"type": "chat.event", "text": ...}``) and
+are forwarded as they are: one JSON encoding per event, not one per recipient.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from chat import events, presence, selectors, services
+from chat.exceptions import ChatError, NotFound, ValidationError
+from chat.models import Message
+from chat.serializers import MessageCreateSerializer
+from chat.ws_auth import PROBLEM_INACTIVE, WebSocketAuth, seconds_left
+from chatsite import rls
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 16 * 1024
+
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_FLOODED = 4429
+
+# Rate-limit errors within FLOOD_WINDOW_SECONDS of each other before the socket is closed.
+FLOOD_STRIKES = 10
+FLOOD_WINDOW_SECONDS = 10.0
+
+
+class RateLimited(ChatError):
+    default_code = "rate_limited"
+
+
+class TokenBucket:
+    """``capacity`` actions at once, refilled at ``per_second``."""
+
+    def __init__(self, capacity: float, per_second: float) -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self.tokens = capacity
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def rate_per_second(rate: str) -> float:
+    """A DRF rate such as ``120/min`` in actions per second."""
+    count, _, period = rate.partition("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.strip()[:1].lower()]
+    return int(count) / seconds
+
+
+def _channel_id(content: dict[str, Any]) -> str:
+    return str(selectors._as_uuid(content.get("channel_id"), field="channel_id"))
+
+
+def _since_seq(content: dict[str, Any]) -> int | None:
+    value = content.get("since_seq")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problem = "since_seq must be a non-negative integer."
+        raise ValidationError(problem, fields={"since_seq": [problem]})
+    return value
+
+
+def _replay_text(message: Message, since_seq: int) -> str:
+    """A replayed change, in the shape of its live event.
+
+    The database keeps each message's latest change only, so a message created after
+    ``since_seq`` replays as ``message.created`` (with its edits applied), an older one as
+    ``message.updated`` or ``message.deleted``. Each carries the seq of its latest change.
+    """
+    if message.deleted_at is not None:
+        kind = "message.deleted"
+    elif message.seq > since_seq:
+        kind = "message.created"
+    else:
+        kind = "message.updated"
+    return str(events.layer_message(events.message_event(message, kind))["text"])
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """One client connection: its subscriptions, rate limits and timers."""
+
+    user: Any = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every handler, one thread hop
+        # per event. Each database call here goes through database_sync_to_async, which
+        # already does that around the call, so forwarding an event stays on the loop.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        return json.dumps(content, separators=(",", ":"))
+
+    # -- connection ---------------------------------------------------------------------
+
     async def connect(self) -> None:
-        await self.close(code=4401)
+        auth: WebSocketAuth | None = self.scope.get("auth")
+        await self.accept(auth.subprotocol if auth else None)
+        if auth is not None and auth.problem == PROBLEM_INACTIVE:
+            await self._refuse("forbidden", "This account is deactivated.", CLOSE_FORBIDDEN)
+            return
+        left = seconds_left(auth) if auth is not None else None
+        if auth is None or auth.problem or (left is not None and left <= 0):
+            detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
+            await self._refuse("unauthorized", detail, CLOSE_UNAUTHORIZED)
+            return
+        self.user = auth.user
+        self.tasks: list[asyncio.Future[None]] = []
+        self.subscribed: set[str] = set()
+        self.member_channels: set[str] = set()
+        self.forwarded_seq: dict[str, int] = {}  # the last seq sent per channel
+        self.replayed_to: dict[str, int] = {}  # changes up to here came from the database
+        self.presence_seen: dict[str, str] = {}
+        self.frame_bucket = TokenBucket(capacity=60, per_second=20)
+        send_rate = rate_per_second(settings.CHAT_MESSAGE_RATE)
+        self.send_bucket = TokenBucket(capacity=max(5.0, 5 * send_rate), per_second=send_rate)
+        self.typing_bucket = TokenBucket(capacity=5, per_second=1)
+        self.strikes = 0
+        self.last_strike = 0.0
+        self.closing = False
+        self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            "ping": self.handle_ping,
+            "subscribe": self.handle_subscribe,
+            "unsubscribe": self.handle_unsubscribe,
+            "message.send": self.handle_message_send,
+            "typing": self.handle_typing,
+        }
+
+        await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
+        for channel_id, _name, _last_seq in await self._member_channels():
+            await self._join_group(channel_id)
+        # Read again after joining the groups: a change committed in between is either in
+        # this last_seq or on its way through the layer, never lost between the two.
+        channels = await self._member_channels()
+        for channel_id, _name, last_seq in channels:
+            await self._join_group(channel_id)
+            self.forwarded_seq[channel_id] = last_seq
+        self.member_channels = {channel_id for channel_id, _name, _seq in channels}
+        await self.send_json(
+            {
+                "type": "welcome",
+                "user": {
+                    "id": str(self.user.pk),
+                    "username": self.user.username,
+                    "display_name": self.user.display_name,
+                    "role": self.user.role,
+                },
+                "channels": [
+                    {"id": channel_id, "name": name, "last_seq": last_seq}
+                    for channel_id, name, last_seq in channels
+                ],
+                "heartbeat_s": settings.HEARTBEAT_SECONDS,
+            }
+        )
+        if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
+            await events.send_presence(
+                user_id=self.user.pk, status="online", channel_ids=self.member_channels
+            )
+        self.tasks.append(asyncio.ensure_future(self._keep_alive()))
+        if left is not None:
+            self.tasks.append(asyncio.ensure_future(self._close_when_token_expires(left)))
+
+    async def disconnect(self, code: int) -> None:
+        if self.user is None:
+            return
+        for task in self.tasks:
+            task.cancel()
+        groups = [events.user_group(self.user.pk)]
+        groups += [events.channel_group(channel_id) for channel_id in self.subscribed]
+        await asyncio.gather(
+            *(self.channel_layer.group_discard(group, self.channel_name) for group in groups)
+        )
+        if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
+            await events.send_presence(
+                user_id=self.user.pk, status="offline", channel_ids=self.member_channels
+            )
+
+    async def _refuse(self, code: str, detail: str, close_code: int) -> None:
+        await self._send_error(code, detail, ref="connect")
+        await self.close(close_code)
+
+    async def _keep_alive(self) -> None:
+        """Refresh group memberships and presence every heartbeat.
+
+        The layer's group_expiry is a few heartbeats, so the group entries of a process that
+        died are dropped soon; live connections re-add theirs here before that.
+        """
+        while True:
+            await asyncio.sleep(settings.HEARTBEAT_SECONDS)
+            try:
+                groups = [events.user_group(self.user.pk)]
+                groups += [events.channel_group(channel_id) for channel_id in self.subscribed]
+                for group in groups:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                await presence.connection_refreshed(
+                    user_id=self.user.pk, connection=self.channel_name
+                )
+            except Exception:
+                logger.exception("ws.keep_alive_failed")
+
+    async def _close_when_token_expires(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._send_error("unauthorized", "The access token expired.", ref="token")
+        self.closing = True
+        await self.close(CLOSE_UNAUTHORIZED)
+
+    # -- frames from the client ---------------------------------------------------------
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.user is None or self.closing:
+            return
+        text = message.get("text")
+        data = message.get("bytes")
+        size = len(data) if text is None else len(text)
+        if text is not None and size * 4 > MAX_FRAME_BYTES:
+            size = len(text.encode("utf-8"))
+        if size > MAX_FRAME_BYTES:
+            # Daphne enforces this first (--websocket-max-message-size), this is the backstop.
+            self.closing = True
+            await self.close(CLOSE_MESSAGE_TOO_BIG)
+            return
+        if text is None:
+            await self._send_error("bad_request", "Send JSON text frames.", ref="frame")
+            return
+        await self.receive(text_data=text)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.frame_bucket.take():
+            await self._strike(RateLimited("Too many frames; slow down."), ref="frame")
+            return
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self._send_error("bad_request", "Frames must be JSON objects.", ref="frame")
+            return
+        kind = content.get("type") if isinstance(content, dict) else None
+        if not isinstance(kind, str):
+            await self._send_error("bad_request", "A frame needs a string type.", ref="frame")
+            return
+        handler = self.handlers.get(kind)
+        if handler is None:
+            await self._send_error("unknown_type", f"Unknown type {kind[:40]!r}.", ref=kind[:40])
+            return
+        try:
+            await handler(content)
+        except RateLimited as exc:
+            await self._strike(exc, ref=self._ref(kind, content))
+        except ChatError as exc:
+            await self._send_error(exc.code, exc.detail, self._ref(kind, content), exc.fields)
+
+    @staticmethod
+    def _ref(kind: str, content: dict[str, Any]) -> str:
+        client_id = content.get("client_id")
+        if kind == "message.send" and isinstance(client_id, str) and client_id:
+            return client_id[:64]
+        return kind
+
+    async def _strike(self, exc: RateLimited, ref: str) -> None:
+        now = time.monotonic()
+        self.strikes = self.strikes + 1 if now - self.last_strike < FLOOD_WINDOW_SECONDS else 1
+        self.last_strike = now
+        await self._send_error(exc.code, exc.detail, ref)
+        if self.strikes >= FLOOD_STRIKES:
+            self.closing = True
+            await self.close(CLOSE_FLOODED)
+
+    async def handle_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def handle_subscribe(self, content: dict[str, Any]) -> None:
+        channel_id = _channel_id(content)
+        since_seq = _since_seq(content)
+        last_seq, changes = await self._subscribe(channel_id, since_seq)
+        for text in changes:
+            await self.send(text_data=text)
+        await self.send_json({"type": "subscribed", "channel_id": channel_id, "last_seq": last_seq})
+
+    async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
+        channel_id = _channel_id(content)
+        await self._leave_group(channel_id)
+        await self.send_json(
+            {
+                "type": "unsubscribed",
+                "channel_id": channel_id,
+                "last_seq": self.forwarded_seq.get(channel_id, 0),
+            }
+        )
+
+    async def handle_message_send(self, content: dict[str, Any]) -> None:
+        if not self.send_bucket.take():
+            raise RateLimited("Too many messages; slow down.")
+        serializer = MessageCreateSerializer(data=content)
+        if not serializer.is_valid():
+            fields = {name: [str(e) for e in errors] for name, errors in serializer.errors.items()}
+            first = next(iter(fields.values()))[0] if fields else "Invalid message."
+            raise ValidationError(first, fields=fields)
+        data = serializer.validated_data
+        message = await self._create_message(
+            data["channel_id"], data["content"], data.get("client_id")
+        )
+        await self.send_json({"type": "ack", "client_id": message["client_id"], "message": message})
+
+    async def handle_typing(self, content: dict[str, Any]) -> None:
+        if not self.typing_bucket.take():
+            raise RateLimited("Too many typing notices; slow down.")
+        channel_id = _channel_id(content)
+        if channel_id not in self.subscribed:
+            raise NotFound("Subscribe to the channel first.")
+        if await presence.typing_allowed(user_id=self.user.pk, channel_id=channel_id):
+            await events.send_typing(channel_id=channel_id, user=self.user)
+
+    # -- events from the channel layer --------------------------------------------------
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        channel_id = event.get("channel_id")
+        seq = event.get("seq")
+        if channel_id is not None:
+            if channel_id not in self.subscribed:
+                return  # left the group; this was already on its way
+            if seq is not None:
+                if seq <= self.replayed_to.get(channel_id, 0):
+                    return  # sent in a replay from the database already
+                if seq > self.forwarded_seq.get(channel_id, 0):
+                    self.forwarded_seq[channel_id] = seq
+        await self.send(text_data=event["text"])
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        if event["user_id"] != str(self.user.pk):
+            await self.send(text_data=event["text"])
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        # A user shares several channels with us: tell the client once per change.
+        if self.presence_seen.get(event["user_id"]) != event["status"]:
+            self.presence_seen[event["user_id"]] = event["status"]
+            await self.send(text_data=event["text"])
+
+    async def chat_membership(self, event: dict[str, Any]) -> None:
+        channel_id = str(event["channel_id"])
+        if not event["joined"]:
+            self.member_channels.discard(channel_id)
+            if channel_id in self.subscribed:
+                await self.handle_unsubscribe({"channel_id": channel_id})
+            return
+        self.member_channels.add(channel_id)
+        if channel_id not in self.subscribed:
+            try:
+                await self.handle_subscribe({"channel_id": channel_id})
+            except ChatError:
+                self.member_channels.discard(channel_id)
+
+    async def chat_deactivated(self, event: dict[str, Any]) -> None:
+        await self._send_error("forbidden", "This account was deactivated.", ref="account")
+        self.closing = True
+        await self.close(CLOSE_FORBIDDEN)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def _send_error(
+        self, code: str, detail: str, ref: str, fields: dict[str, list[str]] | None = None
+    ) -> None:
+        event: dict[str, Any] = {"type": "error", "code": code, "detail": detail, "ref": ref}
+        if fields:
+            event["fields"] = fields
+        await self.send_json(event)
+
+    async def _join_group(self, channel_id: str) -> None:
+        if channel_id not in self.subscribed:
+            await self.channel_layer.group_add(events.channel_group(channel_id), self.channel_name)
+            self.subscribed.add(channel_id)
+
+    async def _leave_group(self, channel_id: str) -> None:
+        if channel_id in self.subscribed:
+            self.subscribed.discard(channel_id)
+            await self.channel_layer.group_discard(
+                events.channel_group(channel_id), self.channel_name
+            )
+
+    async def _subscribe(self, channel_id: str, since_seq: int | None) -> tuple[int, list[str]]:
+        """Join a visible channel's group, then read what the client is missing.
+
+        Visibility is checked before joining, so a private channel's events never reach a
+        non-member; the changes are read after joining, so none falls between the two.
+        """
+        await self._channel_last_seq(channel_id)
+        await self._join_group(channel_id)
+        last_seq, changes = await self._changes_since(channel_id, since_seq)
+        if since_seq is not None:
+            self.replayed_to[channel_id] = max(last_seq, self.replayed_to.get(channel_id, 0))
+        self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
+        return last_seq, changes
+
+    @database_sync_to_async
+    def _member_channels(self) -> list[tuple[str, str, int]]:
+        with rls.acting_as_user(self.user):
+            rows = selectors.channel_ids_of_member(user=self.user)
+        return [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+
+    @database_sync_to_async
+    def _channel_last_seq(self, channel_id: str) -> int:
+        with rls.acting_as_user(self.user):
+            return selectors.channel_get(user=self.user, channel_id=channel_id).last_seq
+
+    @database_sync_to_async
+    def _changes_since(self, channel_id: str, since_seq: int | None) -> tuple[int, list[str]]:
+        with rls.acting_as_user(self.user):
+            channel = selectors.channel_get(user=self.user, channel_id=channel_id)
+            if since_seq is None:
+                return channel.last_seq, []
+            changes = selectors.changes_since(
+                user=self.user, channel_id=channel_id, since_seq=since_seq
+            )
+            texts = [_replay_text(message, since_seq) for message in changes]
+        last_seq = max([channel.last_seq, *(message.change_seq for message in changes)])
+        return last_seq, texts
+
+    @database_sync_to_async
+    def _create_message(self, channel_id: Any, content: str, client_id: Any) -> dict[str, Any]:
+        with rls.acting_as_user(self.user):
+            message, _created = services.message_create(
+                user=self.user, channel_id=channel_id, content=content, client_id=client_id
+            )
+            return events.message_data(message)

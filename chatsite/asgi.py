@@ -9,18 +9,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 # Set up Django (apps, models) before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # The origin validator keeps cross-site pages from riding on a visitor's cookie.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
-)
+# The WebSocket stack, outermost first:
+# - ChatOriginValidator refuses a handshake from a foreign Origin, so a cross-site page can
+#   never ride on a visitor's session cookie (Channels' AllowedHostsOriginValidator, which
+#   would also refuse native clients that send no Origin at all: see chat/ws_auth.py);
+# - WebSocketAuthMiddleware finds the user by access token (subprotocol) or session cookie.
+websocket_app = ChatOriginValidator(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})

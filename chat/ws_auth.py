@@ -1,0 +1,204 @@
+"""Who is on the other end of a WebSocket: the Origin check and the authentication.
+
+Two credentials are accepted (DESIGN §6):
+
+- the session cookie, but only when the handshake's Origin is the site's own (ALLOWED_HOSTS or
+  CSRF_TRUSTED_ORIGINS): a cross-site page must never ride on a visitor's cookie;
+- an access JWT in the subprotocol list, ``Sec-WebSocket-Protocol: chat.v1, bearer.<JWT>``.
+  Native clients send no Origin; a token is no ambient credential, so they are served.
+
+The middleware never refuses a connection itself: it puts a ``WebSocketAuth`` into
+``scope["auth"]`` (and the user into ``scope["user"]``), and the consumer answers a problem
+with an ``error`` event and a close code the client can act on. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+from urllib.parse import ParseResult, urlparse
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.security.websocket import OriginValidator, WebsocketDenier
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+SUBPROTOCOL = "chat.v1"
+TOKEN_PREFIX = "bearer."  # noqa: S105 (a prefix, not a secret)
+
+# What the Origin header of a handshake is, for the rules above.
+ORIGIN_NONE = "none"
+ORIGIN_SITE = "site"
+ORIGIN_CROSS_SITE = "cross-site"
+ORIGIN_FORBIDDEN = "forbidden"
+
+PROBLEM_UNAUTHORIZED = "unauthorized"
+PROBLEM_INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class WebSocketAuth:
+    """The outcome of authenticating a handshake."""
+
+    user: Any
+    method: str | None = None  # "token" or "session"
+    problem: str | None = None  # PROBLEM_UNAUTHORIZED or PROBLEM_INACTIVE
+    expires_at: float | None = None  # the access token's exp (epoch seconds)
+    subprotocol: str | None = None  # what to echo on accept
+
+
+def _site_patterns() -> list[str]:
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        hosts = ["localhost", "127.0.0.1", "[::1]"]
+    # Django writes wildcard subdomains as "https://*.example.com"; Channels as ".example.com".
+    trusted = [origin.replace("://*.", "://.") for origin in settings.CSRF_TRUSTED_ORIGINS]
+    return hosts + trusted
+
+
+class _Matcher(OriginValidator):
+    """Channels' origin matching (scheme, host, port, subdomain patterns), without the app."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        super().__init__(None, patterns)
+
+
+def _parsed_origin(scope: dict[str, Any]) -> ParseResult | None:
+    for name, value in scope.get("headers", []):
+        if name == b"origin":
+            try:
+                return urlparse(value.decode("latin1"))
+            except (UnicodeDecodeError, ValueError):
+                return urlparse("null")
+    return None
+
+
+def origin_kind(scope: dict[str, Any]) -> str:
+    """Classify a handshake's Origin: none, the site's own, an allowed cross-site one, or not."""
+    origin = _parsed_origin(scope)
+    if origin is None:
+        return ORIGIN_NONE
+    if _Matcher(_site_patterns()).validate_origin(origin):
+        return ORIGIN_SITE
+    if _Matcher(list(settings.CORS_ALLOWED_ORIGINS)).validate_origin(origin):
+        return ORIGIN_CROSS_SITE
+    return ORIGIN_FORBIDDEN
+
+
+class ChatOriginValidator(OriginValidator):
+    """AllowedHostsOriginValidator for a site that also serves native clients.
+
+    Channels' AllowedHostsOriginValidator refuses a handshake that has no Origin header. Every
+    browser sends one on a WebSocket handshake, so a missing Origin means a native client, and
+    such a client can only authenticate with a token (``WebSocketAuthMiddleware`` uses the
+    session cookie only when the Origin is the site's own). This validator therefore also lets
+    through a missing Origin and the CORS_ALLOWED_ORIGINS pages (token only), and still refuses
+    every other Origin before the application sees the handshake.
+    """
+
+    def __init__(self, application: Any) -> None:
+        super().__init__(application, [])
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        kind = origin_kind(scope)
+        if kind == ORIGIN_FORBIDDEN:
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(dict(scope, origin_kind=kind), receive, send)
+
+
+def _offered_token(subprotocols: list[str]) -> str | None:
+    for offered in subprotocols:
+        if offered.startswith(TOKEN_PREFIX):
+            return offered[len(TOKEN_PREFIX) :]
+    return None
+
+
+def _user_from_token(raw_token: str) -> WebSocketAuth:
+    try:
+        token = AccessToken(raw_token)  # type: ignore[arg-type]
+        user_id = token[jwt_settings.USER_ID_CLAIM]
+    except (TokenError, KeyError):
+        return WebSocketAuth(AnonymousUser(), "token", PROBLEM_UNAUTHORIZED)
+    user = get_user_model()._default_manager.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+    if user is None:
+        return WebSocketAuth(AnonymousUser(), "token", PROBLEM_UNAUTHORIZED)
+    if not user.is_active:
+        return WebSocketAuth(user, "token", PROBLEM_INACTIVE)
+    return WebSocketAuth(user, "token", expires_at=float(token["exp"]))
+
+
+def _session_hash_matches(session: Any, user: Any) -> bool:
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    if constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return True
+    return any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    )
+
+
+def _user_from_session(scope: dict[str, Any]) -> WebSocketAuth:
+    """The session's user, like django.contrib.auth.get_user, but telling inactive apart."""
+    cookies: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            cookies.update(parse_cookie(value.decode("latin1")))
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user_id = session.get(SESSION_KEY)
+    user_model = get_user_model()
+    user = None
+    if user_id is not None:
+        try:
+            pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+        except Exception:
+            pk = None
+        user = user_model._default_manager.filter(pk=pk).first() if pk is not None else None
+    if user is None or not _session_hash_matches(session, user):
+        return WebSocketAuth(AnonymousUser(), "session", PROBLEM_UNAUTHORIZED)
+    if not user.is_active:
+        return WebSocketAuth(user, "session", PROBLEM_INACTIVE)
+    return WebSocketAuth(user, "session")
+
+
+@database_sync_to_async
+def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
+    """Authenticate a handshake by its token, else by its cookie from the site's own Origin."""
+    subprotocols = list(scope.get("subprotocols") or [])
+    echo = SUBPROTOCOL if SUBPROTOCOL in subprotocols else None
+    raw_token = _offered_token(subprotocols)
+    kind = scope.get("origin_kind") or origin_kind(scope)
+    if kind == ORIGIN_FORBIDDEN:
+        result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+    elif raw_token is not None:
+        result = _user_from_token(raw_token)
+    elif kind == ORIGIN_SITE:
+        result = _user_from_session(scope)
+    else:
+        result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+    return WebSocketAuth(result.user, result.method, result.problem, result.expires_at, echo)
+
+
+def seconds_left(auth: WebSocketAuth) -> float | None:
+    """Seconds until the access token expires (None for a session)."""
+    return None if auth.expires_at is None else auth.expires_at - time.time()
+
+
+class WebSocketAuthMiddleware(BaseMiddleware):
+    """Puts ``scope["auth"]`` (a WebSocketAuth) and ``scope["user"]`` on every handshake."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        auth = await authenticate(scope)
+        scope = dict(scope, auth=auth, user=auth.user)
+        return await super().__call__(scope, receive, send)

@@ -186,9 +186,13 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": CHANNEL_LAYER_PREFIX,
-                "capacity": 1000,
+                # Pending events per Daphne process inbox; past it an event is dropped and
+                # clients recover by seq (DESIGN §6).
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 60,
-                "group_expiry": 86400,
+                # Consumers re-add their groups every heartbeat (chat/consumers.py), so a dead
+                # process's group entries go after three missed heartbeats, not after a day.
+                "group_expiry": 3 * HEARTBEAT_SECONDS,
             },
         }
     }

@@ -1,30 +1,50 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes (docs/operations.md, "Health probes").
+
+``/healthz`` answers as long as the process serves HTTP: it touches neither the database nor
+Redis, so a database outage never makes an orchestrator restart healthy web processes.
+``/readyz`` checks that the database answers a query and that a message makes a round trip
+through the channel layer. Each check runs in a worker thread and is given
+``READINESS_TIMEOUT`` seconds, so a blackholed host makes the probe fail fast instead of
+hanging (and under ASGI, never blocks the thread that serves the other synchronous views).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import connections, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+READINESS_TIMEOUT = 2.0
+# Few threads: a hanging dependency can occupy them, and then further checks time out too.
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readyz")
+
 
 @require_GET
 @never_cache
+@transaction.non_atomic_requests
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up."""
     return JsonResponse({"status": "ok"})
 
 
-def _check_database() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    return "ok"
+def _check_database() -> None:
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # The worker thread has its own connection: hand it back to the pool.
+        connection.close()
 
 
 async def _layer_round_trip() -> None:
@@ -34,26 +54,47 @@ async def _layer_round_trip() -> None:
     channel = await layer.new_channel("readyz.")
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "readyz.ping", "token": token})
-    received = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    received = await layer.receive(channel)
     if received.get("token") != token:
         raise RuntimeError("channel layer returned another message")
 
 
+def _check_channel_layer() -> None:
+    async def bounded() -> None:
+        await asyncio.wait_for(_layer_round_trip(), timeout=READINESS_TIMEOUT)
+
+    async_to_sync(bounded)()
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _check_database,
+    "channel_layer": _check_channel_layer,
+}
+
+
+def run_checks(timeout: float = READINESS_TIMEOUT) -> dict[str, str]:
+    """Run every check concurrently; each result is "ok" or "error: <reason>"."""
+    futures = {name: _executor.submit(check) for name, check in CHECKS.items()}
+    results: dict[str, str] = {}
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout + 0.5)
+            results[name] = "ok"
+        except FutureTimeout:
+            results[name] = "error: timeout"
+        except Exception as exc:
+            results[name] = f"error: {type(exc).__name__}"
+    return results
+
+
 @require_GET
 @never_cache
+@transaction.non_atomic_requests
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the channel layer answer."""
-    checks: dict[str, str] = {}
-    for name, check in (
-        ("database", _check_database),
-        ("channel_layer", async_to_sync(_layer_round_trip)),
-    ):
-        try:
-            check()
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"error: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
+    """The database and the channel layer answer: 200, else 503 naming the failing checks."""
+    checks = run_checks()
+    failing = sorted(name for name, result in checks.items() if result != "ok")
     return JsonResponse(
-        {"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503
+        {"status": "error" if failing else "ok", "checks": checks, "failing": failing},
+        status=503 if failing else 200,
     )

@@ -1,0 +1,152 @@
+"""/healthz and /readyz against real services, including a Redis that goes away and returns."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+pytestmark = pytest.mark.django_db
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThrowawayRedis:
+    """A redis-server of its own on a free port, stopped and restarted by the test."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            assert self.process.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+        assert not self._answers()
+
+
+@pytest.fixture
+def throwaway_redis() -> Iterator[ThrowawayRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (scripts/ensure-services.sh needs it too)")
+    server = ThrowawayRedis(_free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _layer_on(url: str) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": url, "max_connections": 100, "socket_timeout": 15}],
+                "prefix": "chatsite-readyz-test",
+            },
+        }
+    }
+
+
+def test_healthz_is_200_without_touching_services(client: Any) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_readyz_is_200_with_each_check_named(client: Any) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "channel_layer": "ok"},
+        "failing": [],
+    }
+
+
+def test_readyz_is_503_while_redis_is_down_and_200_when_it_is_back(
+    client: Any, settings: Any, throwaway_redis: ThrowawayRedis
+) -> None:
+    settings.CHANNEL_LAYERS = _layer_on(throwaway_redis.url)
+    assert client.get("/readyz").status_code == 200
+
+    throwaway_redis.stop()
+    started = time.monotonic()
+    response = client.get("/readyz")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["failing"] == ["channel_layer"]
+    assert body["checks"]["channel_layer"].startswith("error: ")
+    assert body["checks"]["database"] == "ok"
+    assert elapsed < 5, f"readiness took {elapsed:.1f} s with Redis down"
+
+    throwaway_redis.start()
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["failing"] == []
+
+
+def test_readyz_fails_fast_when_the_redis_port_never_answers(client: Any, settings: Any) -> None:
+    # A listening socket that never speaks RESP: the round trip must time out, not hang.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        settings.CHANNEL_LAYERS = _layer_on(f"redis://127.0.0.1:{port}/0")
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["channel_layer"]
+    assert elapsed < 5, f"readiness took {elapsed:.1f} s against a silent port"
+
+
+def test_readyz_rejects_post(client: Any) -> None:
+    assert client.post("/readyz").status_code == 405

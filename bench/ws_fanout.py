@@ -1,0 +1,368 @@
+"""WebSocket fan-out: one sender, N subscribers in one channel, against two references.
+
+For each N (default 10, 100, 1000) and each target, the subscribers connect (spread over the
+target's processes), one sender sends at 1 message/s (the steady phase), then at rising rates
+until the p99 of a step passes the limit (1 s) or a delivery is lost: the last steps show
+the deliveries/s at saturation. Targets, each started by this script:
+
+- ``chatsite``: chatsite on two Daphne processes (PostgreSQL + Redis); the sender uses
+  ``message.send``, so every message is validated, stored and given its seq;
+- ``tutorial``: the Django Channels tutorial's consumer (group_send per message, no database)
+  on Daphne with the Redis layer (bench/ref_tutorial/), one process unless told otherwise;
+- ``websockets``: a bare ``websockets`` broadcast server (bench/ref_websockets_server.py).
+
+Latency is from the sender's send() to a subscriber's receipt, both on this process's
+monotonic clock. Losses are (subscriber, message) pairs never received; seq gaps are holes in
+the seq numbers a subscriber saw. Prints one JSON summary.
+
+    .venv/bin/python -m bench.ws_fanout --subscribers 10,100,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from bench import common
+from bench.wsclient import (
+    Deliveries,
+    Endpoint,
+    drain,
+    gather_limited,
+    make_ready,
+    open_connection,
+    read_into,
+    send_frame,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="WebSocket fan-out benchmark")
+    common.add_common_arguments(parser)
+    parser.add_argument("--subscribers", type=common.int_list, default=[10, 100, 1000])
+    parser.add_argument(
+        "--targets", default="chatsite,tutorial,websockets", help="comma list of targets"
+    )
+    parser.add_argument("--steady-rate", type=float, default=1.0, help="messages/s")
+    parser.add_argument("--steady-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--ramp", type=common.float_list, default=[2, 5, 10, 20, 50, 100, 200, 400, 800]
+    )
+    parser.add_argument("--step-seconds", type=float, default=4.0)
+    parser.add_argument("--drain-seconds", type=float, default=10.0)
+    parser.add_argument("--p99-limit-ms", type=float, default=1000.0)
+    parser.add_argument("--chatsite-processes", type=int, default=2)
+    parser.add_argument("--tutorial-processes", type=int, default=1)
+    parser.add_argument("--connect-concurrency", type=int, default=50)
+    parser.add_argument("--padding", type=int, default=120, help="extra characters of content")
+    return parser.parse_args(argv)
+
+
+class Run:
+    """One target at one N: its connections and what they received."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        endpoints: list[Endpoint],
+        servers: list[common.Server],
+        tokens: list[str],
+        uses_redis: bool,
+    ) -> None:
+        self.args = args
+        self.endpoints = endpoints
+        self.servers = servers
+        self.tokens = tokens  # [sender, subscriber 0, subscriber 1, ...] (chatsite only)
+        self.uses_redis = uses_redis
+        self.sink = Deliveries()
+        self.subscribers: list[ClientConnection] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.sender: ClientConnection | None = None
+        self.next_index = 0
+        self.padding = "x" * args.padding
+
+    def token(self, position: int) -> str:
+        return self.tokens[position] if self.tokens else ""
+
+    async def connect(self, count: int) -> dict[str, Any]:
+        times: list[float] = []
+
+        async def one(i: int) -> ClientConnection:
+            endpoint = self.endpoints[i % len(self.endpoints)]
+            started = time.perf_counter()
+            connection = await open_connection(endpoint, self.token(i + 1))
+            await make_ready(connection, endpoint)
+            times.append(time.perf_counter() - started)
+            return connection
+
+        self.subscribers = await gather_limited(one, count, self.args.connect_concurrency)
+        for i, connection in enumerate(self.subscribers):
+            self.tasks.append(asyncio.create_task(read_into(connection, i, self.sink)))
+        endpoint = self.endpoints[0]
+        self.sender = await open_connection(endpoint, self.token(0))
+        await make_ready(self.sender, endpoint, subscribe=False)
+        self.tasks.append(asyncio.create_task(drain(self.sender)))
+        return common.latency_summary(times)
+
+    async def phase(self, rate: float, seconds: float) -> dict[str, Any]:
+        """Send at ``rate`` for ``seconds``, wait for the deliveries, and measure them."""
+        assert self.sender is not None
+        n = len(self.subscribers)
+        count = max(1, round(rate * seconds))
+        first = self.next_index
+        self.next_index += count
+        self.sink.watch_from, self.sink.watched = first, 0
+        arrivals_before = len(self.sink.arrivals)
+        sent_at: dict[int, float] = {}
+        meter = common.CpuMeter(self.servers, self.args.redis_url if self.uses_redis else None)
+        meter.start()
+        clock = time.perf_counter
+        started = clock()
+        for k in range(count):
+            delay = started + k / rate - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            frame = send_frame(self.endpoints[0], first + k, self.padding)
+            sent_at[first + k] = clock()
+            await self.sender.send(frame)
+        send_seconds = clock() - started
+        expected = count * n
+        deadline = clock() + self.args.drain_seconds
+        while self.sink.watched < expected and clock() < deadline:
+            await asyncio.sleep(0.02)
+        cpu = meter.stop()
+        return self._measure(rate, count, n, sent_at, arrivals_before, send_seconds, cpu)
+
+    def _measure(
+        self,
+        rate: float,
+        count: int,
+        n: int,
+        sent_at: dict[int, float],
+        arrivals_before: int,
+        send_seconds: float,
+        cpu: dict[str, float],
+    ) -> dict[str, Any]:
+        latencies: list[float] = []
+        last_recipient: dict[int, float] = {}
+        seen: set[tuple[int, int]] = set()
+        duplicates = 0
+        last_arrival = 0.0
+        for index, subscriber, arrived in self.sink.arrivals[arrivals_before:]:
+            sent = sent_at.get(index)
+            if sent is None:
+                continue  # a late delivery of an earlier phase
+            if (index, subscriber) in seen:
+                duplicates += 1
+                continue
+            seen.add((index, subscriber))
+            latency = arrived - sent
+            latencies.append(latency)
+            last_recipient[index] = max(last_recipient.get(index, 0.0), latency)
+            last_arrival = max(last_arrival, arrived)
+        delivered = len(seen)
+        span = (last_arrival - min(sent_at.values())) if delivered else 0.0
+        summary = common.latency_summary(latencies)
+        return {
+            "rate_per_s": rate,
+            "messages": count,
+            "achieved_send_rate_per_s": round(count / send_seconds, 1) if send_seconds else None,
+            "deliveries": delivered,
+            "losses": count * n - delivered,
+            "duplicates": duplicates,
+            "delivery": summary,
+            "last_recipient": common.latency_summary(list(last_recipient.values())),
+            "deliveries_per_s": round(delivered / span, 1) if span > 0 else None,
+            "cpu": cpu,
+            "server_cpu_us_per_delivery": (
+                round(cpu["server_cpu_s"] / delivered * 1e6, 1) if delivered else None
+            ),
+        }
+
+    def seq_gaps(self) -> int:
+        gaps = 0
+        for seqs in self.sink.seqs.values():
+            unique = sorted(set(seqs))
+            if unique:
+                gaps += (unique[-1] - unique[0] + 1) - len(unique)
+        return gaps
+
+    async def close(self) -> None:
+        """Everyone disconnects at once (the mass disconnect of DESIGN §10)."""
+        connections = [*self.subscribers, *([self.sender] if self.sender else [])]
+        await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def measure(
+    args: argparse.Namespace,
+    n: int,
+    endpoints: list[Endpoint],
+    servers: list[common.Server],
+    tokens: list[str],
+    uses_redis: bool,
+) -> dict[str, Any]:
+    run = Run(args, endpoints, servers, tokens, uses_redis)
+    name = endpoints[0].kind
+    try:
+        common.log(f"{name} N={n}: connecting")
+        connect = await run.connect(n)
+        common.log(f"{name} N={n}: steady {args.steady_rate}/s for {args.steady_seconds} s")
+        steady = await run.phase(args.steady_rate, args.steady_seconds)
+        ramp: list[dict[str, Any]] = []
+        for rate in args.ramp:
+            step = await run.phase(rate, args.step_seconds)
+            ramp.append(step)
+            p99 = step["delivery"].get("p99_ms", float("inf"))
+            common.log(
+                f"{name} N={n}: {rate}/s -> p99 {p99} ms, {step['deliveries_per_s']} deliveries/s,"
+                f" losses {step['losses']}"
+            )
+            if step["losses"] or p99 > args.p99_limit_ms:
+                break
+    finally:
+        await run.close()
+    rates = [s["deliveries_per_s"] or 0.0 for s in [steady, *ramp]]
+    best = max(range(len(rates)), key=rates.__getitem__)
+    saturated = bool(ramp) and (
+        ramp[-1]["losses"] > 0
+        or ramp[-1]["delivery"].get("p99_ms", float("inf")) > args.p99_limit_ms
+    )
+    alive = all(server.process.poll() is None for server in servers)
+    return {
+        "subscribers": n,
+        "connect": connect,
+        "steady": steady,
+        "ramp": ramp,
+        "saturation": {
+            "reached": saturated,
+            "deliveries_per_s": rates[best],
+            "at_rate_per_s": ([steady, *ramp][best])["rate_per_s"],
+            "server_cpu_us_per_delivery": ([steady, *ramp][best])["server_cpu_us_per_delivery"],
+        },
+        "losses": steady["losses"] + sum(step["losses"] for step in ramp),
+        "losses_steady": steady["losses"],
+        "seq_gaps": run.seq_gaps(),
+        "errors": run.sink.errors[:5],
+        "servers_alive_after_mass_disconnect": alive,
+    }
+
+
+async def run_target(
+    target: str, args: argparse.Namespace, group: common.ServerGroup, run_tag: str
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    if target == "chatsite":
+        seeded = common.seed(
+            args,
+            {
+                "users": max(args.subscribers) + 1,
+                "channels": [
+                    {"name": f"bench-fanout-{run_tag}-{n}", "members": list(range(n + 1))}
+                    for n in args.subscribers
+                ],
+            },
+        )
+        tokens = [user["token"] for user in seeded["users"]]
+        servers = common.start_chatsite(
+            group,
+            args,
+            prefix=f"chatsite-bench-{run_tag}",
+            processes=args.chatsite_processes,
+        )
+        for n, channel in zip(args.subscribers, seeded["channels"], strict=True):
+            endpoints = [
+                Endpoint("chatsite", s.ws_url(), channel_id=channel["id"]) for s in servers
+            ]
+            results[str(n)] = await measure(args, n, endpoints, servers, tokens, True)
+    elif target == "tutorial":
+        env = common.server_env(
+            args,
+            prefix=f"bench-tutorial-{run_tag}",
+            DJANGO_SETTINGS_MODULE="bench.ref_tutorial.settings",
+        )
+        servers = [
+            group.start_daphne(f"tutorial-{i}", "bench.ref_tutorial.asgi:application", env)
+            for i in range(args.tutorial_processes)
+        ]
+        for n in args.subscribers:
+            endpoints = [Endpoint("tutorial", s.ws_url(), channel_id=f"bench{n}") for s in servers]
+            results[str(n)] = await measure(args, n, endpoints, servers, [], True)
+    elif target == "websockets":
+        port = common.free_port()
+        server = group.start(
+            "websockets",
+            [common.PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)],
+            common.server_env(args, prefix="unused"),
+            port=port,
+        )
+        for n in args.subscribers:
+            endpoints = [Endpoint("websockets", server.ws_url())]
+            results[str(n)] = await measure(args, n, endpoints, [server], [], False)
+    else:
+        raise SystemExit(f"unknown target {target!r}")
+    return results
+
+
+def ratios(results: dict[str, dict[str, Any]], subscribers: list[int]) -> dict[str, Any]:
+    """chatsite against each reference, per N."""
+    out: dict[str, Any] = {}
+    chatsite = results.get("chatsite", {})
+    for n in map(str, subscribers):
+        if n not in chatsite:
+            continue
+        mine = chatsite[n]
+        row: dict[str, Any] = {}
+        for reference in ("websockets", "tutorial"):
+            theirs = results.get(reference, {}).get(n)
+            if not theirs:
+                continue
+            for key in ("p50_ms", "p99_ms"):
+                row[f"steady_{key}_vs_{reference}"] = common.ratio(
+                    mine["steady"]["delivery"].get(key), theirs["steady"]["delivery"].get(key)
+                )
+            row[f"last_recipient_p99_vs_{reference}"] = common.ratio(
+                mine["steady"]["last_recipient"].get("p99_ms"),
+                theirs["steady"]["last_recipient"].get("p99_ms"),
+            )
+            row[f"saturation_deliveries_per_s_vs_{reference}"] = common.ratio(
+                mine["saturation"]["deliveries_per_s"], theirs["saturation"]["deliveries_per_s"]
+            )
+        out[n] = row
+    return out
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    common.raise_open_files_limit(max(args.subscribers) * 4 + 1024)
+    summary: dict[str, Any] = {"benchmark": "ws_fanout", **common.run_context("bench.ws_fanout")}
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if "chatsite" in targets:
+        common.prepare_database(args)
+    run_tag = common.run_id()
+    results: dict[str, Any] = {}
+    for target in targets:
+        with common.server_group(args.log_dir) as group:
+            results[target] = await run_target(target, args, group, run_tag)
+    summary["results"] = results
+    summary["ratios"] = ratios(results, args.subscribers)
+    summary["losses_total"] = sum(r["losses"] for t in results.values() for r in t.values())
+    summary["losses_steady_total"] = sum(
+        r["losses_steady"] for t in results.values() for r in t.values()
+    )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    summary = asyncio.run(main_async(args))
+    common.emit(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

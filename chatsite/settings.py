@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "servestatic",
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
@@ -76,11 +77,14 @@ INSTALLED_APPS = [
     "django_structlog",
     "accounts",
     "chat",
+    "web",
 ]
 
 MIDDLEWARE = [
     "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files under ASGI without buffering (docs/operations.md).
+    "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "chatsite.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

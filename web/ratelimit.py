@@ -1,0 +1,49 @@
+"""A fixed-window rate limit on the shared cache, for the sign-in and sign-up pages.
+
+The cache is Redis when REDIS_URL is set, so every process counts together. Rates use DRF's
+notation (``20/min``), read from ``CHAT_AUTH_RATE``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"20/min"`` -> ``(20, 60)``: the number of requests allowed and the window in seconds."""
+    try:
+        count, period = rate.split("/", 1)
+        return int(count), PERIODS[period.strip()[0].lower()]
+    except (ValueError, KeyError, IndexError):
+        raise ValueError(f"Invalid rate {rate!r}: use <number>/<s|min|hour|day>.") from None
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def retry_after(*, scope: str, ident: str, rate: str) -> int | None:
+    """Count one attempt; the seconds to wait when it is over the rate, else None."""
+    limit, window = parse_rate(rate)
+    now = time.time()
+    key = f"web-rate:{scope}:{ident}:{int(now // window)}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr: this attempt starts a new window
+        cache.set(key, 1, timeout=window + 1)
+        attempts = 1
+    if attempts <= limit:
+        return None
+    return max(1, int(window - (now % window)))
+
+
+def auth_retry_after(request: HttpRequest, scope: str) -> int | None:
+    """Count a sign-in or sign-up attempt from the request's client IP (``CHAT_AUTH_RATE``)."""
+    return retry_after(scope=scope, ident=client_ip(request), rate=settings.CHAT_AUTH_RATE)

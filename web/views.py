@@ -1,0 +1,187 @@
+"""The pages: thin views that call the chat selectors and services (DESIGN §7, §9).
+
+The room renders its last 50 messages on the server; ``static/js/chat.js`` then keeps it live
+over the WebSocket. Every form here also works without scripts (post, redirect, get).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from chat import selectors, services
+from chat.exceptions import ChatError, NotFound
+from chat.models import Channel
+from chat.validators import MAX_CONTENT_LENGTH
+from web.forms import ChannelCreateForm, MessageForm, SignupForm
+from web.ratelimit import auth_retry_after
+
+ROOM_PAGE_SIZE = 50
+# login() needs the backend named when several are configured (django-axes adds its own).
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _too_many_attempts(
+    request: HttpRequest, template: str, context: dict[str, Any], wait: int
+) -> HttpResponse:
+    context = {**context, "rate_limited": True, "retry_after": wait}
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class RateLimitedLoginView(LoginView):
+    """Django's login view, styled, with attempts per client IP capped by CHAT_AUTH_RATE."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = auth_retry_after(request, "login")
+        if wait is not None:
+            context = self.get_context_data(form=self.get_form())
+            return _too_many_attempts(request, self.template_name, context, wait)
+        return super().post(request, *args, **kwargs)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("web:channel_list")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        wait = auth_retry_after(request, "signup")
+        if wait is not None:
+            return _too_many_attempts(request, "accounts/signup.html", {"form": form}, wait)
+        if form.is_valid():
+            user = form.save()
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(request, f"Welcome to chatsite, {user.username}.")
+            return redirect("web:channel_list")
+    status = 400 if form.is_bound else 200
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+def _channel_list_page(
+    request: HttpRequest, form: ChannelCreateForm, status: int = 200
+) -> HttpResponse:
+    channels = selectors.channel_list(user=request.user)
+    return render(
+        request, "chat/channel_list.html", {"channels": channels, "form": form}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def channel_list(request: HttpRequest) -> HttpResponse:
+    return _channel_list_page(request, ChannelCreateForm())
+
+
+@login_required
+@require_POST
+def channel_create(request: HttpRequest) -> HttpResponse:
+    form = ChannelCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            channel = services.channel_create(user=request.user, **form.cleaned_data)
+        except ChatError as error:
+            _add_errors(form, error)
+        else:
+            return redirect("web:room", name=channel.name)
+    return _channel_list_page(request, form, status=400)
+
+
+@login_required
+@require_POST
+def channel_join(request: HttpRequest, name: str) -> HttpResponse:
+    channel = _visible_channel(request, name)
+    try:
+        services.channel_join(user=request.user, channel_id=channel.pk)
+    except ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("web:channel_list")
+    return redirect("web:room", name=channel.name)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room(request: HttpRequest, name: str) -> HttpResponse:
+    channel = _visible_channel(request, name)
+    form = MessageForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message, _ = services.message_create(
+                    user=request.user,
+                    channel_id=channel.pk,
+                    content=form.cleaned_data["content"],
+                    client_id=form.cleaned_data["client_id"],
+                )
+            except ChatError as error:
+                _add_errors(form, error)
+            else:
+                return redirect(f"{request.path}#m-{message.pk}")
+        return _room_page(request, channel, form, status=400)
+    return _room_page(request, channel, form)
+
+
+def _room_page(
+    request: HttpRequest, channel: Channel, form: MessageForm, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    before = request.GET.get("before") or None
+    # Read last_seq before the page: a change that lands in between is replayed by the
+    # script's since_seq catch-up, and the page never claims more than it shows.
+    last_seq = channel.last_seq
+    try:
+        page, has_more = selectors.message_page(
+            user=user, channel_id=channel.pk, limit=ROOM_PAGE_SIZE, before=before
+        )
+    except ChatError as error:
+        raise Http404(error.detail) from None
+    membership = selectors.membership_get(user=user, channel=channel)
+    read_up_to = membership.last_read_seq if membership else last_seq
+    if membership is not None and before is None and last_seq > read_up_to:
+        services.channel_mark_read(user=user, channel_id=channel.pk, seq=last_seq)
+    first_unread = next((m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk), None)
+    members = selectors.channel_members(user=user, channel_id=channel.pk)
+    context = {
+        "channel": channel,
+        "page": page,
+        "has_more": has_more,
+        "older_than": before,
+        "last_seq": last_seq,
+        "is_member": membership is not None,
+        "first_unread": first_unread,
+        "members": members,
+        "form": form,
+        "max_length": MAX_CONTENT_LENGTH,
+        "heartbeat_s": settings.HEARTBEAT_SECONDS,
+    }
+    return render(request, "chat/room.html", context, status=status)
+
+
+def _visible_channel(request: HttpRequest, name: str) -> Channel:
+    try:
+        return selectors.channel_get_by_name(user=request.user, name=name)
+    except NotFound:
+        raise Http404("Channel not found.") from None
+
+
+def _add_errors(form: Any, error: ChatError) -> None:
+    placed = False
+    for field, problems in error.fields.items():
+        if field in form.fields:
+            for problem in problems:
+                form.add_error(field, problem)
+            placed = True
+    if not placed:
+        form.add_error(None, error.detail)

@@ -1,0 +1,147 @@
+"""/api/auth/: JWT tokens, registration and the current user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt import views as jwt_views
+
+from accounts.models import User
+from chatsite.api_errors import error_responses
+from chatsite.api_throttles import AuthRateThrottle
+
+# --- Serializers --------------------------------------------------------------------------
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's, but a token of a user deleted since answers 401 instead of failing."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist:
+            raise AuthenticationFailed(
+                "No active account found for the given token.", code="no_active_account"
+            ) from None
+
+
+class RegisterSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    username = serializers.CharField(
+        max_length=150, validators=list(User._meta.get_field("username").validators)
+    )
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("This username is taken.")
+        return value
+
+    def validate_email(self, value: str) -> str:
+        email = User.objects.normalize_email(value)
+        if User.objects.filter(email__iexact=email).exists():
+            raise serializers.ValidationError("An account with this email exists.")
+        return email
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> User:
+        try:
+            with transaction.atomic():
+                return User.objects.create_user(**validated_data)
+        except IntegrityError as exc:
+            # Lost a race with an identical sign-up: name the field that clashed.
+            field = "email" if "email" in str(exc) else "username"
+            raise serializers.ValidationError({field: ["This is taken."]}) from None
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        return {"id": str(instance.pk), "username": instance.username, "email": instance.email}
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    display_name = serializers.CharField()
+    role = serializers.ChoiceField(choices=User.Role.choices)
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        return {
+            "id": str(instance.pk),
+            "username": instance.username,
+            "email": instance.email,
+            "display_name": instance.display_name,
+            "role": instance.role,
+        }
+
+
+# --- Views --------------------------------------------------------------------------------
+
+_TOKEN_PAIR = inline_serializer(
+    "TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()}
+)
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Obtain an access and a refresh token",
+    responses={200: _TOKEN_PAIR, **error_responses(400, 401, 429)},
+)
+class TokenObtainView(jwt_views.TokenObtainPairView):
+    throttle_classes = [AuthRateThrottle]
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Trade a refresh token for a new pair (the old refresh token is blacklisted)",
+    responses={200: _TOKEN_PAIR, **error_responses(400, 401, 429)},
+)
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    serializer_class = TokenRefreshSerializer
+    throttle_classes = [AuthRateThrottle]
+
+
+class RegisterView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Create an account",
+        request=RegisterSerializer,
+        responses={201: RegisterSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    @extend_schema(
+        tags=["auth"],
+        summary="The signed-in user",
+        responses={200: MeSerializer, **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)

@@ -1,0 +1,275 @@
+"""/api/chat/: channels, members, read markers and messages (DESIGN §5).
+
+Thin views: each parses its input with a serializer, calls one service (writes) or selector
+(reads) and serializes the result. Domain errors from the services travel up to
+``chatsite.api_errors.exception_handler``, which gives them the API's one error shape.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat import selectors, services
+from chat.api_serializers import (
+    ChannelCreateSerializer,
+    ChannelDetailSerializer,
+    ChannelSerializer,
+    MemberAddSerializer,
+    MemberSerializer,
+    MessageListQuerySerializer,
+    MessagePageSerializer,
+    MessageShapeSerializer,
+    ReadMarkerSerializer,
+)
+from chat.exceptions import NotFound
+from chat.models import Channel
+from chat.serializers import MessageCreateSerializer, MessageEditSerializer, MessageSerializer
+from chat.validators import MAX_CONTENT_LENGTH
+from chatsite.api_errors import error_responses
+from chatsite.api_throttles import MessageRateThrottle
+
+
+class ContentFieldSchema(OpenApiSerializerFieldExtension):
+    """drf-spectacular: message content is a non-blank string without C0 controls."""
+
+    target_class = "chat.serializers.ContentField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_CONTENT_LENGTH,
+            "pattern": r"^[^\x00-\x08\x0b-\x1f]*\S[^\x00-\x08\x0b-\x1f]*$",
+        }
+
+
+def _path_uuid(value: str, *, what: str) -> uuid.UUID:
+    """An id from the path; anything but a UUID names nothing, so it is a 404."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"{what} not found.") from None
+
+
+def _channel_for(user: Any, channel_id: str) -> Channel:
+    """The channel with ``is_member`` and ``unread_count`` for ``user``, or 404."""
+    channel = (
+        selectors.channel_list(user=user).filter(pk=_path_uuid(channel_id, what="Channel")).first()
+    )
+    if channel is None:
+        raise NotFound("Channel not found.")
+    return channel
+
+
+_CHANNEL_ID = OpenApiParameter("channel_id", uuid.UUID, OpenApiParameter.PATH)
+_MESSAGE_ID = OpenApiParameter("message_id", uuid.UUID, OpenApiParameter.PATH)
+
+# --- Channels ------------------------------------------------------------------------------
+
+
+class ChannelListView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="Public channels and the private ones the user belongs to",
+        operation_id="chat_channels_list",
+        responses={200: ChannelSerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        channels = selectors.channel_list(user=request.user)
+        return Response(ChannelSerializer(channels, many=True).data)
+
+    @extend_schema(
+        tags=["channels"],
+        summary="Create a channel; its creator becomes its owner",
+        request=ChannelCreateSerializer,
+        responses={201: ChannelDetailSerializer, **error_responses(400, 401)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ChannelCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        channel = services.channel_create(user=request.user, **serializer.validated_data)
+        data = ChannelDetailSerializer(_channel_for(request.user, str(channel.pk))).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ChannelDetailView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="One channel",
+        parameters=[_CHANNEL_ID],
+        responses={200: ChannelDetailSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, channel_id: str) -> Response:
+        return Response(ChannelDetailSerializer(_channel_for(request.user, channel_id)).data)
+
+
+class ChannelJoinView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="Join a public channel",
+        request=None,
+        parameters=[_CHANNEL_ID],
+        responses={200: ChannelDetailSerializer, **error_responses(401, 403, 404)},
+    )
+    def post(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = _path_uuid(channel_id, what="Channel")
+        services.channel_join(user=request.user, channel_id=channel_uuid)
+        return Response(ChannelDetailSerializer(_channel_for(request.user, channel_id)).data)
+
+
+class ChannelLeaveView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="Leave a channel",
+        request=None,
+        parameters=[_CHANNEL_ID],
+        responses={204: None, **error_responses(401, 404)},
+    )
+    def post(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = _path_uuid(channel_id, what="Channel")
+        services.channel_leave(user=request.user, channel_id=channel_uuid)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelMembersView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="The members of a channel, earliest first",
+        operation_id="chat_channels_members_list",
+        parameters=[_CHANNEL_ID],
+        responses={200: MemberSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = _path_uuid(channel_id, what="Channel")
+        members = selectors.channel_members(user=request.user, channel_id=channel_uuid)
+        return Response(MemberSerializer(members, many=True).data)
+
+    @extend_schema(
+        tags=["channels"],
+        summary="Add a user (owners and moderators); 200 if they were in already",
+        parameters=[_CHANNEL_ID],
+        request=MemberAddSerializer,
+        responses={
+            201: MemberSerializer,
+            200: MemberSerializer,
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+    def post(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = _path_uuid(channel_id, what="Channel")
+        serializer = MemberAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership, created = services.channel_member_add(
+            actor=request.user, channel_id=channel_uuid, user=serializer.validated_data["user"]
+        )
+        return Response(
+            MemberSerializer(membership).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ChannelReadView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="Move the read marker forward to seq",
+        parameters=[_CHANNEL_ID],
+        request=ReadMarkerSerializer,
+        responses={204: None, **error_responses(400, 401, 404)},
+    )
+    def post(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = _path_uuid(channel_id, what="Channel")
+        serializer = ReadMarkerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.channel_mark_read(
+            user=request.user, channel_id=channel_uuid, seq=serializer.validated_data["seq"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+class MessageListView(APIView):
+    throttle_classes = [MessageRateThrottle]
+
+    @extend_schema(
+        tags=["messages"],
+        summary="A page of a channel's history, oldest first",
+        operation_id="chat_messages_list",
+        parameters=[MessageListQuerySerializer],
+        responses={200: MessagePageSerializer, **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        query = MessageListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        messages, has_more = selectors.message_page(user=request.user, **query.validated_data)
+        return Response(
+            {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
+        )
+
+    @extend_schema(
+        tags=["messages"],
+        summary="Post a message; a repeated client_id returns the original with 200",
+        request=MessageCreateSerializer,
+        responses={
+            201: MessageShapeSerializer,
+            200: MessageShapeSerializer,
+            **error_responses(400, 401, 403, 404, 429),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message, created = services.message_create(user=request.user, **serializer.validated_data)
+        return Response(
+            MessageSerializer(message).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class MessageDetailView(APIView):
+    @extend_schema(
+        tags=["messages"],
+        summary="One live message",
+        parameters=[_MESSAGE_ID],
+        responses={200: MessageShapeSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, message_id: str) -> Response:
+        message_uuid = _path_uuid(message_id, what="Message")
+        message = selectors.message_get(user=request.user, message_id=message_uuid)
+        return Response(MessageSerializer(message).data)
+
+    @extend_schema(
+        tags=["messages"],
+        summary="Edit one's own message",
+        parameters=[_MESSAGE_ID],
+        request=MessageEditSerializer,
+        responses={200: MessageShapeSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, message_id: str) -> Response:
+        message_uuid = _path_uuid(message_id, what="Message")
+        serializer = MessageEditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.message_edit(
+            user=request.user, message_id=message_uuid, **serializer.validated_data
+        )
+        return Response(MessageSerializer(message).data)
+
+    @extend_schema(
+        tags=["messages"],
+        summary="Delete (tombstone) one's own message; moderators any",
+        parameters=[_MESSAGE_ID],
+        responses={204: None, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, message_id: str) -> Response:
+        message_uuid = _path_uuid(message_id, what="Message")
+        services.message_delete(user=request.user, message_id=message_uuid)
+        return Response(status=status.HTTP_204_NO_CONTENT)

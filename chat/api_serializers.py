@@ -1,0 +1,196 @@
+"""Serializers of the REST API alone (the WebSocket shares those in ``chat.serializers``).
+
+Input serializers check types and sizes; the services check the rules (names, rights). The
+output shapes are written out field by field so that the OpenAPI schema describes exactly
+what the views return.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from accounts.models import User
+from chat import events
+from chat.models import Channel, Membership
+from chat.selectors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from chat.validators import CHANNEL_NAME_RE
+
+# PostgreSQL bigint: larger numbers are refused here rather than by the database.
+MAX_BIGINT = 2**63 - 1
+
+
+def _iso(value: Any) -> str | None:
+    """ISO 8601 in UTC with a Z, as ``chat.events`` writes times."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only strings (DRF's also turns numbers into text)."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# --- Channels ------------------------------------------------------------------------------
+
+
+class ChannelSerializer(serializers.Serializer):
+    """A channel as the list shows it, for the user asking."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    title = serializers.CharField()
+    topic = serializers.CharField()
+    is_private = serializers.BooleanField()
+    is_member = serializers.BooleanField()
+    last_seq = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+    def to_representation(self, instance: Channel) -> dict[str, Any]:
+        return {
+            "id": str(instance.pk),
+            "name": instance.name,
+            "title": instance.title,
+            "topic": instance.topic,
+            "is_private": instance.is_private,
+            "is_member": bool(getattr(instance, "is_member", False)),
+            "last_seq": instance.last_seq,
+            "unread_count": int(getattr(instance, "unread_count", 0) or 0),
+        }
+
+
+class ChannelDetailSerializer(ChannelSerializer):
+    """The list shape, plus when it was created and whether it is archived (read-only)."""
+
+    created_at = serializers.DateTimeField()
+    archived = serializers.BooleanField()
+
+    def to_representation(self, instance: Channel) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["created_at"] = _iso(instance.created_at)
+        data["archived"] = instance.is_archived
+        return data
+
+
+class ChannelCreateSerializer(serializers.Serializer):
+    name = StrictCharField(
+        max_length=80,
+        validators=[
+            RegexValidator(
+                CHANNEL_NAME_RE,
+                "Use 1-80 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+            )
+        ],
+    )
+    title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    topic = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    is_private = serializers.BooleanField(required=False, default=False)
+
+
+# --- Members ---------------------------------------------------------------------------------
+
+
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class MemberSerializer(serializers.Serializer):
+    user = AuthorSerializer()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    joined_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Membership) -> dict[str, Any]:
+        return {
+            "user": events.author_data(instance.user),
+            "role": instance.role,
+            "joined_at": _iso(instance.joined_at),
+        }
+
+
+class MemberAddSerializer(serializers.Serializer):
+    """Who to add: ``user_id`` or ``username``, exactly one."""
+
+    user_id = serializers.CharField(required=False, max_length=20, help_text="A user's id.")
+    username = StrictCharField(required=False, max_length=150)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("user_id" in attrs) == ("username" in attrs):
+            raise serializers.ValidationError({"user_id": ["Give either user_id or username."]})
+        if "user_id" in attrs:
+            raw = attrs["user_id"]
+            user_id = int(raw) if raw.isdigit() and int(raw) <= MAX_BIGINT else None
+            user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+            field = "user_id"
+        else:
+            user = User.objects.filter(username=attrs["username"]).first()
+            field = "username"
+        if user is None:
+            raise serializers.ValidationError({field: ["No such user."]})
+        return {"user": user}
+
+
+class ReadMarkerSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT)
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="Message")
+class MessageShapeSerializer(serializers.Serializer):
+    """The REST shape of a message (``chat.events.message_data``), for the schema."""
+
+    id = serializers.UUIDField()
+    channel_id = serializers.UUIDField()
+    user_id = serializers.CharField()
+    content = serializers.CharField(help_text="'' for a deleted message (tombstone).")
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    seq = serializers.IntegerField(help_text="Its place in the channel, fixed at creation.")
+    change_seq = serializers.IntegerField(help_text="The channel seq of its latest change.")
+    client_id = serializers.UUIDField(allow_null=True)
+    author = AuthorSerializer()
+
+
+class MessagePageSerializer(serializers.Serializer):
+    results = MessageShapeSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+class MessageListQuerySerializer(serializers.Serializer):
+    """The query string of the history: one channel, a page size and at most one cursor."""
+
+    channel_id = serializers.UUIDField()
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_PAGE_SIZE, required=False, default=DEFAULT_PAGE_SIZE
+    )
+    before = serializers.UUIDField(
+        required=False, help_text="A message id: the page of live messages just older."
+    )
+    after = serializers.UUIDField(
+        required=False, help_text="A message id: the page of live messages just newer."
+    )
+    since_seq = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_BIGINT,
+        help_text="Every change (creates, edits, tombstones) with change_seq above it.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        cursors = [name for name in ("before", "after", "since_seq") if name in attrs]
+        if len(cursors) > 1:
+            message = "Use at most one of before, after and since_seq."
+            raise serializers.ValidationError({name: [message] for name in cursors})
+        return attrs

@@ -1,15 +1,122 @@
+"""Users in the moderation admin: moderators deactivate and reactivate, admins edit accounts.
+
+``is_active`` is never edited by hand: the actions call ``accounts.services``, which also
+revokes tokens, closes open WebSockets and writes the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts import services
 from accounts.models import User
+from chat.admin_access import is_admin, is_moderator, run_action
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "display_name", "role", "is_active", "date_joined")
+    list_display = (
+        "username",
+        "email",
+        "display_name",
+        "role",
+        "is_active",
+        "date_joined",
+        "last_login",
+    )
     list_filter = ("role", "is_active")
     search_fields = ("username", "email", "display_name")
+    ordering = ("username",)
     fieldsets = (
-        *(DjangoUserAdmin.fieldsets or ()),
-        ("Chat", {"fields": ("display_name", "role")}),
+        (None, {"fields": ("username", "password")}),
+        ("Profile", {"fields": ("display_name", "email", "first_name", "last_name")}),
+        ("Role and status", {"fields": ("role", "is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "role", "password1", "password2"),
+            },
+        ),
+    )
+    filter_horizontal = ()
+    actions = ("deactivate_selected", "reactivate_selected")
+
+    # Roles, not Django's per-model permissions, decide access (chat/admin_access.py).
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: messages keep their author
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = ["is_active", "is_staff", "last_login", "date_joined"]
+        if not request.user.is_superuser:
+            readonly.append("is_superuser")
+        if obj is not None and obj.pk == request.user.pk:
+            readonly.append("role")  # nobody demotes themselves out of the admin
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Write only what the form changed, so a concurrent deactivation is never undone.
+        concrete = {field.name for field in User._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in concrete and name != "password"]
+        if changed:
+            obj.save(update_fields=changed)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> Any:
+        if add or "role" not in form.changed_data:
+            return super().construct_change_message(request, form, formsets, add)
+        before, after = form.initial.get("role"), form.cleaned_data["role"]
+        message = f"Changed role of {form.instance} from {before} to {after}."
+        others = [name for name in form.changed_data if name != "role"]
+        if others:
+            message += f" Changed {', '.join(others)}."
+        return message
+
+    @admin.action(
+        description="Deactivate selected users (sign out everywhere)", permissions=["moderate"]
+    )
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        run_action(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_deactivate(actor=request.user, user=user),
+            done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
+        )
+
+    @admin.action(description="Reactivate selected users", permissions=["moderate"])
+    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        run_action(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_reactivate(actor=request.user, user=user),
+            done="Reactivated {count} user(s).",
+        )

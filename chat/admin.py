@@ -1,40 +1,320 @@
-from django.contrib import admin
+"""The moderation admin: messages, channels and the audit log (docs/moderation.md).
 
-from chat.models import Channel, Membership, Message
+Every page runs under the moderator's row-level security context (set by
+``chatsite.rls.RowLevelSecurityMiddleware`` from the session user). Rows are never saved from
+a form here: the actions and the member inline call ``chat.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from chat import services
+from chat.admin_access import ModeratorAccessMixin, is_moderator, run_action
+from chat.models import AuditEntry, Channel, Membership, Message, MessageRevision
+
+admin.site.site_header = "chatsite moderation"
+admin.site.site_title = "chatsite moderation"
+admin.site.index_title = "Moderation"
+
+EXCERPT_LENGTH = 80
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "deleted"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Live"), ("yes", "Tombstoned")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Open"), ("yes", "Archived")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(archived_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(archived_at__isnull=True)
+        return queryset
+
+
+class MessageRevisionInline(ModeratorAccessMixin, admin.TabularInline):
+    model = MessageRevision
+    fields = ("change_seq", "kind", "actor", "created_at", "content")
+    readonly_fields = fields
+    ordering = ("change_seq",)
+    extra = 0
+    can_delete = False
+    verbose_name = "earlier version"
+    verbose_name_plural = "edit history (content before each change)"
+
+
+@admin.register(Message)
+class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
+    list_display = (
+        "excerpt",
+        "channel",
+        "author",
+        "created_at",
+        "edited_at",
+        "deleted",
+        "seq",
+    )
+    list_filter = (
+        "channel",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+        DeletedFilter,
+    )
+    search_fields = ("content", "user__username", "user__display_name")
+    list_select_related = ("channel", "user")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    fields = (
+        "id",
+        "channel",
+        "user",
+        "content",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+        "seq",
+        "change_seq",
+        "client_id",
+    )
+    readonly_fields = fields
+    inlines = (MessageRevisionInline,)
+    actions = ("tombstone_selected", "restore_selected")
+
+    @admin.display(description="message")
+    def excerpt(self, obj: Message) -> str:
+        if obj.is_deleted:
+            return "(tombstoned)"
+        text = " ".join(obj.content.split())
+        return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
+
+    @admin.display(description="author", ordering="user__username")
+    def author(self, obj: Message) -> str:
+        return obj.user.username
+
+    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj: Message) -> bool:
+        return obj.is_deleted
+
+    @admin.action(description="Tombstone selected messages", permissions=["moderate"])
+    def tombstone_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        run_action(
+            self,
+            request,
+            queryset.filter(deleted_at__isnull=True),
+            lambda message: services.message_tombstone_by_moderator(
+                moderator=request.user, message_id=message.pk
+            ),
+            done="Tombstoned {count} message(s).",
+        )
+
+    @admin.action(description="Restore selected tombstoned messages", permissions=["moderate"])
+    def restore_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        run_action(
+            self,
+            request,
+            queryset.filter(deleted_at__isnull=False),
+            lambda message: services.message_restore(moderator=request.user, message_id=message.pk),
+            done="Restored {count} message(s).",
+        )
+
+
+class MembershipInlineForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("user", "role")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # Moving a membership to another person would be a removal and an addition.
+            self.fields["user"].disabled = True
+
+    def clean_user(self) -> Any:
+        user = self.cleaned_data["user"]
+        if self.instance.pk is None and not user.is_active:
+            raise forms.ValidationError("This user is deactivated.")
+        return user
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
-    extra = 0
-    autocomplete_fields = ("user",)
+    form = MembershipInlineForm
+    fields = ("user", "role", "joined_at", "last_read_seq")
     readonly_fields = ("joined_at", "last_read_seq")
+    autocomplete_fields = ("user",)
+    ordering = ("joined_at",)
+    extra = 0
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
-    list_display = ("name", "title", "is_private", "created_at", "archived_at", "last_seq")
-    list_filter = ("is_private", "archived_at")
+class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "title",
+        "is_private",
+        "member_count",
+        "archived",
+        "last_seq",
+        "created_at",
+    )
+    list_filter = ("is_private", ArchivedFilter)
     search_fields = ("name", "title", "topic")
-    readonly_fields = ("last_seq", "created_at")
+    ordering = ("name",)
+    fields = (
+        "name",
+        "title",
+        "topic",
+        "is_private",
+        "created_by",
+        "created_at",
+        "archived_at",
+        "last_seq",
+    )
+    readonly_fields = fields
     inlines = (MembershipInline,)
+    actions = ("archive_selected", "unarchive_selected")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
+        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Only the member inline is editable; the channel's own fields are read-only.
+        return is_moderator(request)
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, obj: Any) -> int:
+        return int(obj.member_count)
+
+    @admin.display(description="archived", boolean=True, ordering="archived_at")
+    def archived(self, obj: Channel) -> bool:
+        return obj.is_archived
+
+    def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
+        # Never write the channel row from the form: every field is read-only, and saving a
+        # stale last_seq would hand out seq values twice.
+        return None
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Apply the member inline through the services (events, rights), not by saving rows."""
+        channel = form.instance
+        formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.channel_member_remove(
+                actor=request.user, channel_id=channel.pk, user=membership.user
+            )
+        for membership in formset.new_objects:
+            services.channel_member_add(
+                actor=request.user, channel_id=channel.pk, user=membership.user
+            )
+            if membership.role != Membership.Role.MEMBER:
+                services.channel_member_set_role(
+                    actor=request.user,
+                    channel_id=channel.pk,
+                    user=membership.user,
+                    role=membership.role,
+                )
+        for membership, changed in formset.changed_objects:
+            if "role" in changed:
+                services.channel_member_set_role(
+                    actor=request.user,
+                    channel_id=channel.pk,
+                    user=membership.user,
+                    role=membership.role,
+                )
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> Any:
+        """A readable audit line for member changes, e.g. "Added bob to #general as member."."""
+        channel = form.instance
+        lines: list[str] = []
+        for formset in formsets or ():
+            lines += [f"Added {m.user} to {channel} as {m.role}." for m in formset.new_objects]
+            lines += [
+                f"Made {m.user} {m.role} of {channel}."
+                for m, changed in formset.changed_objects
+                if "role" in changed
+            ]
+            lines += [f"Removed {m.user} from {channel}." for m in formset.deleted_objects]
+        return " ".join(lines)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if not message:
+            return None  # a save that changed nothing is not a moderation action
+        return super().log_change(request, obj, message)
+
+    @admin.action(description="Archive selected channels (read-only)", permissions=["moderate"])
+    def archive_selected(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        run_action(
+            self,
+            request,
+            queryset,
+            lambda channel: services.channel_archive(moderator=request.user, channel_id=channel.pk),
+            done="Archived {count} channel(s).",
+        )
+
+    @admin.action(description="Unarchive selected channels", permissions=["moderate"])
+    def unarchive_selected(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        run_action(
+            self,
+            request,
+            queryset,
+            lambda channel: services.channel_unarchive(
+                moderator=request.user, channel_id=channel.pk
+            ),
+            done="Unarchived {count} channel(s).",
+        )
 
 
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("channel", "user", "role", "joined_at", "last_read_seq")
-    list_filter = ("role",)
-    search_fields = ("channel__name", "user__username")
-    autocomplete_fields = ("user",)
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ModeratorAccessMixin, admin.ModelAdmin):
+    """Who did what to which message, user or channel, and when (read-only)."""
 
+    list_display = ("action_time", "user", "content_type", "object_repr", "what")
+    list_filter = ("action_time", ("user", admin.RelatedOnlyFieldListFilter), "content_type")
+    search_fields = ("object_repr", "change_message", "user__username")
+    list_select_related = ("user", "content_type")
+    date_hierarchy = "action_time"
+    ordering = ("-action_time",)
+    fields = ("action_time", "user", "content_type", "object_id", "object_repr", "what")
+    readonly_fields = fields
 
-@admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ("channel", "user", "excerpt", "seq", "created_at", "edited_at", "deleted_at")
-    list_filter = ("channel", "deleted_at")
-    search_fields = ("content", "user__username")
-    list_select_related = ("channel", "user")
-    readonly_fields = ("seq", "change_seq", "created_at", "edited_at", "deleted_at", "client_id")
-
-    @admin.display(description="content")
-    def excerpt(self, obj: Message) -> str:
-        return obj.content[:80] if obj.content else "(deleted)"
+    @admin.display(description="what happened")
+    def what(self, obj: AuditEntry) -> str:
+        return obj.get_change_message() or obj.get_action_flag_display()

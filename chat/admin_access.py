@@ -1,0 +1,77 @@
+"""Who may do what in the admin, by role, and how admin actions call the services.
+
+The admin's permissions follow ``User.role`` rather than Django's per-model permissions:
+moderators and admins (the staff) view the chat models and run the moderation actions; only
+admins change user accounts. Members are not staff and never get past the admin's login page.
+Changes to messages, channels and users go through the services (``chat.services``,
+``accounts.services``), never through a hand-edited form, so the live events, the seq and
+the audit trail stay right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from chat.exceptions import ChatError
+
+
+def is_moderator(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and getattr(user, "is_moderator", False))
+
+
+def is_admin(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and (user.is_superuser or getattr(user, "role", "") == "admin"))
+
+
+class ModeratorAccessMixin:
+    """Moderators view; nobody adds, edits or deletes by hand; actions need ``moderate``."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request)
+
+
+def run_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    objects: Iterable[Any],
+    change: Callable[[Any], object],
+    *,
+    done: str,
+) -> int:
+    """Apply ``change`` to each object and tell the moderator what happened.
+
+    Each service call runs in its own savepoint, so one refusal (say, a message that is
+    already tombstoned) skips that object only. ``done`` is a format string taking ``count``.
+    """
+    count = 0
+    for obj in objects:
+        try:
+            change(obj)
+        except ChatError as error:
+            model_admin.message_user(request, f"{obj}: {error.detail}", messages.WARNING)
+        else:
+            count += 1
+    if count:
+        model_admin.message_user(request, done.format(count=count), messages.SUCCESS)
+    return count

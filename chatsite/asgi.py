@@ -13,12 +13,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
+from chatsite.ws_logging import WebSocketSessionLogMiddleware, WebSocketUserRecorder  # noqa: E402
 
 # The WebSocket stack, outermost first:
 # - ChatOriginValidator refuses a handshake from a foreign Origin, so a cross-site page can
 #   never ride on a visitor's session cookie (Channels' AllowedHostsOriginValidator, which
 #   would also refuse native clients that send no Origin at all: see chat/ws_auth.py);
 # - WebSocketAuthMiddleware finds the user by access token (subprotocol) or session cookie.
-websocket_app = ChatOriginValidator(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+websocket_app = WebSocketSessionLogMiddleware(  # one log line per session (chatsite.ws_logging)
+    ChatOriginValidator(
+        WebSocketAuthMiddleware(WebSocketUserRecorder(URLRouter(websocket_urlpatterns)))
+    )
+)
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})

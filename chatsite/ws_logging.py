@@ -1,13 +1,15 @@
 """One log line per WebSocket session: an ASGI middleware around the WebSocket stack.
 
-``chatsite.asgi`` wraps the whole WebSocket stack (outside the origin validator, so refused
-handshakes are logged too). For each session it binds a request id (the handshake's
-``X-Request-ID`` when plain, otherwise a new UUID) to structlog's context, watches the accept
-and close messages, and when the session ends logs ``websocket_session`` with path,
-request_id, user_id, accepted, close_code, closed_by (server or client) and duration_ms.
+``chatsite.asgi`` wraps the whole WebSocket stack in :class:`WebSocketSessionLogMiddleware`
+(outside the origin validator, so refused handshakes are logged too) and puts
+:class:`WebSocketUserRecorder` just inside the authentication middleware, where
+``scope["user"]`` is known. For each session the outer part binds a request id (the
+handshake's ``X-Request-ID`` when plain, otherwise a new UUID) to structlog's context, watches
+the accept and close messages, and when the session ends logs ``websocket_session`` with
+path, request_id, user_id, auth (token or session), accepted, close_code, closed_by (server
+or client) and duration_ms.
 
-The consumer reports who is connected with :func:`bind_user` once it has authenticated the
-socket. Nothing from the handshake headers is logged: the subprotocol list may carry
+Nothing from the handshake headers is logged: the subprotocol list may carry
 ``bearer.<JWT>`` and the cookie header a session id.
 """
 
@@ -28,13 +30,26 @@ _session: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
 )
 
 
-def bind_user(user: Any) -> None:
-    """Record the authenticated user of the current WebSocket session (no-op outside one)."""
+def bind_user(user: Any, auth_method: str | None = None) -> None:
+    """Record the user of the current WebSocket session (no-op outside one)."""
     user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
     session = _session.get()
     if session is not None:
         session["user_id"] = user_id
+        session["auth"] = auth_method
     structlog.contextvars.bind_contextvars(user_id=user_id)
+
+
+class WebSocketUserRecorder:
+    """Inner half: notes ``scope["user"]`` (and how it signed in) for the session line."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope.get("type") == "websocket":
+            bind_user(scope.get("user"), getattr(scope.get("auth"), "method", None))
+        return await self.inner(scope, receive, send)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -57,6 +72,7 @@ class WebSocketSessionLogMiddleware:
         request_id = clean_request_id(_header(scope, b"x-request-id"))
         session: dict[str, Any] = {
             "user_id": None,
+            "auth": None,
             "accepted": False,
             "close_code": None,
             "closed_by": None,
@@ -94,6 +110,7 @@ class WebSocketSessionLogMiddleware:
                         path=scope.get("path", ""),
                         request_id=request_id,
                         user_id=session["user_id"],
+                        auth=session["auth"],
                         accepted=session["accepted"],
                         close_code=session["close_code"],
                         closed_by=session["closed_by"],

@@ -217,6 +217,8 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    ready_path: str | None = None
+    ready: bool = False
 
     @property
     def pid(self) -> int:
@@ -275,8 +277,8 @@ class ServerGroup:
         *,
         port: int,
         ready_path: str | None = None,
-        timeout: float = 90.0,
     ) -> Server:
+        """Launch a server; ``wait_ready()`` waits for every launched one to answer."""
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
@@ -287,18 +289,31 @@ class ServerGroup:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        server = Server(name=name, port=port, process=process, log_path=log_path)
+        server = Server(
+            name=name, port=port, process=process, log_path=log_path, ready_path=ready_path
+        )
         self.servers.append(server)
+        return server
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.log_tail()}")
-            ready = _port_open(port) and (ready_path is None or _http_ok(port, ready_path))
-            if ready:
-                return server
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} not ready after {timeout:.0f} s:\n{server.log_tail()}")
-            time.sleep(0.2)
+        for server in self.servers:
+            while not server.ready:
+                if server.process.poll() is not None:
+                    raise RuntimeError(
+                        f"{server.name} exited with {server.process.returncode}:\n"
+                        f"{server.log_tail()}"
+                    )
+                if _port_open(server.port) and (
+                    server.ready_path is None or _http_ok(server.port, server.ready_path)
+                ):
+                    server.ready = True
+                elif time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"{server.name} not ready after {timeout:.0f} s:\n{server.log_tail()}"
+                    )
+                else:
+                    time.sleep(0.2)
 
     def start_daphne(self, name: str, app: str, env: dict[str, str], **kwargs: Any) -> Server:
         port = free_port()
@@ -339,7 +354,7 @@ def server_group(log_dir: str | None) -> Iterator[ServerGroup]:
 def start_chatsite(
     group: ServerGroup, args: argparse.Namespace, *, prefix: str, processes: int
 ) -> list[Server]:
-    """N Daphne processes of chatsite sharing the bench database and Redis."""
+    """Launch N Daphne processes of chatsite sharing the bench database and Redis."""
     env = server_env(args, prefix=prefix)
     return [
         group.start_daphne(f"chatsite-{i}", "chatsite.asgi:application", env, ready_path="/healthz")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import sys
 import time
 from typing import Any
@@ -38,7 +40,11 @@ from bench.wsclient import (
     open_connection,
     read_into,
     send_frame,
+    wait_for_frame,
 )
+
+# chatsite's consumer allows a socket 20 frames/s (more closes it with 4429).
+SENDS_PER_SOCKET = 15
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,7 +88,7 @@ class Run:
         self.sink = Deliveries()
         self.subscribers: list[ClientConnection] = []
         self.tasks: list[asyncio.Task[None]] = []
-        self.sender: ClientConnection | None = None
+        self.senders: list[ClientConnection] = []
         self.next_index = 0
         self.padding = "x" * args.padding
 
@@ -104,14 +110,44 @@ class Run:
         for i, connection in enumerate(self.subscribers):
             self.tasks.append(asyncio.create_task(read_into(connection, i, self.sink)))
         endpoint = self.endpoints[0]
-        self.sender = await open_connection(endpoint, self.token(0))
-        await make_ready(self.sender, endpoint, subscribe=False)
-        self.tasks.append(asyncio.create_task(drain(self.sender)))
+        for _ in range(self.sender_count()):
+            sender = await open_connection(endpoint, self.token(0))
+            await make_ready(sender, endpoint, subscribe=False)
+            if endpoint.kind == "chatsite":
+                # The sending user is a member; its sockets need not receive the fan-out.
+                await sender.send(
+                    json.dumps({"type": "unsubscribe", "channel_id": endpoint.channel_id})
+                )
+                await wait_for_frame(sender, lambda e: e.get("type") == "unsubscribed", 60)
+            self.senders.append(sender)
+            self.tasks.append(asyncio.create_task(drain(sender)))
         return common.latency_summary(times)
+
+    def sender_count(self) -> int:
+        """chatsite lets one socket send 20 frames/s; faster rates use more sockets of the
+        same sending user, taking turns. The references have no such limit: one socket."""
+        if self.endpoints[0].kind != "chatsite":
+            return 1
+        fastest = max([self.args.steady_rate, *self.args.ramp])
+        return max(1, math.ceil(fastest / SENDS_PER_SOCKET))
+
+    async def settle(self, quiet_seconds: float = 1.0, timeout: float = 300.0) -> dict[str, Any]:
+        """Wait until no frame has arrived for ``quiet_seconds`` (presence notices of the
+        connect storm, for chatsite); returns how long that took and how many came."""
+        clock = time.perf_counter
+        started = clock()
+        count = self.sink.other_frames
+        quiet_since = clock()
+        while clock() - quiet_since < quiet_seconds and clock() - started < timeout:
+            await asyncio.sleep(0.1)
+            if self.sink.other_frames != count:
+                count = self.sink.other_frames
+                quiet_since = clock()
+        return {"seconds": round(clock() - started, 2), "frames": self.sink.other_frames}
 
     async def phase(self, rate: float, seconds: float) -> dict[str, Any]:
         """Send at ``rate`` for ``seconds``, wait for the deliveries, and measure them."""
-        assert self.sender is not None
+        assert self.senders
         n = len(self.subscribers)
         count = max(1, round(rate * seconds))
         first = self.next_index
@@ -129,7 +165,7 @@ class Run:
                 await asyncio.sleep(delay)
             frame = send_frame(self.endpoints[0], first + k, self.padding)
             sent_at[first + k] = clock()
-            await self.sender.send(frame)
+            await self.senders[k % len(self.senders)].send(frame)
         send_seconds = clock() - started
         expected = count * n
         deadline = clock() + self.args.drain_seconds
@@ -194,7 +230,7 @@ class Run:
 
     async def close(self) -> None:
         """Everyone disconnects at once (the mass disconnect of DESIGN §10)."""
-        connections = [*self.subscribers, *([self.sender] if self.sender else [])]
+        connections = [*self.subscribers, *self.senders]
         await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
@@ -212,6 +248,8 @@ async def measure(
     try:
         common.log(f"{name} N={n}: connecting")
         connect = await run.connect(n)
+        settle = await run.settle()
+        common.log(f"{name} N={n}: settled after {settle['seconds']} s, {settle['frames']} frames")
         common.log(f"{name} N={n}: steady {args.steady_rate}/s for {args.steady_seconds} s")
         steady = await run.phase(args.steady_rate, args.steady_seconds)
         ramp: list[dict[str, Any]] = []
@@ -237,6 +275,7 @@ async def measure(
     return {
         "subscribers": n,
         "connect": connect,
+        "settle_after_connect": settle,
         "steady": steady,
         "ramp": ramp,
         "saturation": {
@@ -258,6 +297,13 @@ async def run_target(
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     if target == "chatsite":
+        servers = common.start_chatsite(
+            group,
+            args,
+            prefix=f"chatsite-bench-{run_tag}",
+            processes=args.chatsite_processes,
+        )
+        common.prepare_database(args)
         seeded = common.seed(
             args,
             {
@@ -269,12 +315,7 @@ async def run_target(
             },
         )
         tokens = [user["token"] for user in seeded["users"]]
-        servers = common.start_chatsite(
-            group,
-            args,
-            prefix=f"chatsite-bench-{run_tag}",
-            processes=args.chatsite_processes,
-        )
+        group.wait_ready()
         for n, channel in zip(args.subscribers, seeded["channels"], strict=True):
             endpoints = [
                 Endpoint("chatsite", s.ws_url(), channel_id=channel["id"]) for s in servers
@@ -290,6 +331,7 @@ async def run_target(
             group.start_daphne(f"tutorial-{i}", "bench.ref_tutorial.asgi:application", env)
             for i in range(args.tutorial_processes)
         ]
+        group.wait_ready()
         for n in args.subscribers:
             endpoints = [Endpoint("tutorial", s.ws_url(), channel_id=f"bench{n}") for s in servers]
             results[str(n)] = await measure(args, n, endpoints, servers, [], True)
@@ -301,6 +343,7 @@ async def run_target(
             common.server_env(args, prefix="unused"),
             port=port,
         )
+        group.wait_ready()
         for n in args.subscribers:
             endpoints = [Endpoint("websockets", server.ws_url())]
             results[str(n)] = await measure(args, n, endpoints, [server], [], False)
@@ -341,8 +384,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     common.raise_open_files_limit(max(args.subscribers) * 4 + 1024)
     summary: dict[str, Any] = {"benchmark": "ws_fanout", **common.run_context("bench.ws_fanout")}
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if "chatsite" in targets:
-        common.prepare_database(args)
     run_tag = common.run_id()
     results: dict[str, Any] = {}
     for target in targets:

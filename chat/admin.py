@@ -55,6 +55,12 @@ class ArchivedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AuthorFilter(admin.RelatedOnlyFieldListFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "author"
+
+
 class MessageRevisionInline(ModeratorAccessMixin, admin.TabularInline):
     model = MessageRevision
     fields = ("change_seq", "kind", "actor", "created_at", "content")
@@ -79,7 +85,7 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     )
     list_filter = (
         "channel",
-        ("user", admin.RelatedOnlyFieldListFilter),
+        ("user", AuthorFilter),
         "created_at",
         DeletedFilter,
     )
@@ -103,6 +109,9 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = (MessageRevisionInline,)
     actions = ("tombstone_selected", "restore_selected")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).select_related("channel", "user")
 
     @admin.display(description="message")
     def excerpt(self, obj: Message) -> str:
@@ -168,6 +177,9 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
     ordering = ("joined_at",)
     extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("user", "channel")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_moderator(request)
@@ -306,14 +318,26 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
 class AuditEntryAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     """Who did what to which message, user or channel, and when (read-only)."""
 
-    list_display = ("action_time", "user", "content_type", "object_repr", "what")
-    list_filter = ("action_time", ("user", admin.RelatedOnlyFieldListFilter), "content_type")
+    list_display = ("action_time", "user", "kind", "target", "what")
+    list_filter = (
+        "action_time",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("content_type", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("object_repr", "change_message", "user__username")
     list_select_related = ("user", "content_type")
     date_hierarchy = "action_time"
     ordering = ("-action_time",)
-    fields = ("action_time", "user", "content_type", "object_id", "object_repr", "what")
+    fields = ("action_time", "user", "kind", "object_id", "target", "what")
     readonly_fields = fields
+
+    @admin.display(description="on", ordering="content_type")
+    def kind(self, obj: AuditEntry) -> str:
+        return str(getattr(obj.content_type, "name", ""))
+
+    @admin.display(description="which", ordering="object_repr")
+    def target(self, obj: AuditEntry) -> str:
+        return obj.object_repr
 
     @admin.display(description="what happened")
     def what(self, obj: AuditEntry) -> str:

@@ -77,7 +77,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} in {self.channel_id} ({self.role})"
+        return f"{self.user} in {self.channel} ({self.role})"
 
 
 class Message(models.Model):
@@ -120,7 +120,7 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel_id}#{self.seq}"
+        return f"message {self.seq} in {self.channel}"
 
     @property
     def is_deleted(self) -> bool:
@@ -160,7 +160,7 @@ class MessageRevision(models.Model):
         indexes = [models.Index(fields=["message", "change_seq"], name="chat_msgrev_message_seq")]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.message_id} at seq {self.change_seq}"
+        return f"{self.get_kind_display()} (seq {self.change_seq})"
 
 
 class AuditEntry(LogEntry):

@@ -62,7 +62,7 @@ def test_moderators_and_admins_are_staff_members_are_not(db) -> None:
 
 def test_message_str_and_flags(post, alice, channel) -> None:
     message = post(alice, channel, "hi")
-    assert str(message) == f"{channel.pk}#1"
+    assert str(message) == "message 1 in #general"
     assert message.is_deleted is False
     assert str(channel) == "#general"
     assert Message.objects.count() == 1

@@ -1,0 +1,215 @@
+"""Idle WebSocket connections: memory per connection, idle CPU, handshake time.
+
+Connections are opened in steps (default up to 5000) against chatsite (one Daphne process by
+default, so its memory is one process's) and against the bare ``websockets`` server
+(bench/ref_websockets_server.py), each measured the same way:
+
+- RSS of the server processes after each step, once no more frames arrive; the least-squares
+  slope is the memory per connection;
+- CPU of the server processes (and Redis) over ``--idle-seconds`` with every connection open
+  and silent, as a share of one core;
+- handshake time (TCP connect to the 101 answer) and ready time (to the server's ``welcome``),
+  p50 / p99;
+- connections the server dropped while idle.
+
+chatsite's users are distinct and sit in channels of ``--users-per-channel`` members, so
+presence notices reach a realistic number of neighbours. Prints one JSON summary.
+
+    .venv/bin/python -m bench.ws_idle --steps 0,1000,2000,3000,4000,5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from bench import common
+from bench.wsclient import Endpoint, drain, gather_limited, make_ready, open_connection
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="idle WebSocket connections benchmark")
+    common.add_common_arguments(parser)
+    parser.add_argument("--steps", type=common.int_list, default=[0, 1000, 2000, 3000, 4000, 5000])
+    parser.add_argument("--targets", default="chatsite,websockets")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--users-per-channel", type=int, default=50)
+    parser.add_argument("--chatsite-processes", type=int, default=1)
+    parser.add_argument("--connect-concurrency", type=int, default=50)
+    return parser.parse_args(argv)
+
+
+class Pool:
+    """The open connections to one target, each with a task that reads what it is sent."""
+
+    def __init__(self, endpoints: list[Endpoint], tokens: list[str]) -> None:
+        self.endpoints = endpoints
+        self.tokens = tokens
+        self.connections: list[ClientConnection] = []
+        self.readers: list[asyncio.Task[None]] = []
+        self.handshakes: list[float] = []
+        self.ready: list[float] = []
+        self.closing = False
+
+    async def grow(self, total: int, concurrency: int) -> None:
+        start = len(self.connections)
+
+        async def one(k: int) -> ClientConnection:
+            i = start + k
+            endpoint = self.endpoints[i % len(self.endpoints)]
+            started = time.perf_counter()
+            connection = await open_connection(endpoint, self.tokens[i] if self.tokens else "")
+            self.handshakes.append(time.perf_counter() - started)
+            await make_ready(connection, endpoint, subscribe=False)
+            self.ready.append(time.perf_counter() - started)
+            return connection
+
+        added = await gather_limited(one, total - start, concurrency)
+        self.connections.extend(added)
+        self.readers.extend(asyncio.create_task(drain(c)) for c in added)
+
+    def dropped(self) -> int:
+        """Connections that ended while we held them open."""
+        return sum(1 for task in self.readers if task.done())
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
+        await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+async def settle(servers: list[common.Server], quiet_cpu_s: float = 0.05) -> None:
+    """Wait (at most 60 s) until the servers spend under ``quiet_cpu_s`` CPU in 0.5 s."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        before = sum(s.cpu_seconds() for s in servers)
+        await asyncio.sleep(0.5)
+        if sum(s.cpu_seconds() for s in servers) - before < quiet_cpu_s:
+            return
+
+
+async def measure(
+    name: str,
+    args: argparse.Namespace,
+    endpoints: list[Endpoint],
+    servers: list[common.Server],
+    tokens: list[str],
+    uses_redis: bool,
+) -> dict[str, Any]:
+    pool = Pool(endpoints, tokens)
+    steps: list[dict[str, Any]] = []
+    try:
+        for count in args.steps:
+            await pool.grow(count, args.connect_concurrency)
+            await settle(servers)
+            rss = sum(s.rss_bytes() for s in servers)
+            steps.append({"connections": count, "rss_bytes": rss})
+            common.log(f"{name}: {count} connections, RSS {rss / 2**20:.1f} MiB")
+        meter = common.CpuMeter(servers, args.redis_url if uses_redis else None)
+        meter.start()
+        await asyncio.sleep(args.idle_seconds)
+        cpu = meter.stop()
+        dropped = pool.dropped()
+    finally:
+        pool.closing = True
+        await pool.close()
+    slope = common.linear_slope(
+        [float(s["connections"]) for s in steps], [float(s["rss_bytes"]) for s in steps]
+    )
+    idle_core_share = cpu["server_cpu_s"] / cpu["wall_s"] if cpu["wall_s"] else None
+    return {
+        "steps": steps,
+        "rss_per_connection_kb": round(slope / 1024, 1) if slope is not None else None,
+        "idle": {
+            "connections": args.steps[-1],
+            **cpu,
+            "server_core_percent": (
+                round(idle_core_share * 100, 2) if idle_core_share is not None else None
+            ),
+        },
+        "handshake": common.latency_summary(pool.handshakes),
+        "ready": common.latency_summary(pool.ready),
+        "dropped_while_idle": dropped,
+        "servers_alive_after_mass_disconnect": all(s.process.poll() is None for s in servers),
+    }
+
+
+async def run_target(target: str, args: argparse.Namespace, tag: str) -> dict[str, Any]:
+    total = max(args.steps)
+    with common.server_group(args.log_dir) as group:
+        if target == "chatsite":
+            servers = common.start_chatsite(
+                group, args, prefix=f"chatsite-bench-{tag}", processes=args.chatsite_processes
+            )
+            common.prepare_database(args)
+            size = max(1, args.users_per_channel)
+            seeded = common.seed(
+                args,
+                {
+                    "users": total,
+                    "channels": [
+                        {
+                            "name": f"bench-idle-{tag}-{c}",
+                            "members": list(range(c * size, min(total, (c + 1) * size))),
+                        }
+                        for c in range((total + size - 1) // size)
+                    ],
+                },
+            )
+            group.wait_ready()
+            endpoints = [Endpoint("chatsite", s.ws_url()) for s in servers]
+            tokens = [user["token"] for user in seeded["users"]]
+            return await measure(target, args, endpoints, servers, tokens, True)
+        if target == "websockets":
+            port = common.free_port()
+            server = group.start(
+                "websockets",
+                [common.PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)],
+                common.server_env(args, prefix="unused"),
+                port=port,
+            )
+            group.wait_ready()
+            return await measure(
+                target, args, [Endpoint("websockets", server.ws_url())], [server], [], False
+            )
+    raise SystemExit(f"unknown target {target!r}")
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    limit = common.raise_open_files_limit(max(args.steps) * 3 + 1024)
+    summary: dict[str, Any] = {"benchmark": "ws_idle", **common.run_context("bench.ws_idle")}
+    summary["open_files_limit"] = limit
+    tag = common.run_id()
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    results = {target: await run_target(target, args, tag) for target in targets}
+    summary["results"] = results
+    mine, bare = results.get("chatsite"), results.get("websockets")
+    if mine and bare:
+        summary["ratios"] = {
+            "rss_per_connection_vs_websockets": common.ratio(
+                mine["rss_per_connection_kb"], bare["rss_per_connection_kb"]
+            ),
+            "handshake_p99_vs_websockets": common.ratio(
+                mine["handshake"].get("p99_ms"), bare["handshake"].get("p99_ms")
+            ),
+            "idle_cpu_vs_websockets": common.ratio(
+                mine["idle"]["server_cpu_s"], bare["idle"]["server_cpu_s"]
+            ),
+        }
+    summary["dropped_total"] = sum(r["dropped_while_idle"] for r in results.values())
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    summary = asyncio.run(main_async(args))
+    common.emit(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -43,8 +43,24 @@ test: install services lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS) --cov --cov-report=term $(ARGS)
 
+# Benchmarks (docs/performance.md): each starts its own servers against BENCH_DATABASE_URL
+# (created and migrated if missing) and BENCH_REDIS_URL, and prints one JSON summary, kept in
+# BENCH_OUT. BENCH_ARGS goes to every script, e.g. BENCH_ARGS="--log-dir /tmp/bench-logs".
+BENCH_DATABASE_URL ?= postgres://chatsite@127.0.0.1:5432/chatsite_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/7
+BENCH_OUT ?= bench/results
+BENCH_FANOUT_SUBSCRIBERS ?= 10,100,1000
+BENCH_IDLE_STEPS ?= 0,1000,2000,3000,4000,5000
+BENCH_RUN = $(BIN)/python -m
+
 bench: install services
-	@echo "benchmarks: see docs/performance.md"
+	mkdir -p $(BENCH_OUT)
+	export BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL); \
+	$(BENCH_RUN) bench.http_post --clients 50 --rate 100 $(BENCH_ARGS) > $(BENCH_OUT)/http_post.json && \
+	$(BENCH_RUN) bench.ws_fanout --subscribers $(BENCH_FANOUT_SUBSCRIBERS) $(BENCH_ARGS) \
+		> $(BENCH_OUT)/ws_fanout.json && \
+	$(BENCH_RUN) bench.ws_idle --steps $(BENCH_IDLE_STEPS) $(BENCH_ARGS) > $(BENCH_OUT)/ws_idle.json
+	@echo "benchmark summaries: $(BENCH_OUT)/{http_post,ws_fanout,ws_idle}.json"
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .coverage

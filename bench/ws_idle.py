@@ -186,6 +186,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     tag = common.run_id()
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     results = {target: await run_target(target, args, tag) for target in targets}
+    summary["config"] = {k: v for k, v in vars(args).items() if k != "log_dir"}
     summary["results"] = results
     mine, bare = results.get("chatsite"), results.get("websockets")
     if mine and bare:

@@ -26,7 +26,6 @@ class UserAdmin(DjangoUserAdmin):
         "display_name",
         "role",
         "is_active",
-        "date_joined",
         "last_login",
     )
     list_filter = ("role", "is_active")

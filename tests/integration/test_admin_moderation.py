@@ -546,3 +546,25 @@ def test_unknown_ids_in_an_action_change_nothing(moderator: Any, alice: Any, cha
     assert response.status_code == 302
     assert Message.objects.get(pk=message.pk).content == "kept"
     assert not LogEntry.objects.exists()
+
+
+def test_an_admin_creates_a_user_and_a_moderator_cannot(moderator: Any) -> None:
+    assert signed_in(moderator).get(f"{USERS_URL}add/").status_code == 403
+    admin_user = UserFactory.create(role="admin")
+    password = "a-Strong-pass-123"
+
+    response = signed_in(admin_user).post(
+        f"{USERS_URL}add/",
+        {
+            "username": "dave",
+            "email": "dave@example.com",
+            "role": "moderator",
+            "usable_password": "true",
+            "password1": password,
+            "password2": password,
+        },
+    )
+
+    assert response.status_code == 302
+    dave = User.objects.get(username="dave")
+    assert (dave.role, dave.is_staff, dave.check_password(password)) == ("moderator", True, True)

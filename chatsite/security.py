@@ -6,9 +6,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
+from axes.signals import user_locked_out
 from csp.middleware import CSPMiddleware, PolicyParts
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import DisallowedHost
+from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 
 if TYPE_CHECKING:
@@ -62,6 +66,36 @@ class AxesBackend(AxesStandaloneBackend):
     ) -> None:
         http_request = getattr(request, "_request", request)
         return super().authenticate(http_request, username, password, **kwargs)
+
+
+class ModelBackend(ModelBackend):
+    """Django's ModelBackend; a success through the JWT API also clears the failure count.
+
+    The web login clears it through the ``user_logged_in`` signal, which simplejwt never sends
+    (it issues tokens without a session login).
+    """
+
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
+        user = super().authenticate(request, username, password, **kwargs)
+        http_request = getattr(request, "_request", None)
+        if user is not None and http_request is not None:
+            AxesProxyHandler.user_logged_in(type(self), http_request, user)
+        return user
+
+
+@receiver(user_locked_out)
+def _flag_django_request(sender: Any, request: Any, **kwargs: Any) -> None:
+    """The attempt that reaches the limit is answered with the lockout response too.
+
+    axes flags the request its signal handler was given, which for simplejwt is DRF's Request;
+    AxesMiddleware reads the flag from Django's HttpRequest underneath.
+    """
+    http_request = getattr(request, "_request", None)
+    if http_request is not None:
+        http_request.axes_locked_out = True
+        http_request.axes_credentials = getattr(request, "axes_credentials", None)
 
 
 def lockout_response(

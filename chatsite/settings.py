@@ -326,13 +326,15 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 # the database would roll them back with the failed request's transaction (ATOMIC_REQUESTS).
 AUTHENTICATION_BACKENDS = [
     "chatsite.security.AxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "chatsite.security.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A lockout lasts AXES_COOLOFF_MINUTES from the lockout (and the backend flags the request).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "chatsite.security.lockout_response"
 AXES_VERBOSE = False
 if not REDIS_URL:

@@ -29,6 +29,21 @@ settings.CACHES["default"]["KEY_PREFIX"] = _TEST_PREFIX
 
 
 @pytest.fixture(autouse=True)
+def _forget_failed_logins() -> None:
+    """django-axes counts failed logins per username and address in the cache (Redis): each
+    test starts with none, or a few wrong-password tests would lock `alice` out for the rest."""
+    from django.core.cache import cache
+
+    backend = getattr(cache, "_cache", None)
+    if backend is None or not hasattr(backend, "get_client"):
+        return
+    client = backend.get_client(write=True)
+    stale = list(client.scan_iter(match=f"{_TEST_PREFIX}:*:axes-*", count=1000))
+    if stale:
+        client.delete(*stale)
+
+
+@pytest.fixture(autouse=True)
 def service_context() -> Iterator[None]:
     """Test set-up writes as the service role; requests and consumers set their own."""
     with rls.acting_as_service():

@@ -10,7 +10,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from axes.signals import user_locked_out
 from csp.middleware import CSPMiddleware, PolicyParts
-from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth import backends as auth_backends
 from django.core.exceptions import DisallowedHost
 from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
@@ -68,7 +68,7 @@ class AxesBackend(AxesStandaloneBackend):
         return super().authenticate(http_request, username, password, **kwargs)
 
 
-class ModelBackend(ModelBackend):
+class ModelBackend(auth_backends.ModelBackend):
     """Django's ModelBackend; a success through the JWT API also clears the failure count.
 
     The web login clears it through the ``user_logged_in`` signal, which simplejwt never sends

@@ -267,6 +267,7 @@ class ServerGroup:
     """Starts server processes and stops them all when the block ends."""
 
     log_dir: Path
+    label: str = ""  # prefix of the log files, so that several benchmarks can share a folder
     servers: list[Server] = field(default_factory=list)
 
     def start(
@@ -279,7 +280,7 @@ class ServerGroup:
         ready_path: str | None = None,
     ) -> Server:
         """Launch a server; ``wait_ready()`` waits for every launched one to answer."""
-        log_path = self.log_dir / f"{name}.log"
+        log_path = self.log_dir / f"{self.label}{name}.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 list(command),
@@ -333,18 +334,21 @@ class ServerGroup:
 
 
 @contextlib.contextmanager
-def server_group(log_dir: str | None) -> Iterator[ServerGroup]:
+def server_group(log_dir: str | None, label: str = "") -> Iterator[ServerGroup]:
+    """Servers that stop when the block ends; their logs go to ``log_dir`` (or a temporary
+    folder removed afterwards), named ``<label>-<server>.log``."""
+    prefix = f"{label}-" if label else ""
     if log_dir:
         path = Path(log_dir)
         path.mkdir(parents=True, exist_ok=True)
-        group = ServerGroup(log_dir=path)
+        group = ServerGroup(log_dir=path, label=prefix)
         try:
             yield group
         finally:
             group.stop_all()
         return
     with tempfile.TemporaryDirectory(prefix="chatsite-bench-") as tmp:
-        group = ServerGroup(log_dir=Path(tmp))
+        group = ServerGroup(log_dir=Path(tmp), label=prefix)
         try:
             yield group
         finally:

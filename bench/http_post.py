@@ -183,7 +183,7 @@ async def measure_target(
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     summary: dict[str, Any] = {"benchmark": "http_post", **common.run_context("bench.http_post")}
     tag = common.run_id()
-    with common.server_group(args.log_dir) as group:
+    with common.server_group(args.log_dir, f"http_post-{tag}") as group:
         # The servers start while the database is migrated and seeded.
         chatsite = common.start_chatsite(
             group, args, prefix=f"chatsite-bench-{tag}", processes=args.processes

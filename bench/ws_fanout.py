@@ -405,11 +405,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     run_tag = common.run_id()
     results: dict[str, Any] = {}
     for target in targets:
-        with common.server_group(args.log_dir) as group:
+        with common.server_group(args.log_dir, f"ws_fanout-{run_tag}") as group:
             results[target] = await run_target(target, args, group, run_tag)
     summary["config"] = {k: v for k, v in vars(args).items() if k != "log_dir"}
     summary["results"] = results
     summary["ratios"] = ratios(results, args.subscribers)
+    # How cost grows with N: server CPU per delivery, steady (1/s) and at the busiest step.
+    summary["server_cpu_us_per_delivery"] = {
+        target: {
+            n: {
+                "steady": r["steady"]["server_cpu_us_per_delivery"],
+                "saturation": r["saturation"]["server_cpu_us_per_delivery"],
+            }
+            for n, r in by_n.items()
+        }
+        for target, by_n in results.items()
+    }
     summary["losses_total"] = sum(r["losses"] for t in results.values() for r in t.values())
     summary["losses_steady_total"] = sum(
         r["losses_steady"] for t in results.values() for r in t.values()

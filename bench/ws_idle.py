@@ -158,7 +158,7 @@ async def measure(
 
 async def run_target(target: str, args: argparse.Namespace, tag: str) -> dict[str, Any]:
     total = max(args.steps)
-    with common.server_group(args.log_dir) as group:
+    with common.server_group(args.log_dir, f"ws_idle-{tag}") as group:
         if target == "chatsite":
             servers = common.start_chatsite(
                 group, args, prefix=f"chatsite-bench-{tag}", processes=args.chatsite_processes

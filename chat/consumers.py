@@ -242,8 +242,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         if self.user is None or self.closing:
             return
-        text = message.get("text")
-        data = message.get("bytes")
+        text: str | None = message.get("text")
+        data: bytes = message.get("bytes") or b""
         size = len(data) if text is None else len(text)
         if text is not None and size * 4 > MAX_FRAME_BYTES:
             size = len(text.encode("utf-8"))
@@ -362,7 +362,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=event["text"])
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
-        # A user shares several channels with us: tell the client once per change.
+        # A user shares several channels with us: tell the client once per change. The
+        # client knows its own status.
+        if event["user_id"] == str(self.user.pk):
+            return
         if self.presence_seen.get(event["user_id"]) != event["status"]:
             self.presence_seen[event["user_id"]] = event["status"]
             await self.send(text_data=event["text"])

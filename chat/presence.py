@@ -115,7 +115,7 @@ async def connection_opened(*, user_id: Any, connection: str) -> bool:
         live = {name: until for name, until in entries.items() if until > now}
         _local_connections[str(user_id)] = {**live, connection: expires}
         return not live
-    before = await _client().eval(  # type: ignore[misc]
+    before = await _client().eval(
         _CONNECT_SCRIPT, 1, _key(user_id), now, expires, connection, presence_ttl_seconds()
     )
     return int(before) == 0
@@ -144,9 +144,7 @@ async def connection_closed(*, user_id: Any, connection: str) -> bool:
         else:
             _local_connections.pop(str(user_id), None)
         return not live
-    remaining = await _client().eval(  # type: ignore[misc]
-        _DISCONNECT_SCRIPT, 1, _key(user_id), now, connection
-    )
+    remaining = await _client().eval(_DISCONNECT_SCRIPT, 1, _key(user_id), now, connection)
     return int(remaining) == 0
 
 

@@ -161,7 +161,7 @@ def _user_from_session(scope: dict[str, Any]) -> WebSocketAuth:
     user = None
     if user_id is not None:
         try:
-            pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+            pk = user_model._meta.pk.to_python(user_id)
         except Exception:
             pk = None
         user = user_model._default_manager.filter(pk=pk).first() if pk is not None else None

@@ -97,3 +97,31 @@ def post() -> Any:
         return message
 
     return _post
+
+
+@pytest.fixture(scope="session")
+def daphne_servers(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Any]]:
+    """Two Daphne processes on the test database and this worker's channel layer, per session.
+
+    Started on first use and shared by every test of the session (tests/live.py).
+    """
+    from django.db import connection
+
+    from tests import live
+
+    with django_db_blocker.unblock():
+        database_url = live.database_url_for(connection.settings_dict)
+    env = live.server_environment(
+        database_url=database_url, redis_url=settings.REDIS_URL, prefix=_TEST_PREFIX
+    )
+    servers = live.start_servers(2, log_dir=tmp_path_factory.mktemp("daphne"), env=env)
+    yield servers
+    live.stop_servers(servers)
+
+
+@pytest.fixture
+def daphne(daphne_servers: list[Any], transactional_db: None) -> Any:
+    """A live Daphne (tests.live.LiveServer: .url, .ws_url); test data must be committed."""
+    return daphne_servers[0]

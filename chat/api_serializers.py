@@ -188,6 +188,13 @@ class MessageListQuerySerializer(serializers.Serializer):
         help_text="Every change (creates, edits, tombstones) with change_seq above it.",
     )
 
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF reads an empty query value as "not given"; here it is a mistake (limit=).
+        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
+        return super().to_internal_value(data)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         cursors = [name for name in ("before", "after", "since_seq") if name in attrs]
         if len(cursors) > 1:

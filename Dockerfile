@@ -39,6 +39,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
 
 # --proxy-headers: the client address and scheme come from the proxy's X-Forwarded-* headers
-# (only the proxy can reach this port in docker-compose.yml).
-ENTRYPOINT ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# (only the proxy can reach this port in docker-compose.yml). --verbosity 0: no plain-text
+# access log; the app writes one structured line per request and per WebSocket session.
+ENTRYPOINT ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", "--verbosity", "0"]
 CMD ["chatsite.asgi:application"]

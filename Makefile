@@ -27,7 +27,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+	$(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) chatsite.asgi:application  # -v 0: the app logs each request
 
 services:
 	scripts/ensure-services.sh

@@ -30,9 +30,14 @@ _session: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
 )
 
 
+def _log_id(pk: Any) -> Any:
+    """The user id as the request lines write it (django-structlog): ints stay ints."""
+    return pk if isinstance(pk, int) else str(pk)
+
+
 def bind_user(user: Any, auth_method: str | None = None) -> None:
     """Record the user of the current WebSocket session (no-op outside one)."""
-    user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
+    user_id = _log_id(user.pk) if getattr(user, "is_authenticated", False) else None
     session = _session.get()
     if session is not None:
         session["user_id"] = user_id

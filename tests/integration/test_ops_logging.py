@@ -99,7 +99,7 @@ async def _websocket_session(access: str, request_id: str) -> None:
 def _assert_session_line(capture: LogCapture, user: Any, request_id: str) -> None:
     [session] = capture.events("websocket_session")
     assert session["request_id"] == request_id
-    assert session["user_id"] == str(user.pk)
+    assert session["user_id"] == user.pk  # the same type as on request lines
     assert session["auth"] == "token"
     assert session["accepted"] is True
     assert session["close_code"] == 1000

@@ -1,0 +1,333 @@
+"""Markdown tables of the benchmark summaries, for docs/performance.md.
+
+    .venv/bin/python -m bench.report bench/results
+
+reads ``http_post.json``, ``ws_fanout.json`` and ``ws_idle.json`` from the folder (those that
+exist) and prints the tables: every metric, its target, chatsite's value, the reference's,
+and the ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def ratio(a: Any, b: Any) -> str:
+    if not isinstance(a, int | float) or not isinstance(b, int | float) or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def met(condition: bool | None) -> str:
+    if condition is None:
+        return "-"
+    return "met" if condition else "**missed**"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def context_line(summary: dict[str, Any]) -> str:
+    return (
+        f"Run at {summary['started_at']} on commit `{summary['commit']}`, "
+        f"{summary['cpus']} CPUs, load average {summary['load_average_at_start'][0]} at the start "
+        f"and {summary['load_average_at_end'][0]} at the end. Command: `{summary['command']}`"
+    )
+
+
+def http_post(summary: dict[str, Any]) -> str:
+    mine = summary["results"]["chatsite"]
+    ref = summary["results"]["plain_view"]
+    rows: list[list[str]] = []
+    closed_m, closed_r = mine["closed"], ref["closed"]
+    open_m, open_r = mine["open"], ref["open"]
+    rows.append(
+        [
+            f"closed loop, {summary['config']['clients']} clients: throughput (req/s)",
+            "≥ 25% of the plain view",
+            fmt(closed_m["throughput_per_s"]),
+            fmt(closed_r["throughput_per_s"]),
+            ratio(closed_m["throughput_per_s"], closed_r["throughput_per_s"]),
+            met(summary["targets"]["closed_throughput_ratio>=0.25"]),
+        ]
+    )
+    for key in ("p50_ms", "p95_ms", "p99_ms"):
+        target = "≤ 100 ms" if key == "p95_ms" else ""
+        rows.append(
+            [
+                f"closed loop: {key.replace('_ms', '')} (ms)",
+                target,
+                fmt(closed_m["latency"].get(key)),
+                fmt(closed_r["latency"].get(key)),
+                ratio(closed_m["latency"].get(key), closed_r["latency"].get(key)),
+                met(summary["targets"]["closed_p95_ms<=100"]) if key == "p95_ms" else "",
+            ]
+        )
+    rows.append(
+        [
+            "closed loop: errors",
+            "0",
+            fmt(closed_m["errors"]),
+            fmt(closed_r["errors"]),
+            "",
+            met(closed_m["errors"] == 0),
+        ]
+    )
+    rate = summary["config"]["open_rate_per_s"]
+    rows.append(
+        [
+            f"open loop {fmt(rate, 0)}/s: completed (req/s)",
+            fmt(rate, 0),
+            fmt(open_m["throughput_per_s"]),
+            fmt(open_r["throughput_per_s"]),
+            "",
+            "",
+        ]
+    )
+    for key in ("p50_ms", "p95_ms", "p99_ms"):
+        rows.append(
+            [
+                f"open loop: {key.replace('_ms', '')} (ms)",
+                "≤ 20 ms" if key == "p95_ms" else "",
+                fmt(open_m["latency"].get(key)),
+                fmt(open_r["latency"].get(key)),
+                ratio(open_m["latency"].get(key), open_r["latency"].get(key)),
+                met(summary["targets"]["open_p95_ms<=20"]) if key == "p95_ms" else "",
+            ]
+        )
+    rows.append(
+        [
+            "open loop: errors",
+            "0",
+            fmt(open_m["errors"]),
+            fmt(open_r["errors"]),
+            "",
+            met(open_m["errors"] == 0),
+        ]
+    )
+    for mode in ("closed", "open"):
+        rows.append(
+            [
+                f"{mode} loop: server CPU per request (ms)",
+                "",
+                fmt(mine[mode]["server_cpu_ms_per_request"], 2),
+                fmt(ref[mode]["server_cpu_ms_per_request"], 2),
+                ratio(
+                    mine[mode]["server_cpu_ms_per_request"], ref[mode]["server_cpu_ms_per_request"]
+                ),
+                "",
+            ]
+        )
+    header = ["metric", "target", "chatsite", "plain Django view", "ratio", ""]
+    return context_line(summary) + "\n\n" + table(header, rows)
+
+
+def ws_fanout(summary: dict[str, Any]) -> str:
+    results = summary["results"]
+    mine_all = results.get("chatsite", {})
+    parts = [context_line(summary)]
+    for n in sorted(mine_all, key=int):
+        mine = mine_all[n]
+        bare = results.get("websockets", {}).get(n, {})
+        tut = results.get("tutorial", {}).get(n, {})
+
+        def row(
+            label: str,
+            path: tuple[str, ...],
+            target: str = "",
+            digits: int = 1,
+            verdict: str = "",
+            mine: dict[str, Any] = mine,
+            bare: dict[str, Any] = bare,
+            tut: dict[str, Any] = tut,
+        ) -> list[str]:
+            def get(d: dict[str, Any]) -> Any:
+                for key in path:
+                    if not isinstance(d, dict):
+                        return None
+                    d = d.get(key)  # type: ignore[assignment]
+                return d
+
+            a, b, c = get(mine), get(bare), get(tut)
+            return [
+                label,
+                target,
+                fmt(a, digits),
+                fmt(b, digits),
+                fmt(c, digits),
+                ratio(a, b),
+                ratio(a, c),
+                verdict,
+            ]
+
+        steady_p99 = mine["steady"]["delivery"].get("p99_ms")
+        bare_p99 = bare.get("steady", {}).get("delivery", {}).get("p99_ms")
+        p99_verdict = ""
+        if n == "1000" and steady_p99 is not None and bare_p99:
+            p99_verdict = met(steady_p99 <= 3 * bare_p99)
+        sat = mine["saturation"]["deliveries_per_s"]
+        tut_sat = tut.get("saturation", {}).get("deliveries_per_s")
+        sat_verdict = met(sat >= 3 * tut_sat) if sat and tut_sat else ""
+        rows = [
+            row("steady 1/s: delivery p50 (ms)", ("steady", "delivery", "p50_ms")),
+            row(
+                "steady 1/s: delivery p99 (ms)",
+                ("steady", "delivery", "p99_ms"),
+                "≤ 3x bare at N=1000" if n == "1000" else "",
+                verdict=p99_verdict,
+            ),
+            row("steady 1/s: last-recipient p99 (ms)", ("steady", "last_recipient", "p99_ms")),
+            row(
+                "steady 1/s: server CPU per delivery (µs)",
+                ("steady", "server_cpu_us_per_delivery"),
+            ),
+            row(
+                "saturation: deliveries/s",
+                ("saturation", "deliveries_per_s"),
+                "≥ 3x tutorial",
+                verdict=sat_verdict,
+            ),
+            row("saturation: at send rate (msg/s)", ("saturation", "at_rate_per_s"), digits=0),
+            row(
+                "saturation: server CPU per delivery (µs)",
+                ("saturation", "server_cpu_us_per_delivery"),
+            ),
+            row(
+                "losses (all phases)",
+                ("losses",),
+                "0",
+                verdict=met(mine["losses"] == 0),
+            ),
+            row("seq gaps seen by subscribers", ("seq_gaps",), "0"),
+            row("connect + ready p99 (ms)", ("connect", "p99_ms")),
+            row("settling after the connects (s)", ("settle_after_connect", "seconds"), digits=2),
+            row("servers alive after mass disconnect", ("servers_alive_after_mass_disconnect",)),
+        ]
+        header = [
+            "metric",
+            "target",
+            "chatsite",
+            "bare websockets",
+            "tutorial shape",
+            "vs bare",
+            "vs tutorial",
+            "",
+        ]
+        parts.append(f"#### N = {n} subscribers\n\n" + table(header, rows))
+    return "\n\n".join(parts)
+
+
+def ws_idle(summary: dict[str, Any]) -> str:
+    mine = summary["results"]["chatsite"]
+    bare = summary["results"]["websockets"]
+    connections = mine["idle"]["connections"]
+    rows = [
+        [
+            "RSS per connection (kB, slope)",
+            "≤ 2x bare",
+            fmt(mine["rss_per_connection_kb"]),
+            fmt(bare["rss_per_connection_kb"]),
+            ratio(mine["rss_per_connection_kb"], bare["rss_per_connection_kb"]),
+            met(
+                mine["rss_per_connection_kb"] is not None
+                and bare["rss_per_connection_kb"] is not None
+                and mine["rss_per_connection_kb"] <= 2 * bare["rss_per_connection_kb"]
+            ),
+        ],
+        [
+            f"idle CPU with {connections:,} connections (% of one core)",
+            "< 5%" if connections >= 5000 else "< 5% at 5,000",
+            fmt(mine["idle"]["server_core_percent"], 2),
+            fmt(bare["idle"]["server_core_percent"], 2),
+            ratio(mine["idle"]["server_core_percent"], bare["idle"]["server_core_percent"]),
+            met(mine["idle"]["server_core_percent"] < 5),
+        ],
+        [
+            "Redis CPU meanwhile (s)",
+            "",
+            fmt(mine["idle"]["redis_cpu_s"], 2),
+            "-",
+            "",
+            "",
+        ],
+    ]
+    for key in ("handshake", "ready"):
+        for q in ("p50_ms", "p99_ms"):
+            rows.append(
+                [
+                    f"{key} {q.replace('_ms', '')} (ms)",
+                    "",
+                    fmt(mine[key].get(q)),
+                    fmt(bare[key].get(q)),
+                    ratio(mine[key].get(q), bare[key].get(q)),
+                    "",
+                ]
+            )
+    last_m, last_b = mine["steps"][-1], bare["steps"][-1]
+    rows += [
+        [
+            "connects/s (last step)",
+            "",
+            fmt(last_m.get("connects_per_s")),
+            fmt(last_b.get("connects_per_s")),
+            ratio(last_m.get("connects_per_s"), last_b.get("connects_per_s")),
+            "",
+        ],
+        [
+            "server CPU per connect (ms, last step)",
+            "",
+            fmt(last_m.get("server_cpu_ms_per_connect"), 2),
+            fmt(last_b.get("server_cpu_ms_per_connect"), 2),
+            ratio(last_m.get("server_cpu_ms_per_connect"), last_b.get("server_cpu_ms_per_connect")),
+            "",
+        ],
+        [
+            "connections dropped while idle",
+            "0",
+            fmt(mine["dropped_while_idle"]),
+            fmt(bare["dropped_while_idle"]),
+            "",
+            met(mine["dropped_while_idle"] == 0),
+        ],
+    ]
+    steps = table(
+        ["connections", "chatsite RSS (MiB)", "bare RSS (MiB)"],
+        [
+            [fmt(m["connections"]), fmt(m["rss_bytes"] / 2**20), fmt(b["rss_bytes"] / 2**20)]
+            for m, b in zip(mine["steps"], bare["steps"], strict=False)
+        ],
+    )
+    header = ["metric", "target", "chatsite", "bare websockets", "ratio", ""]
+    return context_line(summary) + "\n\n" + table(header, rows) + "\n\n" + steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    folder = Path((argv or sys.argv[1:] or ["bench/results"])[0])
+    for name, render in (("http_post", http_post), ("ws_fanout", ws_fanout), ("ws_idle", ws_idle)):
+        path = folder / f"{name}.json"
+        text = path.read_text() if path.exists() else ""
+        if text.strip():
+            print(f"### {name}\n\n{render(json.loads(text))}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -134,8 +134,9 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
-            # request_finished already says it once; these would repeat each 4xx.
-            "django.request": {"level": "ERROR"},
+            # request_finished (or request_failed, with the traceback) already says it once;
+            # these would repeat every 4xx and 5xx.
+            "django.request": {"level": "CRITICAL"},
             "django.server": {"level": "ERROR"},
             "django.channels.server": {"level": "WARNING"},
             "daphne": {"level": "WARNING"},

@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient
+from django.urls import path
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chatsite import logs
@@ -24,6 +27,15 @@ from chatsite.asgi import application
 from tests.factories import PASSWORD, ChannelFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@transaction.non_atomic_requests
+def _broken_view(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("boom")
+
+
+# Used as ROOT_URLCONF by the failure test.
+urlpatterns = [path("broken", _broken_view)]
 
 
 class LogCapture:
@@ -244,3 +256,18 @@ async def test_websocket_session_logs_one_line_with_user_and_close_code(
     await _websocket_session(access, request_id="ws-only-1")
     _assert_session_line(captured_logs, user, request_id="ws-only-1")
     _assert_no_secret(captured_logs, [access])
+
+
+async def test_an_unhandled_error_logs_one_request_failed_line_with_the_traceback(
+    captured_logs: LogCapture, settings: Any
+) -> None:
+    settings.ROOT_URLCONF = __name__
+    client = AsyncClient(raise_request_exception=False)
+    response = await client.get("/broken", headers={"X-Request-ID": "broken-1"})
+    assert response.status_code == 500
+    assert response["X-Request-ID"] == "broken-1"
+    lines = [line for line in captured_logs.lines() if line.get("request_id") == "broken-1"]
+    assert [line["event"] for line in lines] == ["request_failed"]
+    assert lines[0]["status"] == 500
+    assert lines[0]["path"] == "/broken"
+    assert "RuntimeError: boom" in lines[0]["exception"]

@@ -216,6 +216,7 @@ def ws_fanout(summary: dict[str, Any]) -> str:
                 "0",
                 verdict=met(mine["losses"] == 0),
             ),
+            row("late deliveries (after a step's drain window)", ("late_deliveries",)),
             row("seq gaps seen by subscribers", ("seq_gaps",), "0"),
             row("connect + ready p99 (ms)", ("connect", "p99_ms")),
             row("settling after the connects (s)", ("settle_after_connect", "seconds"), digits=2),

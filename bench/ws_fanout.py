@@ -12,8 +12,11 @@ the deliveries/s at saturation. Targets, each started by this script:
 - ``websockets``: a bare ``websockets`` broadcast server (bench/ref_websockets_server.py).
 
 Latency is from the sender's send() to a subscriber's receipt, both on this process's
-monotonic clock. Losses are (subscriber, message) pairs never received; seq gaps are holes in
-the seq numbers a subscriber saw. Prints one JSON summary.
+monotonic clock. A step waits ``--drain-seconds`` for its deliveries; what has not arrived by
+then counts as undelivered in the window (and ends the ramp). After the last step a final
+drain waits for stragglers: losses are (subscriber, message) pairs that never arrived, late
+deliveries the rest. Seq gaps are holes in the seq numbers a subscriber saw. Prints one JSON
+summary.
 
     .venv/bin/python -m bench.ws_fanout --subscribers 10,100,1000
 """
@@ -61,6 +64,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--step-seconds", type=float, default=4.0)
     parser.add_argument("--drain-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--final-drain-seconds",
+        type=float,
+        default=60.0,
+        help="after the ramp, how long to wait for late deliveries before counting losses",
+    )
     parser.add_argument("--p99-limit-ms", type=float, default=1000.0)
     parser.add_argument("--chatsite-processes", type=int, default=2)
     parser.add_argument("--tutorial-processes", type=int, default=1)
@@ -95,6 +104,7 @@ class Run:
         self.subscribers: list[ClientConnection] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.senders: list[ClientConnection] = []
+        self.phases: list[tuple[dict[int, float], dict[str, Any]]] = []
         self.next_index = 0
         self.padding = "x" * args.padding
 
@@ -190,7 +200,32 @@ class Run:
         while self.sink.watched < expected and clock() < deadline:
             await asyncio.sleep(0.02)
         cpu = meter.stop()
-        return self._measure(rate, count, n, sent_at, arrivals_before, send_seconds, cpu)
+        result = self._measure(rate, count, n, sent_at, arrivals_before, send_seconds, cpu)
+        self.phases.append((sent_at, result))
+        return result
+
+    async def final_drain(self) -> float:
+        """Wait until no delivery has arrived for 2 s (at most ``--final-drain-seconds``)."""
+        clock = time.perf_counter
+        started = quiet_since = clock()
+        count = len(self.sink.arrivals)
+        while clock() - quiet_since < 2.0 and clock() - started < self.args.final_drain_seconds:
+            await asyncio.sleep(0.1)
+            if len(self.sink.arrivals) != count:
+                count = len(self.sink.arrivals)
+                quiet_since = clock()
+        return round(clock() - started, 2)
+
+    def account(self) -> None:
+        """Count each phase's losses (never delivered) and late deliveries (after its window)."""
+        n = len(self.subscribers)
+        per_index: dict[int, int] = {}
+        for index, _subscriber in {(i, sub) for i, sub, _t in self.sink.arrivals}:
+            per_index[index] = per_index.get(index, 0) + 1
+        for sent_at, result in self.phases:
+            received = sum(per_index.get(index, 0) for index in sent_at)
+            result["losses"] = len(sent_at) * n - received
+            result["late"] = result["undelivered_in_window"] - result["losses"]
 
     def _measure(
         self,
@@ -227,7 +262,11 @@ class Run:
             "messages": count,
             "achieved_send_rate_per_s": round(count / send_seconds, 1) if send_seconds else None,
             "deliveries": delivered,
-            "losses": count * n - delivered,
+            # Not delivered within the drain window; "losses" (filled in by account()) are
+            # those that never arrived, even after the final drain.
+            "undelivered_in_window": count * n - delivered,
+            "losses": None,
+            "late": None,
             "duplicates": duplicates,
             "delivery": summary,
             "last_recipient": common.latency_summary(list(last_recipient.values())),
@@ -277,16 +316,18 @@ async def measure(
             p99 = step["delivery"].get("p99_ms", float("inf"))
             common.log(
                 f"{name} N={n}: {rate}/s -> p99 {p99} ms, {step['deliveries_per_s']} deliveries/s,"
-                f" losses {step['losses']}"
+                f" undelivered in window {step['undelivered_in_window']}"
             )
-            if step["losses"] or p99 > args.p99_limit_ms:
+            if step["undelivered_in_window"] or p99 > args.p99_limit_ms:
                 break
+        final_drain = await run.final_drain()
+        run.account()
     finally:
         await run.close()
     rates = [s["deliveries_per_s"] or 0.0 for s in [steady, *ramp]]
     best = max(range(len(rates)), key=rates.__getitem__)
     saturated = bool(ramp) and (
-        ramp[-1]["losses"] > 0
+        ramp[-1]["undelivered_in_window"] > 0
         or ramp[-1]["delivery"].get("p99_ms", float("inf")) > args.p99_limit_ms
     )
     alive = all(server.process.poll() is None for server in servers)
@@ -304,6 +345,8 @@ async def measure(
         },
         "losses": steady["losses"] + sum(step["losses"] for step in ramp),
         "losses_steady": steady["losses"],
+        "late_deliveries": steady["late"] + sum(step["late"] for step in ramp),
+        "final_drain_s": final_drain,
         "seq_gaps": run.seq_gaps(),
         "errors": run.sink.errors[:5],
         "servers_alive_after_mass_disconnect": alive,

@@ -163,6 +163,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 10,
         }
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("DATABASE_TEST_NAME") or None}
+# The runtime role (no ownership, no BYPASSRLS) that migrations grant data access to when it
+# exists; docs/operations.md "Roles and row-level security".
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "chatsite_app")
 
 # ------------------------------------------------------------------------------
 # Channel layer and cache: Redis when REDIS_URL is set, in-process otherwise.
@@ -200,6 +203,15 @@ if REDIS_URL:
             },
         }
     }
+    if os.environ.get("CHANNEL_LAYER_BACKEND", "core") == "pubsub":
+        # The alternative, measured against the default in docs/operations.md.
+        CHANNEL_LAYERS["default"] = {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"],
+                "prefix": CHANNEL_LAYER_PREFIX,
+            },
+        }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

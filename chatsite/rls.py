@@ -43,10 +43,15 @@ def current() -> DbContext:
 
 
 def context_for(user: Any) -> DbContext:
-    """The context of a user: anonymous, a member, or a moderator (moderators and admins)."""
+    """The context of a user: anonymous, a member, or a moderator.
+
+    Moderators, admins and Django superusers (who run the admin site) get the moderator
+    role; inactive users are anonymous.
+    """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
-    role = ROLE_MODERATOR if getattr(user, "is_moderator", False) else ROLE_AUTHENTICATED
+    moderates = getattr(user, "is_moderator", False) or getattr(user, "is_superuser", False)
+    role = ROLE_MODERATOR if moderates else ROLE_AUTHENTICATED
     return DbContext(user_id=str(user.pk), role=role)
 
 

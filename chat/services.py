@@ -99,9 +99,16 @@ def message_create(
     return message, True
 
 
-def _message_for_change(*, user: Any, message_id: Any) -> Message:
-    """The live message, locked, in a channel the user can see."""
+def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> Message:
+    """The live message, locked, in a channel the user can see, if the user may change it.
+
+    Authors change their own messages, moderators anyone's. The rights are checked before the
+    lock: row-level security lets only authors and moderators lock a message (SELECT ... FOR
+    UPDATE), so for anyone else the row would simply not be found.
+    """
     visible = selectors.message_get(user=user, message_id=message_id)
+    if visible.user_id != user.pk and not getattr(user, "is_moderator", False):
+        raise PermissionDenied(f"You can only {verb} your own messages.")
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("user", "channel")
@@ -116,7 +123,7 @@ def _message_for_change(*, user: Any, message_id: Any) -> Message:
 def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
     """Replace the content of one's own message."""
     text = _check_content(content)
-    message = _message_for_change(user=user, message_id=message_id)
+    message = _message_for_change(user=user, message_id=message_id, verb="edit")
     if message.user_id != user.pk:
         raise PermissionDenied("You can only edit your own messages.")
     _check_writable(message.channel)
@@ -139,7 +146,7 @@ def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
 @transaction.atomic
 def message_delete(*, user: Any, message_id: Any) -> Message:
     """Tombstone a message: one's own, or anyone's for a moderator."""
-    message = _message_for_change(user=user, message_id=message_id)
+    message = _message_for_change(user=user, message_id=message_id, verb="delete")
     if message.user_id != user.pk:
         if not user.is_moderator:
             raise PermissionDenied("You can only delete your own messages.")

@@ -2,8 +2,11 @@
 # Make sure PostgreSQL and Redis answer on localhost, starting the local ones when they are
 # installed but stopped, and make sure the database role the app and tests use exists.
 #
-# The app role (default `chatsite`) is neither superuser nor BYPASSRLS: row-level security
-# applies to it (the tables it owns have FORCE ROW LEVEL SECURITY).
+# The owner role (default `chatsite`) is neither superuser nor BYPASSRLS: row-level security
+# applies to it (the tables it owns have FORCE ROW LEVEL SECURITY). It runs migrations and the
+# test suite (which creates its test databases). The runtime role (default `chatsite_app`) owns
+# nothing and may only read and write rows: the app can connect as it, so that not even a
+# bug can switch the policies off. docs/operations.md "Roles and row-level security".
 set -euo pipefail
 
 PGHOST=${PGHOST:-127.0.0.1}
@@ -11,6 +14,7 @@ PGPORT=${PGPORT:-5432}
 PGADMIN=${PGADMIN:-postgres}
 APP_ROLE=${APP_ROLE:-chatsite}
 APP_DB=${APP_DB:-chatsite}
+RUNTIME_ROLE=${DATABASE_APP_ROLE:-chatsite_app}
 REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
 
@@ -63,4 +67,14 @@ psql_admin -c "ALTER ROLE \"$APP_ROLE\" NOSUPERUSER NOBYPASSRLS"
 if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$APP_DB'")" != "1" ]; then
   psql_admin -c "CREATE DATABASE \"$APP_DB\" OWNER \"$APP_ROLE\""
 fi
-echo "ensure-services: PostgreSQL ($PGHOST:$PGPORT, role $APP_ROLE) and Redis ($REDIS_HOST:$REDIS_PORT) are up"
+if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$RUNTIME_ROLE'")" != "1" ]; then
+  psql_admin -c "CREATE ROLE \"$RUNTIME_ROLE\" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+fi
+psql_admin -c "ALTER ROLE \"$RUNTIME_ROLE\" NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+# Data access to the app database's tables, now and for tables later migrations create (the
+# migrations grant it in every database they build, test databases included, too).
+psql_admin -d "$APP_DB" -c "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"$RUNTIME_ROLE\"" \
+  -c "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \"$RUNTIME_ROLE\"" \
+  -c "ALTER DEFAULT PRIVILEGES FOR ROLE \"$APP_ROLE\" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO \"$RUNTIME_ROLE\"" \
+  -c "ALTER DEFAULT PRIVILEGES FOR ROLE \"$APP_ROLE\" IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO \"$RUNTIME_ROLE\""
+echo "ensure-services: PostgreSQL ($PGHOST:$PGPORT, roles $APP_ROLE and $RUNTIME_ROLE) and Redis ($REDIS_HOST:$REDIS_PORT) are up"

@@ -12,9 +12,10 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://chatsite@127.0.0.1:5432/chatsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?= -n 2
+# Daphne closes WebSocket frames over 16 KiB with 1009 (docs/api.md); -v 0: the app logs requests.
 DAPHNE_WS_LIMITS := --websocket-max-message-size 16384 --websocket-max-frame-size 16384
 
-.PHONY: install run test lint typecheck services bench clean
+.PHONY: install run test lint typecheck services browser bench clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +29,6 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	# -v 0: the app logs each request; frames over 16 KiB close with 1009 (docs/api.md)
 	$(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) $(DAPHNE_WS_LIMITS) chatsite.asgi:application
 
 services:
@@ -41,7 +41,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-test: install services lint typecheck
+# Browser tests (tests/e2e): Playwright (dev extra) drives Debian's chromium, never a browser
+# build of its own; axe-core comes from npm, pinned in tests/e2e/package-lock.json.
+CHROMIUM ?= /usr/bin/chromium
+E2E_DIR := tests/e2e
+
+browser: $(E2E_DIR)/node_modules/.installed
+	test -x $(CHROMIUM) || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+$(E2E_DIR)/node_modules/.installed: $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: install services browser lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS) --cov --cov-report=term $(ARGS)
 

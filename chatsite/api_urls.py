@@ -2,14 +2,19 @@
 
 from django.db import transaction
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from chatsite.api_errors import api_not_found
 
 # The schema and its viewers read no data: no transaction (ATOMIC_REQUESTS) for them.
 schema_view = transaction.non_atomic_requests(SpectacularAPIView.as_view())
+# The split view serves Swagger UI's start-up script as a file: the CSP allows no inline script.
 swagger_view = transaction.non_atomic_requests(
-    SpectacularSwaggerView.as_view(url_name="api-schema")
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
 redoc_view = transaction.non_atomic_requests(SpectacularRedocView.as_view(url_name="api-schema"))
 

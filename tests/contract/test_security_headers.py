@@ -142,3 +142,15 @@ def test_cors_applies_to_the_api_only(settings: Any) -> None:
 def test_cors_is_closed_by_default() -> None:
     response = Client().get("/api/auth/me/", headers={"Origin": ALLOWED_ORIGIN})
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_api_docs_page_runs_no_inline_script_under_the_csp() -> None:
+    response = Client().get("/api/docs/")
+    assert response.status_code == 200
+    _assert_common_headers(response)
+    tags = re.findall(r"<script[^>]*>", response.content.decode())
+    assert tags
+    assert all("src=" in tag or "nonce=" in tag for tag in tags), tags
+    script = Client().get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")

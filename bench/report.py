@@ -28,6 +28,8 @@ def fmt(value: Any, digits: int = 1) -> str:
 
 
 def ratio(a: Any, b: Any) -> str:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return ""
     if not isinstance(a, int | float) or not isinstance(b, int | float) or not b:
         return "-"
     return f"{a / b:.2f}x"

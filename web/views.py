@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,8 +25,6 @@ from web.forms import ChannelCreateForm, MessageForm, SignupForm
 from web.ratelimit import auth_retry_after
 
 ROOM_PAGE_SIZE = 50
-# login() needs the backend named when several are configured (django-axes adds its own).
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _too_many_attempts(
@@ -62,8 +60,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         if wait is not None:
             return _too_many_attempts(request, "accounts/signup.html", {"form": form}, wait)
         if form.is_valid():
-            user = form.save()
-            login(request, user, backend=MODEL_BACKEND)
+            form.save()
+            # Sign in through the configured backends, as the login page would.
+            user = authenticate(
+                request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+            assert user is not None
+            login(request, user)
             messages.success(request, f"Welcome to chatsite, {user.username}.")
             return redirect("web:channel_list")
     status = 400 if form.is_bound else 200

@@ -1,0 +1,90 @@
+"""Take the screenshots of the web pages shown in README.md (docs/images/).
+
+Run against a server with fresh demo data (`make run`):
+
+    .venv/bin/python scripts/page_screenshots.py --base-url http://127.0.0.1:8000
+
+It signs in as the demo users through the login page, posts two messages from the room's
+composer and saves the room (desktop, dark and 360 px wide) and the channel list. It adds
+messages to the demo data: run it on a throwaway database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+PASSWORD = os.environ.get("SEED_PASSWORD", "chatsite-demo")
+DESKTOP = {"width": 1280, "height": 760}
+MOBILE = {"width": 360, "height": 740}
+
+
+def shot(page: Page, name: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUT / f"{name}.png"))
+    print(f"saved {OUT / name}.png")
+
+
+def signed_in(browser: Browser, base_url: str, username: str, **options: object) -> Page:
+    context = browser.new_context(base_url=base_url, **options)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Channels")).to_be_visible()
+    return page
+
+
+def open_room(page: Page, name: str = "general") -> None:
+    page.goto(f"/channels/{name}/")
+    expect(page.get_by_role("status")).to_have_text("Connected")
+
+
+def send(page: Page, text: str) -> None:
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill(text)
+    composer.press("Enter")
+    sent = page.locator("article.message:not(.message-pending)", has_text=text)
+    expect(sent).to_have_count(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    base_url = parser.parse_args().base_url.rstrip("/")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        bob = signed_in(browser, base_url, "bob", viewport=DESKTOP)
+        shot(bob, "channels-desktop")
+        alice = signed_in(browser, base_url, "alice", viewport=MOBILE)
+        open_room(alice)
+        open_room(bob)
+        send(alice, "Pushed the fix for the login page, reviews welcome.")
+        send(bob, "Looking now.\nShift+Enter makes a new line, Enter sends.")
+        # The server passes on at most one typing notice per person and room every 3 s.
+        bob.wait_for_timeout(3100)
+        bob.get_by_role("textbox", name="Message").press_sequentially("Approved")
+        expect(alice.locator("#typing-indicator")).to_have_text("Bob Baker is typing…")
+        shot(bob, "room-desktop")
+        shot(alice, "room-mobile")
+        dark = signed_in(browser, base_url, "carol", viewport=DESKTOP, color_scheme="dark")
+        open_room(dark)
+        shot(dark, "room-desktop-dark")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

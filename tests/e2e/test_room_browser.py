@@ -1,0 +1,246 @@
+"""The room in a real headless Chromium: live delivery, edits, deletes, catch-up, limits.
+
+Two people are two browser contexts (separate cookie jars) on the live Daphne.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import signal
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django import db
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from playwright.sync_api import Page, expect
+
+from chat import services
+from tests import live
+from tests.conftest import _TEST_PREFIX
+from tests.e2e.conftest import Site
+
+RECONNECT_TIMEOUT_MS = 25_000
+
+
+def log_texts(page: Page) -> list[str]:
+    """The bodies of the confirmed messages in the page's log, top to bottom."""
+    return page.locator(
+        "#message-log article.message:not(.message-pending) .message-body"
+    ).all_inner_texts()
+
+
+def message(page: Page, text: str) -> Any:
+    return page.get_by_role("log").locator("article.message", has_text=text)
+
+
+def post(user: Any, channel: Any, content: str) -> Any:
+    """Post through the service, as the REST view would, and let its event go out.
+
+    Playwright keeps an event loop in the test's thread, where the on-commit broadcast
+    (async_to_sync) cannot run; a worker thread with the test's context (RLS role) can.
+    """
+
+    def _create() -> Any:
+        try:
+            created, _ = services.message_create(user=user, channel_id=channel.pk, content=content)
+            return created
+        finally:
+            db.connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(contextvars.copy_context().run, _create).result()
+
+
+def test_enter_sends_and_the_other_sees_it_live_with_typing_and_presence(
+    site: Site, people: dict[str, Any]
+) -> None:
+    alice = site.room(people["alice"])
+    bob = site.room(people["bob"])
+    bob_id = people["bob"].pk
+    # alice was connected first: she is told that bob came online.
+    expect(alice.locator(f'.member[data-user-id="{bob_id}"]')).to_have_attribute(
+        "data-presence", "online"
+    )
+
+    composer = alice.get_by_role("textbox", name="Message")
+    composer.press_sequentially("Hello Bob")
+    expect(bob.locator("#typing-indicator")).to_have_text("Alice is typing…")
+    composer.press_sequentially(", this is live")
+    composer.press("Enter")
+
+    expect(message(bob, "Hello Bob, this is live")).to_have_count(1)
+    expect(alice.locator("article.message-own:not(.message-pending)")).to_have_count(1)
+    expect(composer).to_have_value("")
+    expect(composer).to_be_focused()
+    expect(bob.locator("#typing-indicator")).to_be_hidden()
+    assert log_texts(bob) == ["Hello Bob, this is live"]
+
+
+def test_edit_and_delete_show_up_live_for_the_other(site: Site, people: dict[str, Any]) -> None:
+    post(people["alice"], people["general"], "first draft")
+    post(people["bob"], people["general"], "a reply")
+    alice = site.room(people["alice"])
+    bob = site.room(people["bob"])
+
+    mine = message(alice, "first draft")
+    mine.get_by_role("button", name="Edit your message").click()
+    editor = alice.get_by_role("textbox", name="Edit message")
+    expect(editor).to_be_focused()
+    editor.fill("final wording")
+    editor.press("Enter")
+    edited = message(bob, "final wording")
+    expect(edited).to_have_count(1)
+    expect(edited.locator(".message-edited")).to_be_visible()
+    expect(message(bob, "first draft")).to_have_count(0)
+    # Focus goes back to the Edit button the editor came from.
+    expect(
+        message(alice, "final wording").get_by_role("button", name="Edit your message")
+    ).to_be_focused()
+
+    alice.once("dialog", lambda dialog: dialog.accept())
+    message(alice, "final wording").get_by_role("button", name="Delete your message").click()
+    expect(message(bob, "final wording")).to_have_count(0)
+    expect(message(alice, "final wording")).to_have_count(0)
+    assert log_texts(bob) == ["a reply"]
+    # Only one's own messages carry the buttons.
+    expect(message(bob, "a reply").get_by_role("button")).to_have_count(2)
+    expect(message(alice, "a reply").get_by_role("button")).to_have_count(0)
+
+
+class RestartableServer:
+    """A Daphne of this test's own on a fixed port, so it can die and come back."""
+
+    def __init__(self, env: dict[str, str], log_dir: Any) -> None:
+        self.port = live.free_port()
+        self.env = env
+        self.log_dir = log_dir
+        self.server: live.LiveServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log_path = self.log_dir / f"daphne-{self.port}-{len(list(self.log_dir.iterdir()))}.log"
+        log_file = log_path.open("wb")
+        process = subprocess.Popen(
+            live.daphne_command(self.port),
+            cwd=live.ROOT,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self.server = live.LiveServer(self.port, process, log_path, log_file)
+        live.wait_healthy(self.server)
+
+    def kill(self) -> None:
+        """Die like a crashed process: no close frames, the sockets just drop."""
+        if self.server is not None:
+            self.server.process.send_signal(signal.SIGKILL)
+            self.server.process.wait(timeout=10)
+            self.server.log_file.close()
+            self.server = None
+
+
+@pytest.fixture
+def spare_server(daphne_servers: Any, tmp_path: Any) -> Iterator[RestartableServer]:
+    env = live.server_environment(
+        database_url=live.database_url_for(connection.settings_dict),
+        redis_url=settings.REDIS_URL,
+        prefix=_TEST_PREFIX,
+    )
+    server = RestartableServer(env, tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def test_reconnect_after_a_server_crash_shows_missed_messages_in_order_once(
+    site: Site, people: dict[str, Any], spare_server: RestartableServer
+) -> None:
+    post(people["alice"], people["general"], "before the crash")
+    alice = site.room(people["alice"])
+    # bob is on a second Daphne process, the one that is going to crash.
+    bob_page = site.page(people["bob"], "/channels/general/", base_url=spare_server.url)
+    status = bob_page.get_by_role("status")
+    expect(status).to_have_text("Connected")
+    expect(message(bob_page, "before the crash")).to_have_count(1)
+
+    spare_server.kill()
+    expect(status).to_contain_text("Reconnecting")
+
+    csrf = next(c["value"] for c in alice.context.cookies() if c["name"] == "csrftoken")
+    for number in (1, 2, 3):
+        response = alice.context.request.post(
+            "/api/chat/messages",
+            data={"channel_id": str(people["general"].pk), "content": f"missed {number}"},
+            headers={"X-CSRFToken": csrf},
+        )
+        assert response.status == 201, response.text()
+
+    spare_server.start()
+    expect(status).to_have_text("Connected", timeout=RECONNECT_TIMEOUT_MS)
+    expect(message(bob_page, "missed 3")).to_have_count(1)
+    assert log_texts(bob_page) == ["before the crash", "missed 1", "missed 2", "missed 3"]
+
+    # And live delivery works again on the new connection.
+    composer = alice.get_by_role("textbox", name="Message")
+    composer.fill("after the restart")
+    composer.press("Enter")
+    expect(message(bob_page, "after the restart")).to_have_count(1)
+    assert log_texts(bob_page)[-2:] == ["missed 3", "after the restart"]
+
+
+def test_a_dropped_event_is_fetched_again_by_seq(site: Site, people: dict[str, Any]) -> None:
+    bob = site.room(people["bob"])
+    # Sent to a layer nobody listens to: the live event is lost, as channels-redis may lose one.
+    with override_settings(
+        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    ):
+        post(people["alice"], people["general"], "lost on the way")
+    expect(message(bob, "lost on the way")).to_have_count(0)
+    post(people["alice"], people["general"], "arrives live")
+    # The live one shows a gap in seq; the page re-subscribes with since_seq and fills it.
+    expect(message(bob, "lost on the way")).to_have_count(1)
+    expect(message(bob, "arrives live")).to_have_count(1)
+    assert log_texts(bob) == ["lost on the way", "arrives live"]
+
+
+def test_counter_counts_code_points_and_the_limit_holds(site: Site, people: dict[str, Any]) -> None:
+    page = site.room(people["alice"])
+    composer = page.get_by_role("textbox", name="Message")
+    counter = page.locator("#composer-counter")
+
+    composer.fill("😀😀😀")
+    expect(counter).to_have_text("3/4000")
+
+    composer.fill("a" * 4001)
+    expect(counter).to_have_text("4001/4000")
+    expect(counter).to_have_attribute("data-over", "true")
+    composer.press("Enter")
+    expect(page.get_by_role("alert").filter(has_text="the limit is 4000")).to_be_visible()
+    expect(page.locator("article.message")).to_have_count(0)
+
+    # 4000 code points is 4001 UTF-16 units: still allowed, as on the server.
+    composer.fill("a" * 3999 + "😀")
+    expect(counter).to_have_text("4000/4000")
+    composer.press("Enter")
+    expect(page.locator("article.message:not(.message-pending)")).to_have_count(1)
+    expect(composer).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_load_older_fetches_the_previous_page_by_cursor(site: Site, people: dict[str, Any]) -> None:
+    for number in range(60):
+        post(people["bob"], people["general"], f"message {number:02d}")
+    page = site.room(people["alice"])
+    expect(page.locator("#message-log article.message")).to_have_count(50)
+    assert log_texts(page)[0] == "message 10"
+    page.get_by_role("link", name="Load older messages").click()
+    expect(page.locator("#message-log article.message")).to_have_count(60)
+    assert log_texts(page) == [f"message {number:02d}" for number in range(60)]
+    expect(page.get_by_role("link", name="Load older messages")).to_have_count(0)

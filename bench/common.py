@@ -153,7 +153,11 @@ def prepare_database(args: argparse.Namespace) -> None:
 
 
 def seed(args: argparse.Namespace, plan: dict[str, Any]) -> dict[str, Any]:
-    """Create the users and channels a benchmark needs (bench/seed.py) and mint their tokens."""
+    """Create the users and channels a benchmark needs (bench/seed.py) and mint their tokens.
+
+    The users are new ones (a fresh name prefix) unless the plan names a ``user_prefix``.
+    """
+    plan = {"user_prefix": f"b{run_id()}-", **plan}
     env = server_env(args, prefix="chatsite-bench-setup")
     done = subprocess.run(
         [PYTHON, "-m", "bench.seed"],

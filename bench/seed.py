@@ -7,9 +7,12 @@ stdin, and the result as JSON on stdout::
              "channels": [{"name": "bench-1a2b-0", "members": [0, 1, 2]}]}
     result: {"users": [{"id", "username", "token"}], "channels": [{"id", "name"}]}
 
-Users are kept between runs (``<prefix><i>``, created once); channels are new on every run, so
-each run starts at seq 0. Tokens are minted directly (the same signing key as the servers) so
-that the per-IP rate limit on /api/auth/token/ stays out of the measurement.
+bench/common.py gives every run its own user prefix, so users and channels are new on every
+run: a user of an earlier run is a member of that run's channels, and a connection joins the
+group (and gets the presence notices) of every channel its user belongs to. Each channel starts
+at seq 0. Users that already exist under a name are reused. Tokens are minted directly (the
+same signing key as the servers) so that the per-IP rate limit on /api/auth/token/ stays out
+of the measurement.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from bench.wsclient import (
     gather_limited,
     make_ready,
     open_connection,
+    open_ready,
     read_into,
     send_frame,
     wait_for_frame,
@@ -109,6 +110,7 @@ class Run:
         self.tasks: list[asyncio.Task[None]] = []
         self.senders: list[ClientConnection] = []
         self.phases: list[tuple[dict[int, float], dict[str, Any]]] = []
+        self.failed_connects = 0
         self.next_index = 0
         self.padding = "x" * args.padding
 
@@ -120,12 +122,11 @@ class Run:
 
         async def one(i: int) -> ClientConnection:
             endpoint = self.endpoints[i % len(self.endpoints)]
-            started = time.perf_counter()
             distinct = self.args.distinct_users or count
-            connection = await open_connection(endpoint, self.token(i % distinct + 1))
-            await make_ready(connection, endpoint)
-            times.append(time.perf_counter() - started)
-            return connection
+            opened = await open_ready(endpoint, self.token(i % distinct + 1))
+            times.append(opened.ready_s)
+            self.failed_connects += opened.failed_attempts
+            return opened.connection
 
         self.subscribers = await gather_limited(one, count, self.args.connect_concurrency)
         for i, connection in enumerate(self.subscribers):
@@ -339,6 +340,7 @@ async def measure(
         "subscribers": n,
         "connect": connect,
         "settle_after_connect": settle,
+        "failed_connect_attempts": run.failed_connects,
         "steady": steady,
         "ramp": ramp,
         "saturation": {

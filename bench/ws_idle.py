@@ -29,7 +29,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from bench import common
-from bench.wsclient import Endpoint, drain, gather_limited, make_ready, open_connection
+from bench.wsclient import Endpoint, drain, gather_limited, open_ready
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +55,7 @@ class Pool:
         self.handshakes: list[float] = []
         self.ready: list[float] = []
         self.closing = False
+        self.failed_connects = 0
 
     async def grow(self, total: int, concurrency: int) -> None:
         start = len(self.connections)
@@ -62,12 +63,12 @@ class Pool:
         async def one(k: int) -> ClientConnection:
             i = start + k
             endpoint = self.endpoints[i % len(self.endpoints)]
-            started = time.perf_counter()
-            connection = await open_connection(endpoint, self.tokens[i] if self.tokens else "")
-            self.handshakes.append(time.perf_counter() - started)
-            await make_ready(connection, endpoint, subscribe=False)
-            self.ready.append(time.perf_counter() - started)
-            return connection
+            token = self.tokens[i] if self.tokens else ""
+            opened = await open_ready(endpoint, token, subscribe=False)
+            self.handshakes.append(opened.handshake_s)
+            self.ready.append(opened.ready_s)
+            self.failed_connects += opened.failed_attempts
+            return opened.connection
 
         added = await gather_limited(one, total - start, concurrency)
         self.connections.extend(added)
@@ -152,6 +153,7 @@ async def measure(
         "handshake": common.latency_summary(pool.handshakes),
         "ready": common.latency_summary(pool.ready),
         "dropped_while_idle": dropped,
+        "failed_connect_attempts": pool.failed_connects,
         "servers_alive_after_mass_disconnect": all(s.process.poll() is None for s in servers),
     }
 

@@ -48,7 +48,8 @@ def test_axe_finds_no_wcag_a_or_aa_violation_on_any_page(
     assert_no_violations(anonymous)
     anonymous.get_by_role("button", name="Sign up").click()  # empty: every field has an error
     expect(anonymous.locator(".field-invalid")).to_have_count(3)
-    assert_no_violations(anonymous)
+    if scheme == "light":  # the dark run checks colours, on one page of each layout
+        assert_no_violations(anonymous)
 
     bob = site.page(busy_general["bob"], "/", **options)
     expect(bob.get_by_role("link", name="#general 2 unread")).to_be_visible()
@@ -154,8 +155,7 @@ def test_at_360_by_740_nothing_scrolls_sideways_and_the_composer_is_on_screen(
     site: Site, busy_general: dict[str, Any]
 ) -> None:
     alice, general = busy_general["alice"], busy_general["general"]
-    for number in range(30):
-        last = post(alice, general, f"Filler message {number}")
+    last = post(alice, general, *(f"Filler message {number}" for number in range(30)))
     # alice has read everything, so her room opens at the newest message.
     Membership.objects.filter(channel=general, user=alice).update(last_read_seq=last.seq)
     page = site.page(None, "/accounts/login/", viewport=MOBILE)

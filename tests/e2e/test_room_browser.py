@@ -38,16 +38,20 @@ def message(page: Page, text: str) -> Any:
     return page.get_by_role("log").locator("article.message", has_text=text)
 
 
-def post(user: Any, channel: Any, content: str) -> Any:
-    """Post through the service, as the REST view would, and let its event go out.
+def post(user: Any, channel: Any, *contents: str) -> Any:
+    """Post through the service, as the REST view would, and let the events go out.
 
     Playwright keeps an event loop in the test's thread, where the on-commit broadcast
     (async_to_sync) cannot run; a worker thread with the test's context (RLS role) can.
+    Returns the last message posted.
     """
 
     def _create() -> Any:
         try:
-            created, _ = services.message_create(user=user, channel_id=channel.pk, content=content)
+            for content in contents:
+                created, _ = services.message_create(
+                    user=user, channel_id=channel.pk, content=content
+                )
             return created
         finally:
             db.connection.close()
@@ -235,8 +239,7 @@ def test_counter_counts_code_points_and_the_limit_holds(site: Site, people: dict
 
 
 def test_load_older_fetches_the_previous_page_by_cursor(site: Site, people: dict[str, Any]) -> None:
-    for number in range(60):
-        post(people["bob"], people["general"], f"message {number:02d}")
+    post(people["bob"], people["general"], *(f"message {number:02d}" for number in range(60)))
     page = site.room(people["alice"])
     expect(page.locator("#message-log article.message")).to_have_count(50)
     assert log_texts(page)[0] == "message 10"

@@ -363,3 +363,6 @@ LOGGING = logs.logging_config(LOG_FORMAT, LOG_LEVEL)
 logs.configure_structlog()
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # request_started only at DEBUG
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # validated by chatsite.request_log
+# The logged client address is the peer (Daphne --proxy-headers puts the real client there),
+# as for rate limits and lockouts: a client cannot write its own X-Forwarded-For into the logs.
+IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)

@@ -138,7 +138,9 @@ def _make_user_and_channel() -> tuple[Any, Any]:
 async def test_healthz_logs_one_json_line_and_echoes_the_request_id(
     captured_logs: LogCapture,
 ) -> None:
-    response = await AsyncClient().get("/healthz", headers={"X-Request-ID": "probe-42"})
+    response = await AsyncClient().get(
+        "/healthz", headers={"X-Request-ID": "probe-42", "X-Forwarded-For": "203.0.113.66"}
+    )
     assert response.status_code == 200
     assert response["X-Request-ID"] == "probe-42"
     line = captured_logs.request_line("/healthz")
@@ -147,6 +149,7 @@ async def test_healthz_logs_one_json_line_and_echoes_the_request_id(
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float)
     assert line["user_id"] is None
+    assert line["ip"] == "127.0.0.1", "the peer address, not what the client claims"
     assert line["level"] == "info"
     assert not captured_logs.events("request_started")  # one line per request at INFO
 

@@ -162,6 +162,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env_int("DATABASE_POOL_MAX", 20),
             "timeout": 10,
         }
+    # Behind PgBouncer in transaction mode: keep the RLS context transaction-local always
+    # (chatsite.db runs a query outside a transaction in one of its own).
+    DATABASES["default"]["OPTIONS"]["rls_transaction_local"] = env_bool(
+        "DATABASE_TRANSACTION_POOLING", False
+    )
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("DATABASE_TEST_NAME") or None}
 # The runtime role (no ownership, no BYPASSRLS) that migrations grant data access to when it
 # exists; docs/operations.md "Roles and row-level security".

@@ -9,6 +9,12 @@ it again. A pooled connection therefore never runs a query under an earlier user
 and before it goes back to the pool a user's session-level setting is cleared too, so not
 even a query that bypasses Django's cursors (psql-like tooling on the raw connection, a
 library) can see one.
+
+Behind a transaction-pooling proxy (PgBouncer ``pool_mode = transaction``) a session-level
+setting would stay on a server connection that the proxy then hands to another client, and
+the query after it could even run on a different server connection. With the option
+``OPTIONS["rls_transaction_local"]`` (``DATABASE_TRANSACTION_POOLING=1``) a query outside a
+transaction therefore runs in a transaction of its own, with a transaction-local context.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from psycopg import pq
 from chatsite import rls
 
 SET_CONTEXT_SQL = "SELECT set_config('app.user_id', %s, %s), set_config('app.role', %s, %s)"
+BEGIN_WITH_CONTEXT_SQL = "BEGIN; " + SET_CONTEXT_SQL
 CLEAR_SESSION_CONTEXT_SQL = (
     "SELECT set_config('app.user_id', '', false), set_config('app.role', '', false)"
 )
@@ -38,12 +45,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.rls_session: rls.DbContext = rls.ANONYMOUS
         # True while Django runs SAVEPOINT / RELEASE / ROLLBACK TO: see _savepoint_rollback.
         self.rls_paused = False
+        self.rls_transaction_local = bool(
+            self.settings_dict.get("OPTIONS", {}).get("rls_transaction_local", False)
+        )
         self.execute_wrappers.append(self._apply_rls_context)
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        params.pop("rls_transaction_local", None)
+        return params
 
     def _apply_rls_context(
         self, execute: Any, sql: str, params: Any, many: bool, context: Any
     ) -> Any:
         wanted = rls.current()
+        if self.rls_transaction_local and not self.rls_paused and self.get_autocommit():
+            return self._execute_in_own_transaction(wanted, execute, sql, params, many, context)
         if wanted != self.rls_applied and not self.rls_paused:
             local = not self.get_autocommit()
             with self.connection.cursor() as cursor:
@@ -52,6 +69,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if not local:
                 self.rls_session = wanted
         return execute(sql, params, many, context)
+
+    def _execute_in_own_transaction(
+        self, wanted: rls.DbContext, execute: Any, sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        """BEGIN and the context in one round trip, the query, then COMMIT (or ROLLBACK)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(BEGIN_WITH_CONTEXT_SQL, [wanted.user_id, True, wanted.role, True])
+            try:
+                result = execute(sql, params, many, context)
+            except BaseException:
+                if self.connection.info.transaction_status != pq.TransactionStatus.IDLE:
+                    cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        return result
 
     def init_connection_state(self) -> None:
         self.rls_applied = None

@@ -433,3 +433,38 @@ def test_runtime_role_has_data_access_only_and_is_subject_to_the_policies() -> N
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 raw.execute(ddl)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_transaction_pooling_no_query_leaves_a_context_on_the_session() -> None:
+    """DATABASE_TRANSACTION_POOLING: outside transactions each query runs in its own, with a
+    transaction-local context, so a proxy's next client finds nothing on the server side."""
+    alice, bob, private = _committed_rows()
+    assert connection.get_autocommit()
+    connection.ensure_connection()
+    connection.rls_transaction_local = True  # type: ignore[attr-defined]
+    try:
+
+        def session_setting() -> Any:
+            raw = connection.connection
+            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            return raw.execute("SELECT current_setting('app.user_id', true)").fetchone()[0]
+
+        with rls.acting_as_user(alice):
+            assert Message.objects.filter(channel=private).count() == 1
+            assert session_setting() in {"", None}
+            with pytest.raises(ProgrammingError, match=RLS_ERROR):
+                _rowcount(
+                    "INSERT INTO chat_message (id, channel_id, user_id, content, created_at,"
+                    " seq, change_seq) VALUES (%s, %s, %s, 'forged', now(), 9, 9)",
+                    [uuid.uuid4(), private.pk, bob.pk],
+                )
+            assert session_setting() in {"", None}
+        with rls.acting_as_user(bob):
+            assert Message.objects.filter(channel=private).count() == 0
+        with rls.acting_as_user(alice), transaction.atomic():
+            assert (
+                Message.objects.filter(channel=private).count() == 1
+            )  # as before in a transaction
+    finally:
+        connection.rls_transaction_local = False  # type: ignore[attr-defined]

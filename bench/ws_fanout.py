@@ -29,6 +29,8 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -210,11 +212,11 @@ class Run:
         return result
 
     async def final_drain(self) -> float:
-        """Wait until no delivery has arrived for 2 s (at most ``--final-drain-seconds``)."""
+        """Wait until no delivery has arrived for 1 s (at most ``--final-drain-seconds``)."""
         clock = time.perf_counter
         started = quiet_since = clock()
         count = len(self.sink.arrivals)
-        while clock() - quiet_since < 2.0 and clock() - started < self.args.final_drain_seconds:
+        while clock() - quiet_since < 1.0 and clock() - started < self.args.final_drain_seconds:
             await asyncio.sleep(0.1)
             if len(self.sink.arrivals) != count:
                 count = len(self.sink.arrivals)
@@ -359,10 +361,21 @@ async def measure(
     }
 
 
-async def run_target(
+@dataclass
+class Target:
+    """A launched target: its servers, and per N the endpoints and tokens to measure with."""
+
+    name: str
+    servers: list[common.Server]
+    endpoints_for: Callable[[int], list[Endpoint]]
+    tokens: list[str]
+    uses_redis: bool
+
+
+def launch(
     target: str, args: argparse.Namespace, group: common.ServerGroup, run_tag: str
-) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+) -> Target:
+    """Start a target's servers (and seed chatsite's users); does not wait for them."""
     if target == "chatsite":
         servers = common.start_chatsite(
             group,
@@ -381,14 +394,15 @@ async def run_target(
                 ],
             },
         )
-        tokens = [user["token"] for user in seeded["users"]]
-        group.wait_ready()
-        for n, channel in zip(args.subscribers, seeded["channels"], strict=True):
-            endpoints = [
-                Endpoint("chatsite", s.ws_url(), channel_id=channel["id"]) for s in servers
-            ]
-            results[str(n)] = await measure(args, n, endpoints, servers, tokens, True)
-    elif target == "tutorial":
+        channel_of = {n: c["id"] for n, c in zip(args.subscribers, seeded["channels"], strict=True)}
+        return Target(
+            target,
+            servers,
+            lambda n: [Endpoint("chatsite", s.ws_url(), channel_id=channel_of[n]) for s in servers],
+            [user["token"] for user in seeded["users"]],
+            True,
+        )
+    if target == "tutorial":
         env = common.server_env(
             args,
             prefix=f"bench-tutorial-{run_tag}",
@@ -398,11 +412,14 @@ async def run_target(
             group.start_daphne(f"tutorial-{i}", "bench.ref_tutorial.asgi:application", env)
             for i in range(args.tutorial_processes)
         ]
-        group.wait_ready()
-        for n in args.subscribers:
-            endpoints = [Endpoint("tutorial", s.ws_url(), channel_id=f"bench{n}") for s in servers]
-            results[str(n)] = await measure(args, n, endpoints, servers, [], True)
-    elif target == "websockets":
+        return Target(
+            target,
+            servers,
+            lambda n: [Endpoint("tutorial", s.ws_url(), channel_id=f"bench{n}") for s in servers],
+            [],
+            True,
+        )
+    if target == "websockets":
         port = common.free_port()
         server = group.start(
             "websockets",
@@ -410,13 +427,10 @@ async def run_target(
             common.server_env(args, prefix="unused"),
             port=port,
         )
-        group.wait_ready()
-        for n in args.subscribers:
-            endpoints = [Endpoint("websockets", server.ws_url())]
-            results[str(n)] = await measure(args, n, endpoints, [server], [], False)
-    else:
-        raise SystemExit(f"unknown target {target!r}")
-    return results
+        return Target(
+            target, [server], lambda n: [Endpoint("websockets", server.ws_url())], [], False
+        )
+    raise SystemExit(f"unknown target {target!r}")
 
 
 def ratios(results: dict[str, dict[str, Any]], subscribers: list[int]) -> dict[str, Any]:
@@ -453,9 +467,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     run_tag = common.run_id()
     results: dict[str, Any] = {}
-    for target in targets:
-        with common.server_group(args.log_dir, f"ws_fanout-{run_tag}") as group:
-            results[target] = await run_target(target, args, group, run_tag)
+    with common.server_group(args.log_dir, f"ws_fanout-{run_tag}") as group:
+        # Every target's servers start together; they are measured one after the other.
+        launched = [launch(target, args, group, run_tag) for target in targets]
+        group.wait_ready()
+        for target in launched:
+            results[target.name] = {
+                str(n): await measure(
+                    args,
+                    n,
+                    target.endpoints_for(n),
+                    target.servers,
+                    target.tokens,
+                    target.uses_redis,
+                )
+                for n in args.subscribers
+            }
     summary["config"] = {k: v for k, v in vars(args).items() if k != "log_dir"}
     summary["results"] = results
     summary["ratios"] = ratios(results, args.subscribers)

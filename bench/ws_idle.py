@@ -158,44 +158,43 @@ async def measure(
     }
 
 
-async def run_target(target: str, args: argparse.Namespace, tag: str) -> dict[str, Any]:
+Launched = tuple[str, list[common.Server], list[Endpoint], list[str], bool]
+
+
+def launch(target: str, args: argparse.Namespace, group: common.ServerGroup, tag: str) -> Launched:
+    """Start a target's server (and seed chatsite's users); does not wait for it."""
     total = max(args.steps)
-    with common.server_group(args.log_dir, f"ws_idle-{tag}") as group:
-        if target == "chatsite":
-            servers = common.start_chatsite(
-                group, args, prefix=f"chatsite-bench-{tag}", processes=args.chatsite_processes
-            )
-            common.prepare_database(args)
-            size = max(1, args.users_per_channel)
-            seeded = common.seed(
-                args,
-                {
-                    "users": total,
-                    "channels": [
-                        {
-                            "name": f"bench-idle-{tag}-{c}",
-                            "members": list(range(c * size, min(total, (c + 1) * size))),
-                        }
-                        for c in range((total + size - 1) // size)
-                    ],
-                },
-            )
-            group.wait_ready()
-            endpoints = [Endpoint("chatsite", s.ws_url()) for s in servers]
-            tokens = [user["token"] for user in seeded["users"]]
-            return await measure(target, args, endpoints, servers, tokens, True)
-        if target == "websockets":
-            port = common.free_port()
-            server = group.start(
-                "websockets",
-                [common.PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)],
-                common.server_env(args, prefix="unused"),
-                port=port,
-            )
-            group.wait_ready()
-            return await measure(
-                target, args, [Endpoint("websockets", server.ws_url())], [server], [], False
-            )
+    if target == "chatsite":
+        servers = common.start_chatsite(
+            group, args, prefix=f"chatsite-bench-{tag}", processes=args.chatsite_processes
+        )
+        common.prepare_database(args)
+        size = max(1, args.users_per_channel)
+        seeded = common.seed(
+            args,
+            {
+                "users": total,
+                "channels": [
+                    {
+                        "name": f"bench-idle-{tag}-{c}",
+                        "members": list(range(c * size, min(total, (c + 1) * size))),
+                    }
+                    for c in range((total + size - 1) // size)
+                ],
+            },
+        )
+        endpoints = [Endpoint("chatsite", s.ws_url()) for s in servers]
+        tokens = [user["token"] for user in seeded["users"]]
+        return target, servers, endpoints, tokens, True
+    if target == "websockets":
+        port = common.free_port()
+        server = group.start(
+            "websockets",
+            [common.PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)],
+            common.server_env(args, prefix="unused"),
+            port=port,
+        )
+        return target, [server], [Endpoint("websockets", server.ws_url())], [], False
     raise SystemExit(f"unknown target {target!r}")
 
 
@@ -205,7 +204,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     summary["open_files_limit"] = limit
     tag = common.run_id()
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    results = {target: await run_target(target, args, tag) for target in targets}
+    results: dict[str, Any] = {}
+    with common.server_group(args.log_dir, f"ws_idle-{tag}") as group:
+        # Both targets' servers start together; they are measured one after the other.
+        launched = [launch(target, args, group, tag) for target in targets]
+        group.wait_ready()
+        for name, servers, endpoints, tokens, uses_redis in launched:
+            results[name] = await measure(name, args, endpoints, servers, tokens, uses_redis)
     summary["config"] = {k: v for k, v in vars(args).items() if k != "log_dir"}
     summary["results"] = results
     mine, bare = results.get("chatsite"), results.get("websockets")

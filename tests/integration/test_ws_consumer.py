@@ -44,8 +44,10 @@ async def fresh_layer_per_loop() -> AsyncIterator[None]:
     await forget_presence()
     yield
     layer = channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
-    if hasattr(layer, "close_pools"):
-        await layer.close_pools()
+    if layer is not None:
+        # RedisChannelLayer: close its pools; RedisPubSubChannelLayer: unsubscribe and close.
+        close = getattr(layer, "close_pools", None) or layer.flush
+        await close()
     await presence.close_client()
 
 

@@ -16,7 +16,9 @@ schema_view = transaction.non_atomic_requests(SpectacularAPIView.as_view())
 swagger_view = transaction.non_atomic_requests(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
-redoc_view = transaction.non_atomic_requests(SpectacularRedocView.as_view(url_name="api-schema"))
+redoc_view = transaction.non_atomic_requests(
+    SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html")
+)
 
 urlpatterns = [
     path("auth/", include("accounts.api_urls")),

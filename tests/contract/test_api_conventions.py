@@ -157,3 +157,4 @@ def test_schema_and_docs_are_served_without_a_cdn(anon: APIClient) -> None:
         html = page.content.decode()
         assert "/static/drf_spectacular_sidecar/" in html
         assert "cdn.jsdelivr" not in html
+        assert "googleapis" not in html

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
+from accounts.api import RegisterSerializer
 from accounts.models import User
 from tests.contract.conftest import assert_error, bearer
 from tests.factories import PASSWORD, UserFactory
@@ -172,3 +174,14 @@ def test_session_login_works_for_the_browsable_api(alice: Any) -> None:
     # A session write without the CSRF token is refused.
     post = client.post("/api/chat/channels/", {"name": "nocsrf"}, format="json")
     assert_error(post, 403, "permission_denied")
+
+
+def test_register_losing_a_race_for_the_email_is_400_naming_it(alice: Any) -> None:
+    # Validation passed before the other sign-up committed: the database has the last word.
+    serializer = RegisterSerializer()
+    with pytest.raises(serializers.ValidationError) as raised:
+        serializer.create({"username": "dora", "email": "ALICE@example.com", "password": "x"})
+    assert "email" in raised.value.detail  # type: ignore[operator]
+    with pytest.raises(serializers.ValidationError) as raised:
+        serializer.create({"username": "alice", "email": "dora@example.com", "password": "x"})
+    assert "username" in raised.value.detail  # type: ignore[operator]

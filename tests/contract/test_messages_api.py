@@ -399,6 +399,15 @@ def test_patch_with_bad_content_is_400(
     assert_error(response, 400, "validation_error", "content")
 
 
+def test_patch_in_an_archived_channel_is_403(
+    alice_api: APIClient, alice: Any, channel: Any, post: Any
+) -> None:
+    message = post(alice, channel, "before the archive")
+    Channel.objects.filter(pk=channel.pk).update(archived_at=timezone.now())
+    response = alice_api.patch(f"{MESSAGES}/{message.pk}", {"content": "x"}, format="json")
+    assert_error(response, 403, "archived")
+
+
 def test_patch_unknown_message_is_404(alice_api: APIClient) -> None:
     url = f"{MESSAGES}/{uuid.uuid4()}"
     assert_error(alice_api.patch(url, {"content": "x"}, format="json"), 404)

@@ -138,6 +138,7 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
                 moderator=request.user, message_id=message.pk
             ),
             done="Tombstoned {count} message(s).",
+            nothing="The selected messages are tombstoned already.",
         )
 
     @admin.action(description="Restore selected tombstoned messages", permissions=["moderate"])
@@ -148,6 +149,7 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
             queryset.filter(deleted_at__isnull=False),
             lambda message: services.message_restore(moderator=request.user, message_id=message.pk),
             done="Restored {count} message(s).",
+            nothing="None of the selected messages is tombstoned.",
         )
 
 

@@ -58,20 +58,24 @@ def run_action(
     change: Callable[[Any], object],
     *,
     done: str,
+    nothing: str = "Nothing to change in the selection.",
 ) -> int:
     """Apply ``change`` to each object and tell the moderator what happened.
 
     Each service call runs in its own savepoint, so one refusal (say, a message that is
     already tombstoned) skips that object only. ``done`` is a format string taking ``count``.
     """
-    count = 0
+    count = refused = 0
     for obj in objects:
         try:
             change(obj)
         except ChatError as error:
+            refused += 1
             model_admin.message_user(request, f"{obj}: {error.detail}", messages.WARNING)
         else:
             count += 1
     if count:
         model_admin.message_user(request, done.format(count=count), messages.SUCCESS)
+    elif not refused:
+        model_admin.message_user(request, nothing, messages.WARNING)
     return count

@@ -568,3 +568,14 @@ def test_an_admin_creates_a_user_and_a_moderator_cannot(moderator: Any) -> None:
     assert response.status_code == 302
     dave = User.objects.get(username="dave")
     assert (dave.role, dave.is_staff, dave.check_password(password)) == ("moderator", True, True)
+
+
+def test_an_action_with_nothing_to_do_says_so(moderator: Any, alice: Any, channel: Any, post):
+    message = post(alice, channel, "fine")
+    client = signed_in(moderator)
+
+    response = run_action(client, MESSAGES_URL, "restore_selected", message)
+
+    notices = [str(m) for m in client.get(response["Location"]).context["messages"]]
+    assert notices == ["None of the selected messages is tombstoned."]
+    assert not LogEntry.objects.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -57,10 +58,8 @@ async def receiver(args: argparse.Namespace) -> None:
     tasks = [asyncio.create_task(read(channel)) for channel in channels]
     print("ready", flush=True)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), timeout=args.timeout)
-    except TimeoutError:
-        pass
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage.ru_utime - cpu_before.ru_utime) + (usage.ru_stime - cpu_before.ru_stime)
     for task in tasks:
@@ -94,8 +93,7 @@ async def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         f"--timeout={args.timeout}",
     ]
     processes = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
-        for _ in range(args.processes)
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(args.processes)
     ]
     for process in processes:
         assert process.stdout is not None

@@ -65,6 +65,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument(
+        "--chatsite-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment of the chatsite servers, e.g. CHANNEL_LAYER_BACKEND=core",
+    )
+    parser.add_argument(
         "--log-dir",
         default=None,
         help="where the servers' logs go (default: a temporary folder, removed afterwards)",
@@ -363,7 +370,8 @@ def start_chatsite(
     group: ServerGroup, args: argparse.Namespace, *, prefix: str, processes: int
 ) -> list[Server]:
     """Launch N Daphne processes of chatsite sharing the bench database and Redis."""
-    env = server_env(args, prefix=prefix)
+    extra = dict(item.split("=", 1) for item in getattr(args, "chatsite_env", []))
+    env = server_env(args, prefix=prefix, **extra)
     return [
         group.start_daphne(f"chatsite-{i}", "chatsite.asgi:application", env, ready_path="/healthz")
         for i in range(processes)

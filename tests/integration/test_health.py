@@ -80,10 +80,14 @@ def throwaway_redis() -> Iterator[ThrowawayRedis]:
         server.stop()
 
 
-def _layer_on(url: str) -> dict[str, Any]:
+CORE_LAYER = "channels_redis.core.RedisChannelLayer"
+PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
+
+
+def _layer_on(url: str, backend: str = CORE_LAYER) -> dict[str, Any]:
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": backend,
             "CONFIG": {
                 "hosts": [{"address": url, "max_connections": 100, "socket_timeout": 15}],
                 "prefix": "chatsite-readyz-test",
@@ -109,10 +113,11 @@ def test_readyz_is_200_with_each_check_named(client: Any) -> None:
     }
 
 
+@pytest.mark.parametrize("backend", [CORE_LAYER, PUBSUB_LAYER])
 def test_readyz_is_503_while_redis_is_down_and_200_when_it_is_back(
-    client: Any, settings: Any, throwaway_redis: ThrowawayRedis
+    client: Any, settings: Any, throwaway_redis: ThrowawayRedis, backend: str
 ) -> None:
-    settings.CHANNEL_LAYERS = _layer_on(throwaway_redis.url)
+    settings.CHANNEL_LAYERS = _layer_on(throwaway_redis.url, backend)
     assert client.get("/readyz").status_code == 200
 
     throwaway_redis.stop()
@@ -133,13 +138,16 @@ def test_readyz_is_503_while_redis_is_down_and_200_when_it_is_back(
     assert response.json()["failing"] == []
 
 
-def test_readyz_fails_fast_when_the_redis_port_never_answers(client: Any, settings: Any) -> None:
+@pytest.mark.parametrize("backend", [CORE_LAYER, PUBSUB_LAYER])
+def test_readyz_fails_fast_when_the_redis_port_never_answers(
+    client: Any, settings: Any, backend: str
+) -> None:
     # A listening socket that never speaks RESP: the round trip must time out, not hang.
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         port = silent.getsockname()[1]
-        settings.CHANNEL_LAYERS = _layer_on(f"redis://127.0.0.1:{port}/0")
+        settings.CHANNEL_LAYERS = _layer_on(f"redis://127.0.0.1:{port}/0", backend)
         started = time.monotonic()
         response = client.get("/readyz")
         elapsed = time.monotonic() - started

@@ -579,3 +579,24 @@ def test_an_action_with_nothing_to_do_says_so(moderator: Any, alice: Any, channe
     notices = [str(m) for m in client.get(response["Location"]).context["messages"]]
     assert notices == ["None of the selected messages is tombstoned."]
     assert not LogEntry.objects.exists()
+
+
+def test_since_seq_over_rest_carries_a_tombstone_and_its_restore(
+    moderator: Any, alice: Any, bob: Any, channel: Any, post: Any
+) -> None:
+    message = post(bob, channel, "second thoughts")
+    client = signed_in(moderator)
+    rest = api_client(RefreshToken.for_user(alice).access_token)
+    url = f"/api/chat/messages?channel_id={channel.pk}&since_seq=1"
+
+    run_action(client, MESSAGES_URL, "tombstone_selected", message)
+    after_tombstone = rest.get(url).json()["results"]
+    run_action(client, MESSAGES_URL, "restore_selected", message)
+    after_restore = rest.get(url).json()["results"]
+
+    assert [(m["id"], m["deleted"], m["change_seq"]) for m in after_tombstone] == [
+        (str(message.pk), True, 2)
+    ]
+    assert [(m["id"], m["content"], m["change_seq"]) for m in after_restore] == [
+        (str(message.pk), "second thoughts", 3)
+    ]

@@ -73,7 +73,8 @@ BENCH_RUN = $(BIN)/python -m
 bench: install services
 	mkdir -p $(BENCH_OUT)
 	export BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL); \
-	$(BENCH_RUN) bench.http_post --clients 50 --rate 100 $(BENCH_ARGS) > $(BENCH_OUT)/http_post.json && \
+	$(BENCH_RUN) bench.http_post --clients 50 --rate 100 --rounds 2 --duration 10 --open-seconds 10 \
+		$(BENCH_ARGS) > $(BENCH_OUT)/http_post.json && \
 	$(BENCH_RUN) bench.ws_fanout --subscribers $(BENCH_FANOUT_SUBSCRIBERS) $(BENCH_ARGS) \
 		> $(BENCH_OUT)/ws_fanout.json && \
 	$(BENCH_RUN) bench.ws_idle --steps $(BENCH_IDLE_STEPS) $(BENCH_ARGS) > $(BENCH_OUT)/ws_idle.json

@@ -45,6 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="open loop, requests/s")
     parser.add_argument("--open-seconds", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=2, help="Daphne processes per target")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate reference and chatsite this many times per mode (results pooled)",
+    )
     return parser.parse_args(argv)
 
 
@@ -153,7 +159,7 @@ async def measure_target(
     make_request: Callable[[int], Request],
     args: argparse.Namespace,
     mode: str,
-) -> dict[str, Any]:
+) -> Round:
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
     meter = common.CpuMeter(servers, args.redis_url)
@@ -177,6 +183,27 @@ async def measure_target(
         f"{name} {mode}: {result['throughput_per_s']}/s, p95 {result['latency'].get('p95_ms')} ms,"
         f" errors {result['errors']}"
     )
+    return Round(outcome, seconds, cpu)
+
+
+@dataclass
+class Round:
+    outcome: Outcome
+    seconds: float
+    cpu: dict[str, float]
+
+
+def combine(rounds: list[Round]) -> dict[str, Any]:
+    """One result from several rounds: latencies pooled, counts and CPU added up."""
+    outcome = Outcome()
+    for one in rounds:
+        outcome.latencies.extend(one.outcome.latencies)
+        outcome.errors += one.outcome.errors
+        outcome.error_samples.extend(one.outcome.error_samples[: 5 - len(outcome.error_samples)])
+    cpu = {key: round(sum(r.cpu[key] for r in rounds), 3) for key in rounds[0].cpu}
+    cpu["machine_busy_cores"] = round(cpu["machine_busy_cores"] / len(rounds), 2)
+    result = result_of(outcome, sum(r.seconds for r in rounds), cpu)
+    result["rounds"] = len(rounds)
     return result
 
 
@@ -237,13 +264,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             return request
 
         results: dict[str, dict[str, Any]] = {"chatsite": {}, "plain_view": {}}
+        # Rounds alternate the two targets, so that both see the same background load.
         for mode in ("closed", "open"):
-            results["plain_view"][mode] = await measure_target(
-                "plain view", reference, reference_request, args, mode
-            )
-            results["chatsite"][mode] = await measure_target(
-                "chatsite", chatsite, chatsite_request, args, mode
-            )
+            rounds: dict[str, list[Round]] = {"plain_view": [], "chatsite": []}
+            for _ in range(args.rounds):
+                rounds["plain_view"].append(
+                    await measure_target("plain view", reference, reference_request, args, mode)
+                )
+                rounds["chatsite"].append(
+                    await measure_target("chatsite", chatsite, chatsite_request, args, mode)
+                )
+            for target, done in rounds.items():
+                results[target][mode] = combine(done)
     mine, theirs = results["chatsite"], results["plain_view"]
     summary["config"] = {
         "clients": args.clients,
@@ -252,6 +284,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "open_rate_per_s": args.rate,
         "open_seconds": args.open_seconds,
         "processes_per_target": args.processes,
+        "rounds": args.rounds,
     }
     summary["results"] = results
     throughput_ratio = common.ratio(

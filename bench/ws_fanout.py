@@ -471,9 +471,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         # Every target's servers start together; they are measured one after the other.
         launched = [launch(target, args, group, run_tag) for target in targets]
         group.wait_ready()
-        for target in launched:
-            results[target.name] = {
-                str(n): await measure(
+        # Per N, the targets run back to back, so that what else the machine does changes
+        # little between chatsite and its references.
+        for n in args.subscribers:
+            for target in launched:
+                results.setdefault(target.name, {})[str(n)] = await measure(
                     args,
                     n,
                     target.endpoints_for(n),
@@ -481,8 +483,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     target.tokens,
                     target.uses_redis,
                 )
-                for n in args.subscribers
-            }
     summary["config"] = {k: v for k, v in vars(args).items() if k != "log_dir"}
     summary["results"] = results
     summary["ratios"] = ratios(results, args.subscribers)

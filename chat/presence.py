@@ -16,6 +16,7 @@ process, which is then the only one.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import types
 import weakref
@@ -43,9 +44,14 @@ return redis.call('ZCARD', KEYS[1])
 """
 
 
-def presence_ttl_seconds() -> int:
+def presence_ttl_seconds() -> float:
     """How long a connection counts as online without a refresh: three heartbeats."""
-    return 3 * int(settings.HEARTBEAT_SECONDS)
+    return 3 * float(settings.HEARTBEAT_SECONDS)
+
+
+def _key_ttl_seconds() -> int:
+    """Redis keeps a user's set a little longer than its newest entry (EXPIRE takes whole s)."""
+    return math.ceil(presence_ttl_seconds()) + 1
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
@@ -116,7 +122,7 @@ async def connection_opened(*, user_id: Any, connection: str) -> bool:
         _local_connections[str(user_id)] = {**live, connection: expires}
         return not live
     before = await _client().eval(
-        _CONNECT_SCRIPT, 1, _key(user_id), now, expires, connection, presence_ttl_seconds()
+        _CONNECT_SCRIPT, 1, _key(user_id), now, expires, connection, _key_ttl_seconds()
     )
     return int(before) == 0
 
@@ -129,7 +135,7 @@ async def connection_refreshed(*, user_id: Any, connection: str) -> None:
         return
     client = _client()
     await client.zadd(_key(user_id), {connection: expires})
-    await client.expire(_key(user_id), presence_ttl_seconds())
+    await client.expire(_key(user_id), _key_ttl_seconds())
 
 
 async def connection_closed(*, user_id: Any, connection: str) -> bool:

@@ -7,48 +7,31 @@ committed (``transactional_db``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from channels import DEFAULT_CHANNEL_LAYER
 from channels.db import database_sync_to_async
-from channels.layers import channel_layers
 from django.db import transaction
 from django.test import override_settings
 
-from chat import consumers, events, presence, services
+from chat import consumers, events, services
 from tests.factories import ChannelFactory, MembershipFactory
 from tests.integration.ws_support import (
     SITE_ORIGIN,
     close_code,
     communicator,
-    forget_presence,
+    fresh_layer_per_loop,  # noqa: F401 (a fixture)
     receive_type,
     receive_until,
     session_cookie,
     token_protocols,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def fresh_layer_per_loop() -> AsyncIterator[None]:
-    """Each test runs on its own event loop: give it its own layer and Redis clients.
-
-    channels_redis keeps a receive lock bound to the loop that first used it.
-    """
-    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
-    await forget_presence()
-    yield
-    layer = channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
-    if layer is not None:
-        # RedisChannelLayer: close its pools; RedisPubSubChannelLayer: unsubscribe and close.
-        close = getattr(layer, "close_pools", None) or layer.flush
-        await close()
-    await presence.close_client()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_layer_per_loop"),
+]
 
 
 async def connect(user: Any, **kwargs: Any) -> Any:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -79,3 +82,20 @@ async def forget_presence() -> None:
         keys = [key async for key in client.scan_iter(match=pattern, count=1000)]
         if keys:
             await client.delete(*keys)
+
+
+@pytest.fixture
+async def fresh_layer_per_loop() -> AsyncIterator[None]:
+    """Each test runs on its own event loop: give it its own layer and Redis clients.
+
+    channels_redis keeps a receive lock bound to the loop that first used it.
+    """
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+    await forget_presence()
+    yield
+    layer = channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+    if layer is not None:
+        # RedisChannelLayer: close its pools; RedisPubSubChannelLayer: unsubscribe and close.
+        close = getattr(layer, "close_pools", None) or layer.flush
+        await close()
+    await presence.close_client()

@@ -1,0 +1,64 @@
+"""Presence and the typing throttle (chat/presence.py), in Redis and in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from chat import presence
+from tests.integration.ws_support import communicator as ws_communicator
+from tests.integration.ws_support import (
+    fresh_layer_per_loop,  # noqa: F401 (a fixture)
+    token_protocols,
+)
+
+pytestmark = pytest.mark.usefixtures("fresh_layer_per_loop")
+
+
+@override_settings(REDIS_URL="")
+async def test_in_process_presence_counts_connections() -> None:
+    user_id = uuid.uuid4()
+    assert await presence.connection_opened(user_id=user_id, connection="tab-1") is True
+    assert await presence.connection_opened(user_id=user_id, connection="tab-2") is False
+    await presence.connection_refreshed(user_id=user_id, connection="tab-2")
+    assert await presence.connection_closed(user_id=user_id, connection="tab-1") is False
+    assert await presence.connection_closed(user_id=user_id, connection="tab-2") is True
+
+
+@override_settings(REDIS_URL="")
+async def test_in_process_typing_is_throttled_per_user_and_channel() -> None:
+    user_id, channel_id = uuid.uuid4(), uuid.uuid4()
+    assert await presence.typing_allowed(user_id=user_id, channel_id=channel_id)
+    assert not await presence.typing_allowed(user_id=user_id, channel_id=channel_id)
+    assert await presence.typing_allowed(user_id=uuid.uuid4(), channel_id=channel_id)
+
+
+async def test_redis_presence_forgets_connections_that_stopped_refreshing() -> None:
+    user_id = uuid.uuid4()
+    with override_settings(HEARTBEAT_SECONDS=0):  # entries expire at once
+        assert await presence.connection_opened(user_id=user_id, connection="crashed")
+    assert await presence.connection_opened(user_id=user_id, connection="fresh") is True
+    await presence.connection_refreshed(user_id=user_id, connection="fresh")
+    assert await presence.connection_closed(user_id=user_id, connection="fresh") is True
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_open_connection_refreshes_its_presence_every_heartbeat(alice: Any) -> None:
+    key = f"{presence._prefix()}:presence:{alice.pk}"
+    with override_settings(HEARTBEAT_SECONDS=0.2):
+        ws = ws_communicator(protocols=token_protocols(alice))
+        await ws.connect()
+        assert (await ws.receive_json_from(timeout=5))["heartbeat_s"] == 0.2
+        client = presence._client()
+        entries = await client.zrange(key, 0, -1, withscores=True)
+        assert len(entries) == 1
+        connection, first = entries[0][0], float(entries[0][1])
+        async with asyncio.timeout(5):  # the keep-alive moves the expiry forward
+            while (await client.zscore(key, connection) or 0.0) <= first:
+                await asyncio.sleep(0.05)
+        await ws.disconnect()
+    assert await client.zcard(key) == 0

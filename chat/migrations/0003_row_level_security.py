@@ -22,10 +22,11 @@ The table owner is subject to the policies too (FORCE), so these functions switc
 only the caller's own memberships, read from ``app.user_id``, so they reveal nothing else.
 
 Triggers keep members to the columns their actions change: a member may only take a channel's
-next seq (``last_seq = last_seq + 1``), move their own read marker, and (as a channel owner)
-change a member's role; authors may not move, re-attribute or undelete a message, and
-moderators may not rewrite the content of other people's messages except by tombstoning or
-restoring them.
+next seq (``last_seq = last_seq + 1``), and only for a change of a message in the same
+transaction (a deferred check at commit), move their own read marker, and (as a channel owner)
+change a member's role; a message's change must take the channel's next seq; authors may not
+move, re-attribute or undelete a message, and moderators may not rewrite the content of other
+people's messages except by tombstoning or restoring them.
 
 When a runtime role exists (``settings.DATABASE_APP_ROLE``, default ``chatsite_app``: no
 ownership, no BYPASSRLS), it is granted data access (no DDL) to every table, now and later.
@@ -165,6 +166,15 @@ FUNCTIONS = [
             RAISE EXCEPTION 'row-level security: a message stays where and whose it is'
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
+        -- A change takes the channel's next seq, so that clients hear of it (DESIGN §3).
+        IF (NEW.content, NEW.edited_at, NEW.deleted_at)
+                IS DISTINCT FROM (OLD.content, OLD.edited_at, OLD.deleted_at)
+                AND NEW.change_seq IS NOT DISTINCT FROM OLD.change_seq
+            OR NEW.change_seq IS DISTINCT FROM OLD.change_seq AND NEW.change_seq IS DISTINCT FROM
+                (SELECT c.last_seq FROM chat_channel c WHERE c.id = NEW.channel_id) THEN
+            RAISE EXCEPTION 'row-level security: a change takes the channel''s next seq'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
         IF role = 'moderator' THEN
             -- Someone else's message: tombstone it, restore it, or leave its content alone.
             IF OLD.user_id::text IS DISTINCT FROM me AND NEW.content IS DISTINCT FROM OLD.content
@@ -180,6 +190,31 @@ FUNCTIONS = [
     END
     $$
     """,
+    # At commit: a seq that a member took from a channel went to a change of a message (the
+    # services always write one), so raw SQL cannot open gaps in a channel's seq. The
+    # trigger's WHEN clause picks members' updates when they happen; this check runs at commit,
+    # under whatever context is current then, so it reads the messages as the service.
+    """
+    CREATE FUNCTION chat_rls_check_seq_used() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, {schema}, pg_temp
+    AS $$
+    DECLARE
+        caller_role text := coalesce(current_setting('app.role', true), '');
+        used boolean;
+    BEGIN
+        PERFORM set_config('app.role', 'service', true);
+        used := EXISTS (SELECT 1 FROM chat_message m
+                        WHERE m.channel_id = NEW.id AND m.change_seq >= NEW.last_seq);
+        PERFORM set_config('app.role', caller_role, true);
+        IF NOT used THEN
+            RAISE EXCEPTION 'row-level security: a seq taken from a channel must go to a change'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
 ]
 
 TRIGGERS = [
@@ -189,6 +224,10 @@ TRIGGERS = [
     "FOR EACH ROW EXECUTE FUNCTION chat_rls_guard_membership()",
     "CREATE TRIGGER chat_rls_guard BEFORE UPDATE ON chat_message "
     "FOR EACH ROW EXECUTE FUNCTION chat_rls_guard_message()",
+    "CREATE CONSTRAINT TRIGGER chat_rls_seq_used AFTER UPDATE OF last_seq ON chat_channel "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.last_seq > OLD.last_seq "
+    "AND coalesce(current_setting('app.role', true), '') NOT IN ('service', 'moderator')) "
+    "EXECUTE FUNCTION chat_rls_check_seq_used()",
 ]
 
 # (table, policy name, command, USING, WITH CHECK)
@@ -272,8 +311,9 @@ POLICIES = [
         "INSERT",
         None,
         f"{IS_SERVICE} OR ({IS_USER} AND user_id = {USER_ID} AND deleted_at IS NULL "
-        f"AND channel_id = ANY ({MY_CHANNELS}) AND EXISTS (SELECT 1 FROM chat_channel c "
-        "WHERE c.id = channel_id AND c.archived_at IS NULL))",
+        f"AND channel_id = ANY ({MY_CHANNELS}) AND change_seq = seq "
+        "AND EXISTS (SELECT 1 FROM chat_channel c "
+        "WHERE c.id = channel_id AND c.archived_at IS NULL AND c.last_seq = seq))",
     ),
     (
         "chat_message",
@@ -293,6 +333,7 @@ POLICIES = [
 
 TABLES = ["chat_channel", "chat_membership", "chat_message"]
 FUNCTION_NAMES = [
+    "chat_rls_check_seq_used()",
     "chat_rls_guard_message()",
     "chat_rls_guard_membership()",
     "chat_rls_guard_channel()",
@@ -373,6 +414,7 @@ def disable_row_level_security(apps, schema_editor):
         schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
         schema_editor.execute(f"DROP TRIGGER IF EXISTS chat_rls_guard ON {table}")
+    schema_editor.execute("DROP TRIGGER IF EXISTS chat_rls_seq_used ON chat_channel")
     for table, name, *_ in POLICIES:
         schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON {table}")
     for function in FUNCTION_NAMES:

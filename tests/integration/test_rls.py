@@ -35,6 +35,16 @@ def _rowcount(sql: str, params: Any = None) -> int:
         return cursor.rowcount
 
 
+def _take_seq(channel_id: Any) -> int:
+    """The channel's next seq, as chat.services._next_seq takes it."""
+    return int(
+        _scalar(
+            "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
+            [channel_id],
+        )
+    )
+
+
 def _count(table: str, where: str = "TRUE", params: Any = None) -> int:
     return int(_scalar(f"SELECT count(*) FROM {table} WHERE {where}", params))  # noqa: S608
 
@@ -138,9 +148,21 @@ def test_insert_as_another_user_is_refused(rows: Any, alice: Any, bob: Any, chan
     with rls.acting_as_user(bob):
         with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
             _rowcount(insert, [uuid.uuid4(), channel.pk, alice.pk])
-        # As himself it works: bob is a member of the public channel (he posted there).
+        # As himself, with the channel's next seq, it works: bob is a member (he posted).
         with transaction.atomic():
-            assert _rowcount(insert, [uuid.uuid4(), channel.pk, bob.pk]) == 1
+            seq = _scalar(
+                "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
+                [channel.pk],
+            )
+            with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
+                _rowcount(insert, [uuid.uuid4(), channel.pk, bob.pk])  # seq 100: not the next
+            assert (
+                _rowcount(
+                    insert.replace("100, 100", "%s, %s"),
+                    [uuid.uuid4(), channel.pk, bob.pk, seq, seq],
+                )
+                == 1
+            )
             transaction.set_rollback(True)
         with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
             _rowcount(
@@ -185,10 +207,8 @@ def test_update_or_delete_of_another_users_message_changes_no_row(rows: Any, bob
     with rls.acting_as_user(bob):
         assert _rowcount("UPDATE chat_message SET content = 'pwned' WHERE id = %s", [target]) == 0
         assert _rowcount("DELETE FROM chat_message WHERE id = %s", [target]) == 0
-        assert (
-            _rowcount("UPDATE chat_message SET content = 'mine' WHERE id = %s", [rows["bob"].pk])
-            == 1
-        )
+        own = "UPDATE chat_message SET content = 'mine', change_seq = %s WHERE id = %s"
+        assert _rowcount(own, [_take_seq(rows["bob"].channel_id), rows["bob"].pk]) == 1
     with rls.acting_as_service():
         assert Message.objects.get(pk=target).content == "public hello"
         assert Message.objects.count() == 3
@@ -203,8 +223,11 @@ def test_moderator_tombstones_anyones_message_but_does_not_rewrite_it(
         assert _count("chat_message") == 3
         with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
             _rowcount("UPDATE chat_message SET content = 'words' WHERE id = %s", [target])
-        tombstone = "UPDATE chat_message SET content = '', deleted_at = now() WHERE id = %s"
-        assert _rowcount(tombstone, [target]) == 1
+        tombstone = (
+            "UPDATE chat_message SET content = '', deleted_at = now(), change_seq = %s"
+            " WHERE id = %s"
+        )
+        assert _rowcount(tombstone, [_take_seq(rows["private"].channel_id), target]) == 1
     with rls.acting_as_service():
         assert Message.objects.get(pk=target).is_deleted
 
@@ -217,22 +240,44 @@ def test_service_sees_and_changes_everything(rows: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_members_only_take_the_next_seq_of_a_channel(rows: Any, bob: Any, channel: Any) -> None:
-    """The documented trade-off: a member may bump last_seq by one (a gap clients resync
-    over, as if a message had been posted), and change nothing else of the channel."""
+def test_members_only_take_the_next_seq_of_a_channel_for_a_change(
+    rows: Any, bob: Any, channel: Any
+) -> None:
+    """Members change nothing of a channel but take its next seq, and only for a change of a
+    message: a bare bump (a gap in the seq) fails at commit."""
     where = [channel.pk]
+    bump = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
     with rls.acting_as_user(bob):
         for change in ("is_private = true", "name = 'renamed'", "last_seq = last_seq + 5"):
             with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
                 _rowcount(f"UPDATE chat_channel SET {change} WHERE id = %s", where)  # noqa: S608
-        assert (
-            _scalar(
-                "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
-                where,
-            )
-            == 3
-        )
         assert _rowcount("DELETE FROM chat_channel WHERE id = %s", where) == 0
+        seq = _scalar(bump, where)  # with a change, as message_edit does it
+        updated = _rowcount(
+            "UPDATE chat_message SET content = 'edited', edited_at = now(), change_seq = %s"
+            " WHERE id = %s",
+            [seq, rows["bob"].pk],
+        )
+        assert (seq, updated) == (3, 1)
+        # The check is deferred to the commit, which the test's transaction never reaches:
+        # run it now (it passes for the bump above), then at once after each statement.
+        _rowcount("SET CONSTRAINTS chat_rls_seq_used IMMEDIATE")
+        with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
+            _scalar(bump, where)
+        # An edit without the next seq would go unheard by clients: refused too.
+        with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
+            _rowcount("UPDATE chat_message SET content = 'quiet' WHERE id = %s", [rows["bob"].pk])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bare_seq_bump_by_a_member_fails_at_commit() -> None:
+    alice, _, private = _committed_rows()
+    with rls.acting_as_user(alice), pytest.raises(ProgrammingError, match=RLS_ERROR):
+        _rowcount("UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s", [private.pk])
+    with rls.acting_as_service():
+        private.refresh_from_db()
+        assert private.last_seq == 1
+        assert _rowcount("UPDATE chat_channel SET last_seq = last_seq + 1") == 1  # the service may
 
 
 @pytest.mark.django_db
@@ -248,15 +293,12 @@ def test_members_cannot_promote_themselves_or_move_a_message(
         )
         with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
             _rowcount("UPDATE chat_message SET seq = 99 WHERE id = %s", [rows["bob"].pk])
-        _rowcount(
-            "UPDATE chat_message SET content = '', deleted_at = now() WHERE id = %s",
-            [rows["bob"].pk],
-        )
-        with pytest.raises(ProgrammingError, match=RLS_ERROR), transaction.atomic():
-            _rowcount(
-                "UPDATE chat_message SET content = 'back', deleted_at = NULL WHERE id = %s",
-                [rows["bob"].pk],
-            )
+        change = "UPDATE chat_message SET {} change_seq = %s WHERE id = %s"
+        tombstone = change.format("content = '', deleted_at = now(),")
+        assert _rowcount(tombstone, [_take_seq(channel.pk), rows["bob"].pk]) == 1
+        with pytest.raises(ProgrammingError, match="only moderators restore"), transaction.atomic():
+            restore = change.format("content = 'back', deleted_at = NULL,")
+            _rowcount(restore, [_take_seq(channel.pk), rows["bob"].pk])
 
 
 @pytest.mark.django_db
@@ -324,7 +366,7 @@ def _committed_rows() -> tuple[Any, Any, Any]:
     """alice, bob, and alice's private channel with one message (for transaction=True)."""
     alice = UserFactory.create(username="alice")
     bob = UserFactory.create(username="bob")
-    private = ChannelFactory.create(name="secret", is_private=True, created_by=alice)
+    private = ChannelFactory.create(name="secret", is_private=True, created_by=alice, last_seq=1)
     MembershipFactory.create(channel=private, user=alice, role="owner")
     Message.objects.create(channel=private, user=alice, content="secret", seq=1, change_seq=1)
     return alice, bob, private

@@ -43,9 +43,9 @@ from bench.wsclient import (
     gather_limited,
     make_ready,
     open_connection,
-    open_ready,
     read_into,
     send_frame,
+    try_open_ready,
     wait_for_frame,
 )
 
@@ -113,6 +113,7 @@ class Run:
         self.senders: list[ClientConnection] = []
         self.phases: list[tuple[dict[int, float], dict[str, Any]]] = []
         self.failed_connects = 0
+        self.gave_up = 0  # subscribers that could not connect at all
         self.next_index = 0
         self.padding = "x" * args.padding
 
@@ -122,15 +123,19 @@ class Run:
     async def connect(self, count: int) -> dict[str, Any]:
         times: list[float] = []
 
-        async def one(i: int) -> ClientConnection:
+        async def one(i: int) -> ClientConnection | None:
             endpoint = self.endpoints[i % len(self.endpoints)]
             distinct = self.args.distinct_users or count
-            opened = await open_ready(endpoint, self.token(i % distinct + 1))
+            opened = await try_open_ready(endpoint, self.token(i % distinct + 1))
+            if opened is None:
+                self.gave_up += 1
+                return None
             times.append(opened.ready_s)
             self.failed_connects += opened.failed_attempts
             return opened.connection
 
-        self.subscribers = await gather_limited(one, count, self.args.connect_concurrency)
+        connected = await gather_limited(one, count, self.args.connect_concurrency)
+        self.subscribers = [c for c in connected if c is not None]
         for i, connection in enumerate(self.subscribers):
             self.tasks.append(asyncio.create_task(read_into(connection, i, self.sink)))
         endpoint = self.endpoints[0]
@@ -343,6 +348,8 @@ async def measure(
         "connect": connect,
         "settle_after_connect": settle,
         "failed_connect_attempts": run.failed_connects,
+        "subscribers_connected": len(run.subscribers),
+        "subscribers_not_connected": run.gave_up,
         "steady": steady,
         "ramp": ramp,
         "saturation": {

@@ -29,7 +29,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from bench import common
-from bench.wsclient import Endpoint, drain, gather_limited, open_ready
+from bench.wsclient import Endpoint, drain, gather_limited, try_open_ready
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,21 +56,26 @@ class Pool:
         self.ready: list[float] = []
         self.closing = False
         self.failed_connects = 0
+        self.gave_up = 0  # connections that could not be opened at all
 
     async def grow(self, total: int, concurrency: int) -> None:
         start = len(self.connections)
 
-        async def one(k: int) -> ClientConnection:
+        async def one(k: int) -> ClientConnection | None:
             i = start + k
             endpoint = self.endpoints[i % len(self.endpoints)]
             token = self.tokens[i] if self.tokens else ""
-            opened = await open_ready(endpoint, token, subscribe=False)
+            opened = await try_open_ready(endpoint, token, subscribe=False)
+            if opened is None:
+                self.gave_up += 1
+                return None
             self.handshakes.append(opened.handshake_s)
             self.ready.append(opened.ready_s)
             self.failed_connects += opened.failed_attempts
             return opened.connection
 
-        added = await gather_limited(one, total - start, concurrency)
+        connected = await gather_limited(one, total - start, concurrency)
+        added = [c for c in connected if c is not None]
         self.connections.extend(added)
         self.readers.extend(asyncio.create_task(drain(c)) for c in added)
 
@@ -109,17 +114,18 @@ async def measure(
     steps: list[dict[str, Any]] = []
     try:
         for count in args.steps:
-            added = count - len(pool.connections)
+            before = len(pool.connections)
             cpu_before = sum(s.cpu_seconds() for s in servers)
             started = time.perf_counter()
             await pool.grow(count, args.connect_concurrency)
             connect_seconds = time.perf_counter() - started
+            added = len(pool.connections) - before
             await settle(servers)
             cpu_spent = sum(s.cpu_seconds() for s in servers) - cpu_before
             rss = sum(s.rss_bytes() for s in servers)
             steps.append(
                 {
-                    "connections": count,
+                    "connections": len(pool.connections),
                     "rss_bytes": rss,
                     "connects_per_s": round(added / connect_seconds, 1) if added > 0 else None,
                     "server_cpu_ms_per_connect": (
@@ -144,7 +150,7 @@ async def measure(
         "steps": steps,
         "rss_per_connection_kb": round(slope / 1024, 1) if slope is not None else None,
         "idle": {
-            "connections": args.steps[-1],
+            "connections": steps[-1]["connections"],
             **cpu,
             "server_core_percent": (
                 round(idle_core_share * 100, 2) if idle_core_share is not None else None
@@ -154,6 +160,7 @@ async def measure(
         "ready": common.latency_summary(pool.ready),
         "dropped_while_idle": dropped,
         "failed_connect_attempts": pool.failed_connects,
+        "connections_not_opened": pool.gave_up,
         "servers_alive_after_mass_disconnect": all(s.process.poll() is None for s in servers),
     }
 

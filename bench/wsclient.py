@@ -150,7 +150,7 @@ class Opened:
 
 
 async def open_ready(
-    endpoint: Endpoint, token: str = "", *, subscribe: bool = True, attempts: int = 3
+    endpoint: Endpoint, token: str = "", *, subscribe: bool = True, attempts: int = 5
 ) -> Opened:
     """Open and make ready, trying again when the server drops the handshake.
 
@@ -173,6 +173,16 @@ async def open_ready(
             if failures >= attempts:
                 raise
             await asyncio.sleep(0.5 * failures)
+
+
+async def try_open_ready(
+    endpoint: Endpoint, token: str = "", *, subscribe: bool = True
+) -> Opened | None:
+    """``open_ready``, or None when every attempt failed (the caller counts those)."""
+    try:
+        return await open_ready(endpoint, token, subscribe=subscribe)
+    except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed):
+        return None
 
 
 async def read_into(connection: ClientConnection, subscriber: int, sink: Deliveries) -> None:

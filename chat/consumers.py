@@ -248,7 +248,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if text is not None and size * 4 > MAX_FRAME_BYTES:
             size = len(text.encode("utf-8"))
         if size > MAX_FRAME_BYTES:
-            # Daphne enforces this first (--websocket-max-message-size), this is the backstop.
+            # Daphne refuses such frames first (chatsite/ws_server.py); other servers may not.
             self.closing = True
             await self.close(CLOSE_MESSAGE_TOO_BIG)
             return

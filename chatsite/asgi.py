@@ -14,6 +14,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
 from chatsite.ws_logging import WebSocketSessionLogMiddleware, WebSocketUserRecorder  # noqa: E402
+from chatsite.ws_server import configure_daphne  # noqa: E402
+
+# Frames over 16 KiB close with 1009, enforced by Daphne itself (chatsite/ws_server.py).
+configure_daphne()
 
 # The WebSocket stack, outermost first:
 # - ChatOriginValidator refuses a handshake from a foreign Origin, so a cross-site page can

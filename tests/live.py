@@ -24,8 +24,6 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30.0
-# The frame limit of DESIGN §6: Daphne closes a bigger frame with 1009 itself.
-MAX_FRAME_BYTES = 16 * 1024
 
 
 @dataclass
@@ -64,10 +62,6 @@ def daphne_command(port: int) -> list[str]:
         "127.0.0.1",
         "-p",
         str(port),
-        "--websocket-max-message-size",
-        str(MAX_FRAME_BYTES),
-        "--websocket-max-frame-size",
-        str(MAX_FRAME_BYTES),
         "chatsite.asgi:application",
     ]
 

@@ -324,3 +324,16 @@ async def test_mass_disconnect_leaves_the_server_healthy(
     assert ready[0] == 200
     new_log = server_a.log()[log_before:]
     assert "Traceback" not in new_log, new_log[-3000:]
+
+
+async def test_frame_over_16_kib_is_closed_with_1009_by_daphne(daphne: Any, bob: Any) -> None:
+    ws = await open_ws(daphne, bob)
+    await ws.send("x" * (16 * 1024))  # the limit itself: answered, the socket stays open
+    error, _ = await receive_until(ws, of_type("error"))
+    assert error["code"] == "bad_request"
+    await ws.send("x" * (16 * 1024 + 1))
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

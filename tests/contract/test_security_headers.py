@@ -154,3 +154,22 @@ def test_api_docs_page_runs_no_inline_script_under_the_csp() -> None:
     script = Client().get("/api/docs/?script=")
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
+
+
+def test_a_disallowed_host_gets_a_400_with_the_headers_and_no_crash() -> None:
+    response = Client().get("/accounts/login/", headers={"Host": "evil.example.net"})
+    assert response.status_code == 400
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert "evil.example.net" not in response["Content-Security-Policy"]
+
+
+def test_lockout_response_outside_the_api_is_plain_text() -> None:
+    from django.test import RequestFactory
+
+    from chatsite.security import lockout_response
+
+    response = lockout_response(RequestFactory().post("/accounts/login/"))
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/plain")
+    assert int(response["Retry-After"]) >= 1

@@ -274,3 +274,26 @@ async def test_an_unhandled_error_logs_one_request_failed_line_with_the_tracebac
     assert lines[0]["status"] == 500
     assert lines[0]["path"] == "/broken"
     assert "RuntimeError: boom" in lines[0]["exception"]
+
+
+async def test_a_bad_token_session_logs_the_server_close_and_not_the_token(
+    captured_logs: LogCapture,
+) -> None:
+    forged = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxfQ.Zm9yZ2Vk"
+    ws = WebsocketCommunicator(
+        application, "/ws/chat/", subprotocols=["chat.v1", f"bearer.{forged}"]
+    )
+    connected, _ = await ws.connect(timeout=5)
+    assert connected
+    event = await ws.receive_json_from(timeout=5)
+    assert event["code"] == "unauthorized"
+    closed = await ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    await ws.wait(timeout=5)
+
+    [session] = captured_logs.events("websocket_session")
+    assert session["user_id"] is None
+    assert session["accepted"] is True
+    assert session["close_code"] == 4401
+    assert session["closed_by"] == "server"
+    _assert_no_secret(captured_logs, [forged, "Zm9yZ2Vk"])

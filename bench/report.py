@@ -239,86 +239,85 @@ def ws_fanout(summary: dict[str, Any]) -> str:
 
 
 def ws_idle(summary: dict[str, Any]) -> str:
-    mine = summary["results"]["chatsite"]
-    bare = summary["results"]["websockets"]
+    results = summary["results"]
+    mine = results["chatsite"]
+    bare = results.get("websockets", {})
+    tut = results.get("tutorial", {})
     connections = mine["idle"]["connections"]
+
+    def get(d: dict[str, Any], *path: str) -> Any:
+        for key in path:
+            if not isinstance(d, dict):
+                return None
+            d = d.get(key)  # type: ignore[assignment]
+        return d
+
+    def row(label: str, path: tuple[str, ...], target: str = "", verdict: str = "") -> list[str]:
+        a, b, c = get(mine, *path), get(bare, *path), get(tut, *path)
+        digits = 2 if "percent" in path[-1] or "ms_per" in path[-1] else 1
+        return [
+            label,
+            target,
+            fmt(a, digits),
+            fmt(b, digits),
+            fmt(c, digits),
+            ratio(a, b),
+            ratio(a, c),
+            verdict,
+        ]
+
+    kb, bare_kb = mine["rss_per_connection_kb"], bare.get("rss_per_connection_kb")
     rows = [
-        [
+        row(
             "RSS per connection (kB, slope)",
-            "≤ 2x bare",
-            fmt(mine["rss_per_connection_kb"]),
-            fmt(bare["rss_per_connection_kb"]),
-            ratio(mine["rss_per_connection_kb"], bare["rss_per_connection_kb"]),
-            met(
-                mine["rss_per_connection_kb"] is not None
-                and bare["rss_per_connection_kb"] is not None
-                and mine["rss_per_connection_kb"] <= 2 * bare["rss_per_connection_kb"]
-            ),
-        ],
-        [
+            ("rss_per_connection_kb",),
+            "<= 2x bare",
+            met(kb <= 2 * bare_kb) if kb is not None and bare_kb else "",
+        ),
+        row(
             f"idle CPU with {connections:,} connections (% of one core)",
-            "< 5%" if connections >= 5000 else "< 5% at 5,000",
-            fmt(mine["idle"]["server_core_percent"], 2),
-            fmt(bare["idle"]["server_core_percent"], 2),
-            ratio(mine["idle"]["server_core_percent"], bare["idle"]["server_core_percent"]),
-            met(mine["idle"]["server_core_percent"] < 5),
-        ],
-        [
-            "Redis CPU meanwhile (s)",
-            "",
-            fmt(mine["idle"]["redis_cpu_s"], 2),
-            "-",
-            "",
-            "",
-        ],
+            ("idle", "server_core_percent"),
+            "< 5% at 5,000",
+            met(mine["idle"]["server_core_percent"] < 5) if connections >= 5000 else "",
+        ),
+        row("Redis CPU during the idle window (s)", ("idle", "redis_cpu_s")),
+        row("handshake p50 (ms)", ("handshake", "p50_ms")),
+        row("handshake p99 (ms)", ("handshake", "p99_ms")),
+        row("ready (welcome) p50 (ms)", ("ready", "p50_ms")),
+        row("ready (welcome) p99 (ms)", ("ready", "p99_ms")),
+        row("connections dropped while idle", ("dropped_while_idle",), "0"),
+        row("failed handshake attempts (retried)", ("failed_connect_attempts",)),
+        row("connections never opened", ("connections_not_opened",), "0"),
     ]
-    for key in ("handshake", "ready"):
-        for q in ("p50_ms", "p99_ms"):
-            rows.append(
-                [
-                    f"{key} {q.replace('_ms', '')} (ms)",
-                    "",
-                    fmt(mine[key].get(q)),
-                    fmt(bare[key].get(q)),
-                    ratio(mine[key].get(q), bare[key].get(q)),
-                    "",
-                ]
-            )
-    last_m, last_b = mine["steps"][-1], bare["steps"][-1]
-    rows += [
-        [
-            "connects/s (last step)",
-            "",
-            fmt(last_m.get("connects_per_s")),
-            fmt(last_b.get("connects_per_s")),
-            ratio(last_m.get("connects_per_s"), last_b.get("connects_per_s")),
-            "",
-        ],
-        [
-            "server CPU per connect (ms, last step)",
-            "",
-            fmt(last_m.get("server_cpu_ms_per_connect"), 2),
-            fmt(last_b.get("server_cpu_ms_per_connect"), 2),
-            ratio(last_m.get("server_cpu_ms_per_connect"), last_b.get("server_cpu_ms_per_connect")),
-            "",
-        ],
-        [
-            "connections dropped while idle",
-            "0",
-            fmt(mine["dropped_while_idle"]),
-            fmt(bare["dropped_while_idle"]),
-            "",
-            met(mine["dropped_while_idle"] == 0),
-        ],
-    ]
+    last = {name: r["steps"][-1] for name, r in results.items()}
+    for key, label in (
+        ("connects_per_s", "connects/s (last step)"),
+        ("server_cpu_ms_per_connect", "server CPU per connect (ms, last step)"),
+    ):
+        a, b, c = (last.get(t, {}).get(key) for t in ("chatsite", "websockets", "tutorial"))
+        rows.append([label, "", fmt(a, 2), fmt(b, 2), fmt(c, 2), ratio(a, b), ratio(a, c), ""])
+    names = [t for t in ("chatsite", "tutorial", "websockets") if t in results]
     steps = table(
-        ["connections", "chatsite RSS (MiB)", "bare RSS (MiB)"],
+        ["connections", *(f"{t} RSS (MiB)" for t in names)],
         [
-            [fmt(m["connections"]), fmt(m["rss_bytes"] / 2**20), fmt(b["rss_bytes"] / 2**20)]
-            for m, b in zip(mine["steps"], bare["steps"], strict=False)
+            [
+                fmt(step["connections"]),
+                *(fmt(results[t]["steps"][i]["rss_bytes"] / 2**20) for t in names),
+            ]
+            for i, step in enumerate(mine["steps"])
+            if all(i < len(results[t]["steps"]) for t in names)
         ],
     )
-    header = ["metric", "target", "chatsite", "bare websockets", "ratio", ""]
+    header = [
+        "metric",
+        "target",
+        "chatsite",
+        "bare websockets",
+        "tutorial shape",
+        "vs bare",
+        "vs tutorial",
+        "",
+    ]
     return context_line(summary) + "\n\n" + table(header, rows) + "\n\n" + steps
 
 

@@ -2,7 +2,8 @@
 
 Connections are opened in steps (default up to 5000) against chatsite (one Daphne process by
 default, so its memory is one process's) and against the bare ``websockets`` server
-(bench/ref_websockets_server.py), each measured the same way:
+(bench/ref_websockets_server.py) and the Channels-tutorial consumer on Daphne
+(bench/ref_tutorial/, all connections in one room), each measured the same way:
 
 - RSS of the server processes after each step, once no more frames arrive; the least-squares
   slope is the memory per connection;
@@ -36,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="idle WebSocket connections benchmark")
     common.add_common_arguments(parser)
     parser.add_argument("--steps", type=common.int_list, default=[0, 1000, 2000, 3000, 4000, 5000])
-    parser.add_argument("--targets", default="chatsite,websockets")
+    parser.add_argument("--targets", default="chatsite,tutorial,websockets")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--users-per-channel", type=int, default=50)
     parser.add_argument("--chatsite-processes", type=int, default=1)
@@ -193,6 +194,14 @@ def launch(target: str, args: argparse.Namespace, group: common.ServerGroup, tag
         endpoints = [Endpoint("chatsite", s.ws_url()) for s in servers]
         tokens = [user["token"] for user in seeded["users"]]
         return target, servers, endpoints, tokens, True
+    if target == "tutorial":
+        env = common.server_env(
+            args,
+            prefix=f"bench-tutorial-{tag}",
+            DJANGO_SETTINGS_MODULE="bench.ref_tutorial.settings",
+        )
+        server = group.start_daphne("tutorial", "bench.ref_tutorial.asgi:application", env)
+        return target, [server], [Endpoint("tutorial", server.ws_url(), "idle")], [], True
     if target == "websockets":
         port = common.free_port()
         server = group.start(
@@ -220,7 +229,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             results[name] = await measure(name, args, endpoints, servers, tokens, uses_redis)
     summary["config"] = {k: v for k, v in vars(args).items() if k != "log_dir"}
     summary["results"] = results
-    mine, bare = results.get("chatsite"), results.get("websockets")
+    mine, bare, tutorial = (results.get(t) for t in ("chatsite", "websockets", "tutorial"))
+    if mine and tutorial:
+        summary["ratios_vs_tutorial"] = {
+            "rss_per_connection_vs_tutorial": common.ratio(
+                mine["rss_per_connection_kb"], tutorial["rss_per_connection_kb"]
+            ),
+            "handshake_p99_vs_tutorial": common.ratio(
+                mine["handshake"].get("p99_ms"), tutorial["handshake"].get("p99_ms")
+            ),
+        }
     if mine and bare:
         summary["ratios"] = {
             "rss_per_connection_vs_websockets": common.ratio(

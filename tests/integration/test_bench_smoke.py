@@ -83,7 +83,7 @@ def test_ws_fanout_smoke_delivers_everything_on_every_target() -> None:
 def test_ws_idle_smoke_keeps_every_connection() -> None:
     summary = run_bench("ws_idle", "--steps", "0,6,12", "--idle-seconds", "1")
     assert summary["dropped_total"] == 0, summary["results"]
-    for target in ("chatsite", "websockets"):
+    for target in ("chatsite", "tutorial", "websockets"):
         result = summary["results"][target]
         assert [step["connections"] for step in result["steps"]] == [0, 6, 12]
         assert result["handshake"]["count"] == 12, target

@@ -6,6 +6,7 @@ notation (``20/min``), read from ``CHAT_AUTH_RATE``.
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
@@ -29,19 +30,25 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def retry_after(*, scope: str, ident: str, rate: str) -> int | None:
-    """Count one attempt; the seconds to wait when it is over the rate, else None."""
+    """Count one attempt; the seconds to wait when it is over the rate, else None.
+
+    The window opens with the first attempt and lasts the rate's period, so a burst that
+    straddles a clock boundary is still one window.
+    """
     limit, window = parse_rate(rate)
     now = time.time()
-    key = f"web-rate:{scope}:{ident}:{int(now // window)}"
-    cache.add(key, 0, timeout=window + 1)
+    key = f"web-rate:{scope}:{ident}"
+    cache.add(f"{key}:start", now, timeout=window)
+    cache.add(key, 0, timeout=window)
     try:
         attempts = cache.incr(key)
-    except ValueError:  # expired between add and incr: this attempt starts a new window
-        cache.set(key, 1, timeout=window + 1)
+    except ValueError:  # expired between add and incr: this attempt opens a new window
+        cache.set(key, 1, timeout=window)
         attempts = 1
     if attempts <= limit:
         return None
-    return max(1, int(window - (now % window)))
+    started = cache.get(f"{key}:start", now)
+    return max(1, math.ceil(window - (now - float(started))))
 
 
 def auth_retry_after(request: HttpRequest, scope: str) -> int | None:

@@ -267,7 +267,8 @@ class Room {
   resume() {
     this.subscribe();
     for (const item of this.pending.values()) {
-      if (!item.failed) this.deliver(item);
+      // Unsent for want of a connection: try again now; refused ones wait for the person.
+      if (!item.failed || item.retryable) this.deliver(item);
     }
   }
 
@@ -419,11 +420,19 @@ class Room {
       this.confirm(message.client_id, message);
       return;
     }
+    if (this.beforeLoadedHistory(message)) return;
     const follow = this.nearBottom();
     this.place(this.renderMessage(message));
     this.typers.delete(String(message.user_id));
     this.renderTyping();
     if (follow) this.scrollToBottom();
+  }
+
+  /** True for a message older than the oldest one shown while older pages are not loaded. */
+  beforeLoadedHistory(message) {
+    if (!this.root.querySelector("[data-load-older]")) return false;
+    const oldest = this.log.querySelector(".message[data-seq]:not(.message-pending)");
+    return oldest !== null && Number(message.seq) < Number(oldest.dataset.seq);
   }
 
   removeMessage(id) {
@@ -533,7 +542,10 @@ class Room {
   deliver(item) {
     clearTimeout(item.timer);
     item.failed = false;
+    item.retryable = false;
     item.node.classList.remove("message-failed");
+    const actions = item.node.querySelector(".message-actions");
+    if (actions) actions.remove();
     item.status.textContent = "Sending…";
     const frame = {
       type: "message.send",
@@ -572,11 +584,14 @@ class Room {
     const follow = this.nearBottom();
     if (!document.getElementById(`m-${message.id}`)) this.place(this.renderMessage(message));
     if (follow) this.scrollToBottom();
+    const stillFailing = [...this.pending.values()].some((other) => other.failed);
+    if (!stillFailing && this.composerError.dataset.reason === "send") this.setComposerError("");
   }
 
   fail(item, detail, retryable) {
     clearTimeout(item.timer);
     item.failed = true;
+    item.retryable = retryable;
     item.node.classList.add("message-failed");
     item.status.textContent = detail;
     if (!item.node.querySelector("[data-action]")) {

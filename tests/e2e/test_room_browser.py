@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextvars
 import signal
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.test import override_settings
 from playwright.sync_api import Page, expect
 
 from chat import services
+from chat.models import Membership
 from tests import live
 from tests.conftest import _TEST_PREFIX
 from tests.e2e.conftest import Site
@@ -32,6 +34,23 @@ def log_texts(page: Page) -> list[str]:
     return page.locator(
         "#message-log article.message:not(.message-pending) .message-body"
     ).all_inner_texts()
+
+
+def read_marker(user: Any, channel: Any) -> int:
+    return int(
+        Membership.objects.filter(user=user, channel=channel).values_list(
+            "last_read_seq", flat=True
+        )[0]
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
 
 
 def message(page: Page, text: str) -> Any:
@@ -83,6 +102,20 @@ def test_enter_sends_and_the_other_sees_it_live_with_typing_and_presence(
     expect(composer).to_be_focused()
     expect(bob.locator("#typing-indicator")).to_be_hidden()
     assert log_texts(bob) == ["Hello Bob, this is live"]
+    # bob has the room on screen: his read marker moves up to the new message.
+    seq = int(bob.locator("article.message").first.get_attribute("data-seq") or 0)
+    wait_until(lambda: read_marker(people["bob"], people["general"]) == seq)
+
+
+def test_channel_list_badge_counts_new_messages_live(site: Site, people: dict[str, Any]) -> None:
+    page = site.page(people["bob"], "/")
+    link = page.get_by_role("link", name="#general")
+    expect(link).to_have_accessible_name("#general")
+    post(people["alice"], people["general"], "one", "two")
+    expect(link).to_have_accessible_name("#general 2 unread")
+    post(people["bob"], people["general"], "his own does not count")
+    post(people["alice"], people["general"], "three")
+    expect(link).to_have_accessible_name("#general 3 unread")
 
 
 def test_edit_and_delete_show_up_live_for_the_other(site: Site, people: dict[str, Any]) -> None:

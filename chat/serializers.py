@@ -30,10 +30,19 @@ class ContentField(serializers.Field):
         return str(value)
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string (DRF's own also turns an integer into a UUID)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class MessageCreateSerializer(serializers.Serializer):
-    channel_id = serializers.UUIDField()
+    channel_id = StrictUUIDField()
     content = ContentField()
-    client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+    client_id = StrictUUIDField(required=False, allow_null=True, default=None)
 
 
 class MessageEditSerializer(serializers.Serializer):

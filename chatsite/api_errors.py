@@ -11,7 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -91,6 +92,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any other path under /api/: a 404 in the API's shape, not an HTML page."""
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400: what Django refuses before a view runs (a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields), in the API's shape under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "The request cannot be read."), status=400)
+    return defaults.bad_request(request, exception or Exception())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a bug is still a 500, but API clients get the API's shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+    return defaults.server_error(request)
 
 
 # --- OpenAPI ------------------------------------------------------------------------------

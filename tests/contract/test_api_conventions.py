@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -158,3 +159,14 @@ def test_schema_and_docs_are_served_without_a_cdn(anon: APIClient) -> None:
         assert "/static/drf_spectacular_sidecar/" in html
         assert "cdn.jsdelivr" not in html
         assert "googleapis" not in html
+
+
+def test_server_errors_under_api_are_json_and_elsewhere_html(rf: Any) -> None:
+    from chatsite.api_errors import server_error
+
+    api = server_error(rf.get("/api/chat/channels/"))
+    assert api.status_code == 500
+    assert json.loads(api.content)["error"]["code"] == "server_error"
+    page = server_error(rf.get("/"))
+    assert page.status_code == 500
+    assert b"<h1>" in page.content

@@ -130,7 +130,7 @@ def test_post_message_without_content_is_400(alice_api: APIClient, channel: Any)
     assert_error(response, 400, "validation_error", "content")
 
 
-@pytest.mark.parametrize("channel_id", [None, "", "general", "1234", 3.5, ["x"], "\x00"])
+@pytest.mark.parametrize("channel_id", [None, "", "general", "1234", 12345, 3.5, ["x"], "\x00"])
 def test_post_message_with_bad_channel_id_is_400(alice_api: APIClient, channel_id: Any) -> None:
     payload = (
         {"content": "hi"} if channel_id is None else {"content": "hi", "channel_id": channel_id}
@@ -139,9 +139,20 @@ def test_post_message_with_bad_channel_id_is_400(alice_api: APIClient, channel_i
     assert_error(response, 400, "validation_error", "channel_id")
 
 
-def test_post_message_with_bad_client_id_is_400(alice_api: APIClient, channel: Any) -> None:
-    response = _send(alice_api, channel, client_id="retry-1")
+@pytest.mark.parametrize("client_id", ["retry-1", 123, ""])
+def test_post_message_with_bad_client_id_is_400(
+    alice_api: APIClient, channel: Any, client_id: Any
+) -> None:
+    response = _send(alice_api, channel, client_id=client_id)
     assert_error(response, 400, "validation_error", "client_id")
+
+
+def test_a_body_over_the_upload_limit_is_400_in_the_error_shape(
+    alice_api: APIClient, channel: Any, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = _send(alice_api, channel, "x" * 20_000)
+    assert_error(response, 400, "bad_request")
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,10 @@ statement (an InitPlan), not once per row.
 | service | all | all | all |
 
 Policies on one table that must look at chat_membership call SECURITY DEFINER functions.
-The table owner is subject to the policies too (FORCE), so these functions switch
-``app.role`` to ``service`` for their own duration (``SET app.role = 'service'``): they return
-only the caller's own memberships, read from ``app.user_id``, so they reveal nothing else.
+The table owner is subject to the policies too (FORCE), so these functions set ``app.role``
+to ``service`` for their own query and put the caller's role back (a function's ``SET``
+clause would need a superuser for a custom setting); they return only the caller's own
+memberships, read from ``app.user_id``, so they reveal nothing else.
 
 Triggers keep members to the columns their actions change: a member may only take a channel's
 next seq (``last_seq = last_seq + 1``), and only for a change of a message in the same

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,14 @@ from django.conf import settings
 from django.contrib.auth import load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
 
@@ -85,6 +92,8 @@ class Site:
     url: str
     browser: Browser
     contexts: list[BrowserContext]
+    # Script errors and Content-Security-Policy refusals seen in any page of the test.
+    problems: list[str] = field(default_factory=list)
 
     def context(self, user: Any = None, **options: Any) -> BrowserContext:
         """A fresh browser profile, signed in as ``user`` when given (session cookie)."""
@@ -92,6 +101,8 @@ class Site:
         options.setdefault("base_url", self.url)
         context = self.browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
+        context.on("weberror", lambda error: self.problems.append(f"script error: {error.error}"))
+        context.on("console", self._note_console)
         if user is not None:
             client = Client()
             client.force_login(user, backend=session_backend())
@@ -107,6 +118,10 @@ class Site:
             )
         self.contexts.append(context)
         return context
+
+    def _note_console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.problems.append(f"CSP: {message.text}")
 
     def page(self, user: Any = None, path: str = "/", **options: Any) -> Page:
         page = self.context(user, **options).new_page()
@@ -126,6 +141,7 @@ def site(browser: Browser, daphne: Any) -> Iterator[Site]:
     yield site
     for context in site.contexts:
         context.close()
+    assert site.problems == [], "the pages logged script errors or CSP refusals"
 
 
 @pytest.fixture

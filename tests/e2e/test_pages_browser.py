@@ -183,3 +183,13 @@ def test_at_360_by_740_nothing_scrolls_sideways_and_the_composer_is_on_screen(
     expect(sent).to_be_in_viewport()
     expect(composer).to_be_in_viewport(ratio=1)
     no_horizontal_scroll(room)
+
+
+def test_static_files_are_served_under_asgi(site: Site) -> None:
+    response = site.context().request.get("/static/js/chat.js")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "class Room" in response.text()
+    css = site.context().request.get("/static/css/chatsite.css")
+    assert css.status == 200
+    assert css.headers["content-type"].startswith("text/css")

@@ -225,7 +225,9 @@ def test_join_an_archived_channel_is_refused_with_a_message(bob: Any, channel: A
 
 def test_private_channel_of_others_is_404_everywhere(bob: Any, private_channel: Any) -> None:
     client = _logged_in(bob)
-    assert client.get("/channels/secret/").status_code == 404
+    response = client.get("/channels/secret/")
+    assert response.status_code == 404
+    assert "not shared with you" in response.content.decode()
     assert client.post("/channels/secret/", {"content": "hi"}).status_code == 404
     assert client.post("/channels/secret/join/").status_code == 404
 

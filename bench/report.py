@@ -47,11 +47,37 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def busy_cores(summary: dict[str, Any]) -> list[float]:
+    """machine_busy_cores of every measured phase in a summary."""
+    found: list[float] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "machine_busy_cores" in node:
+                found.append(float(node["machine_busy_cores"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(summary.get("results", {}))
+    return found
+
+
 def context_line(summary: dict[str, Any]) -> str:
+    busy = busy_cores(summary)
+    shared = (
+        f" The whole machine was busy {min(busy):.2f}-{max(busy):.2f} cores of 2 during the"
+        " measured phases (everything on the box, the benchmark included)."
+        if busy
+        else ""
+    )
     return (
         f"Run at {summary['started_at']} on commit `{summary['commit']}`, "
         f"{summary['cpus']} CPUs, load average {summary['load_average_at_start'][0]} at the start "
-        f"and {summary['load_average_at_end'][0]} at the end. Command: `{summary['command']}`"
+        f"and {summary['load_average_at_end'][0]} at the end.{shared} "
+        f"Command: `{summary['command']}`"
     )
 
 
@@ -220,6 +246,8 @@ def ws_fanout(summary: dict[str, Any]) -> str:
             ),
             row("late deliveries (after a step's drain window)", ("late_deliveries",)),
             row("seq gaps seen by subscribers", ("seq_gaps",), "0"),
+            row("subscribers connected", ("subscribers_connected",), f"{int(n):,}", digits=0),
+            row("failed handshake attempts (retried)", ("failed_connect_attempts",), digits=0),
             row("connect + ready p99 (ms)", ("connect", "p99_ms")),
             row("settling after the connects (s)", ("settle_after_connect", "seconds"), digits=2),
             row("servers alive after mass disconnect", ("servers_alive_after_mass_disconnect",)),

@@ -138,6 +138,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse("unauthorized", detail, CLOSE_UNAUTHORIZED)
             return
         self.user = auth.user
+        self._init_state()
+        channels = await self._follow_member_channels()
+        await self.send_json(self._welcome(channels))
+        if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
+            await events.send_presence(
+                user_id=self.user.pk, status="online", channel_ids=self.member_channels
+            )
+        self.tasks.append(asyncio.ensure_future(self._keep_alive()))
+        if left is not None:
+            self.tasks.append(asyncio.ensure_future(self._close_when_token_expires(left)))
+
+    def _init_state(self) -> None:
         self.tasks: list[asyncio.Future[None]] = []
         self.subscribed: set[str] = set()
         self.member_channels: set[str] = set()
@@ -159,6 +171,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "typing": self.handle_typing,
         }
 
+    async def _follow_member_channels(self) -> list[tuple[str, str, int]]:
+        """Join the user's group and the groups of the user's channels; (id, name, last_seq)."""
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
         for channel_id, _name, _last_seq in await self._member_channels():
             await self._join_group(channel_id)
@@ -169,29 +183,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._join_group(channel_id)
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
-        await self.send_json(
-            {
-                "type": "welcome",
-                "user": {
-                    "id": str(self.user.pk),
-                    "username": self.user.username,
-                    "display_name": self.user.display_name,
-                    "role": self.user.role,
-                },
-                "channels": [
-                    {"id": channel_id, "name": name, "last_seq": last_seq}
-                    for channel_id, name, last_seq in channels
-                ],
-                "heartbeat_s": settings.HEARTBEAT_SECONDS,
-            }
-        )
-        if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
-            await events.send_presence(
-                user_id=self.user.pk, status="online", channel_ids=self.member_channels
-            )
-        self.tasks.append(asyncio.ensure_future(self._keep_alive()))
-        if left is not None:
-            self.tasks.append(asyncio.ensure_future(self._close_when_token_expires(left)))
+        return channels
+
+    def _welcome(self, channels: list[tuple[str, str, int]]) -> dict[str, Any]:
+        return {
+            "type": "welcome",
+            "user": {
+                "id": str(self.user.pk),
+                "username": self.user.username,
+                "display_name": self.user.display_name,
+                "role": self.user.role,
+            },
+            "channels": [
+                {"id": channel_id, "name": name, "last_seq": last_seq}
+                for channel_id, name, last_seq in channels
+            ],
+            "heartbeat_s": settings.HEARTBEAT_SECONDS,
+        }
 
     async def disconnect(self, code: int) -> None:
         if self.user is None:

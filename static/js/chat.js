@@ -824,13 +824,39 @@ class ChannelList {
     for (const item of root.querySelectorAll(".channel-item[data-channel-id]")) {
       this.items.set(item.dataset.channelId, item);
     }
+    this.welcomes = 0;
     this.connection = new Connection({
       heartbeatSeconds: 30,
       onEvent: (event) => this.handle(event),
-      onOpen: () => {},
+      // After a reconnect, counts may have moved meanwhile: ask for them again.
+      onOpen: () => {
+        this.welcomes += 1;
+        if (this.welcomes > 1) this.refresh();
+      },
       onState: () => {},
     });
     this.connection.connect();
+  }
+
+  async refresh() {
+    try {
+      const channels = await api("GET", `${API}/channels/`);
+      for (const channel of channels.results || channels) {
+        const item = this.items.get(channel.id);
+        if (item) this.setBadge(item, Number(channel.unread_count) || 0, channel.last_seq);
+      }
+    } catch {
+      // The live events still count up; the page shows the rest when reloaded.
+    }
+  }
+
+  setBadge(item, count, lastSeq) {
+    item.dataset.lastSeq = lastSeq;
+    const badge = item.querySelector(".badge");
+    badge.dataset.unread = String(count);
+    badge.textContent = count ? String(count) : "";
+    if (count) badge.append(hiddenText(" unread"));
+    badge.classList.toggle("badge-empty", !count);
   }
 
   handle(event) {
@@ -839,13 +865,8 @@ class ChannelList {
     const item = this.items.get(message.channel_id);
     if (!item || String(message.user_id) === this.userId) return;
     if (Number(item.dataset.lastSeq) >= Number(event.seq)) return;
-    item.dataset.lastSeq = event.seq;
     const badge = item.querySelector(".badge");
-    const count = (Number(badge.dataset.unread) || 0) + 1;
-    badge.dataset.unread = String(count);
-    badge.textContent = String(count);
-    badge.append(hiddenText(" unread"));
-    badge.classList.remove("badge-empty");
+    this.setBadge(item, (Number(badge.dataset.unread) || 0) + 1, event.seq);
   }
 }
 

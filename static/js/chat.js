@@ -72,6 +72,16 @@ function formatTime(iso) {
   return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
 }
 
+/** A random UUID (v4). crypto.randomUUID needs a secure context; plain-HTTP hosts do not. */
+function newClientId() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Code points, as the server counts them (not UTF-16 units). */
 function codePoints(text) {
   return [...text].length;
@@ -517,7 +527,7 @@ class Room {
       return;
     }
     this.setComposerError("");
-    const item = { clientId: crypto.randomUUID(), content, failed: false, timer: null };
+    const item = { clientId: newClientId(), content, failed: false, timer: null };
     item.node = this.renderPending(item);
     this.pending.set(item.clientId, item);
     this.log.append(item.node);

@@ -21,7 +21,7 @@ from django.test import override_settings
 from playwright.sync_api import Page, expect
 
 from chat import services
-from chat.models import Membership
+from chat.models import Membership, Message
 from tests import live
 from tests.conftest import _TEST_PREFIX
 from tests.e2e.conftest import Site
@@ -296,3 +296,20 @@ def test_load_older_fetches_the_previous_page_by_cursor(site: Site, people: dict
     expect(page.locator("#message-log article.message")).to_have_count(60)
     assert log_texts(page) == [f"message {number:02d}" for number in range(60)]
     expect(page.get_by_role("link", name="Load older messages")).to_have_count(0)
+
+
+def test_sending_works_without_crypto_random_uuid(site: Site, people: dict[str, Any]) -> None:
+    """Plain HTTP on a host other than localhost is no secure context: no randomUUID there."""
+    context = site.context(people["alice"])
+    context.add_init_script("delete Crypto.prototype.randomUUID")
+    page = context.new_page()
+    page.goto("/channels/general/")
+    expect(page.get_by_role("status")).to_have_text("Connected")
+    assert page.evaluate("typeof crypto.randomUUID") == "undefined"
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("no randomUUID here")
+    composer.press("Enter")
+    expect(page.locator("article.message:not(.message-pending)")).to_have_count(1)
+    client_id = Message.objects.get(content="no randomUUID here").client_id
+    assert client_id is not None
+    assert client_id.version == 4

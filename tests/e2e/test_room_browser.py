@@ -313,3 +313,21 @@ def test_sending_works_without_crypto_random_uuid(site: Site, people: dict[str, 
     client_id = Message.objects.get(content="no randomUUID here").client_id
     assert client_id is not None
     assert client_id.version == 4
+
+
+def test_without_a_websocket_the_composer_falls_back_to_rest(
+    site: Site, people: dict[str, Any]
+) -> None:
+    bob = site.room(people["bob"])
+    context = site.context(people["alice"])
+    # Every WebSocket alice's browser opens is closed at once, as a hostile proxy would.
+    context.route_web_socket("**/ws/chat/", lambda ws: ws.close(code=1011, reason="no"))
+    alice = context.new_page()
+    alice.goto("/channels/general/")
+    expect(alice.get_by_role("status")).to_contain_text("Reconnecting")
+    composer = alice.get_by_role("textbox", name="Message")
+    composer.fill("sent through REST")
+    composer.press("Enter")
+    expect(alice.locator("article.message:not(.message-pending)")).to_have_count(1)
+    expect(message(bob, "sent through REST")).to_have_count(1)
+    assert Message.objects.filter(content="sent through REST").count() == 1

@@ -22,6 +22,12 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # Handles are unique regardless of case, whichever door the account comes in by.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_message="A user with that username already exists.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=["member", "moderator", "admin"]),
                 name="accounts_user_role_valid",

@@ -33,6 +33,12 @@ class SignupForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
 
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("A user with that username already exists.", code="unique")
+        return username
+
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
         if User.objects.filter(email__iexact=email).exists():
@@ -75,3 +81,8 @@ class MessageForm(forms.Form):
 
     content = forms.CharField(label="Message", strip=False, widget=forms.Textarea)
     client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def clean_content(self) -> str:
+        # Browsers submit a textarea's line breaks as CRLF; a message holds plain newlines.
+        content: str = self.cleaned_data["content"]
+        return content.replace("\r\n", "\n").replace("\r", "\n")

@@ -48,6 +48,12 @@ def test_user_email_is_unique_case_insensitively(db) -> None:
         UserFactory.create(username="two", email="same@example.COM")
 
 
+def test_username_is_unique_case_insensitively(db) -> None:
+    UserFactory.create(username="Dana")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserFactory.create(username="dana")
+
+
 def test_moderators_and_admins_are_staff_members_are_not(db) -> None:
     member = UserFactory.create(role=User.Role.MEMBER)
     moderator = UserFactory.create(role=User.Role.MODERATOR)

@@ -301,6 +301,22 @@ def test_room_without_scripts_posts_and_redirects_to_the_message(alice: Any, cha
     assert response["Location"] == f"/channels/general/#m-{message.pk}"
 
 
+def test_room_without_scripts_turns_crlf_line_breaks_into_newlines(
+    alice: Any, channel: Any
+) -> None:
+    response = _logged_in(alice).post("/channels/general/", {"content": "one\r\ntwo\rthree"})
+    assert response.status_code == 302
+    assert Message.objects.get(channel=channel).content == "one\ntwo\nthree"
+
+
+def test_signup_refuses_a_username_taken_in_another_case(client: Client, alice: Any) -> None:
+    data = {"username": "ALICE", "email": "other@example.com", "password": "a-long-pass-phrase"}
+    response = client.post("/accounts/signup/", data, REMOTE_ADDR=_ip())
+    assert response.status_code == 400
+    assert response.context["form"].errors["username"]
+    assert User.objects.filter(username__iexact="alice").count() == 1
+
+
 @pytest.mark.parametrize("content", ["", "   ", "x" * 4001, "bad\x00byte"])
 def test_room_without_scripts_refuses_bad_content_with_400(
     alice: Any, channel: Any, content: str

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.db import connections, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -48,15 +49,20 @@ def _check_database() -> None:
 
 
 async def _layer_round_trip() -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("readyz.")
-    token = uuid.uuid4().hex
-    await layer.send(channel, {"type": "readyz.ping", "token": token})
-    received = await layer.receive(channel)
-    if received.get("token") != token:
-        raise RuntimeError("channel layer returned another message")
+    # A layer instance of the probe's own: RedisChannelLayer lets one event loop receive
+    # at a time, and the consumers of this process are receiving on theirs.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    try:
+        channel = await layer.new_channel("readyz.")
+        token = uuid.uuid4().hex
+        await layer.send(channel, {"type": "readyz.ping", "token": token})
+        received = await layer.receive(channel)
+        if received.get("token") != token:
+            raise RuntimeError("channel layer returned another message")
+    finally:
+        close_pools = getattr(layer, "close_pools", None)
+        if close_pools is not None:
+            await close_pools()
 
 
 def _check_channel_layer() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -11,6 +13,8 @@ from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +158,31 @@ def test_readyz_fails_fast_when_the_redis_port_never_answers(
     assert response.status_code == 503
     assert response.json()["failing"] == ["channel_layer"]
     assert elapsed < 5, f"readiness took {elapsed:.1f} s against a silent port"
+
+
+@pytest.mark.parametrize("backend", [CORE_LAYER, PUBSUB_LAYER])
+def test_readyz_is_200_while_a_consumer_is_receiving_on_the_shared_layer(
+    client: Any, settings: Any, backend: str
+) -> None:
+    # RedisChannelLayer refuses receive() from a second event loop: the probe must not share
+    # the layer that the process's consumers are blocked on.
+    settings.CHANNEL_LAYERS = _layer_on(settings.REDIS_URL, backend)
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def probe_while_receiving() -> int:
+        channel = await layer.new_channel("consumer.")
+        receiving = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0)
+        try:
+            response = await sync_to_async(client.get, thread_sensitive=False)("/readyz")
+        finally:
+            receiving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiving
+        return int(response.status_code)
+
+    assert async_to_sync(probe_while_receiving)() == 200
 
 
 def test_readyz_rejects_post(client: Any) -> None:

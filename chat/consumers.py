@@ -145,6 +145,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await events.send_presence(
                 user_id=self.user.pk, status="online", channel_ids=self.member_channels
             )
+        await self._send_presence_snapshot()
         self.tasks.append(asyncio.ensure_future(self._keep_alive()))
         if left is not None:
             self.tasks.append(asyncio.ensure_future(self._close_when_token_expires(left)))
@@ -184,6 +185,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
         return channels
+
+    async def _send_presence_snapshot(self) -> None:
+        """A ``presence`` online event for each co-member already online when we connect."""
+        online = await presence.online_among(await self._co_member_ids())
+        for user_id in sorted(online):
+            if self.presence_seen.get(user_id) != "online":
+                self.presence_seen[user_id] = "online"
+                await self.send_json({"type": "presence", "user_id": user_id, "status": "online"})
 
     def _welcome(self, channels: list[tuple[str, str, int]]) -> dict[str, Any]:
         return {
@@ -438,6 +447,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         with rls.acting_as_user(self.user):
             rows = selectors.channel_ids_of_member(user=self.user)
         return [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+
+    @database_sync_to_async
+    def _co_member_ids(self) -> list[int]:
+        with rls.acting_as_user(self.user):
+            return selectors.co_member_ids(user=self.user)
 
     @database_sync_to_async
     def _channel_last_seq(self, channel_id: str) -> int:

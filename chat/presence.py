@@ -154,6 +154,24 @@ async def connection_closed(*, user_id: Any, connection: str) -> bool:
     return int(remaining) == 0
 
 
+async def online_among(user_ids: list[Any]) -> set[str]:
+    """The ids (as strings) of the given users who have a live connection anywhere."""
+    if not user_ids:
+        return set()
+    now = time.time()
+    if not _uses_redis():
+        return {
+            str(user_id)
+            for user_id in user_ids
+            if any(until > now for until in _local_connections.get(str(user_id), {}).values())
+        }
+    async with _client().pipeline(transaction=False) as pipe:
+        for user_id in user_ids:
+            pipe.zcount(_key(user_id), now, "+inf")
+        counts = await pipe.execute()
+    return {str(user_id) for user_id, count in zip(user_ids, counts, strict=True) if count}
+
+
 async def typing_allowed(*, user_id: Any, channel_id: Any) -> bool:
     """True at most once per user and channel every TYPING_INTERVAL_MS, across processes."""
     key = f"{_prefix()}:typing:{user_id}:{channel_id}"

@@ -115,6 +115,18 @@ def channel_ids_of_member(*, user: Any) -> list[tuple[uuid.UUID, str, int]]:
     )
 
 
+def co_member_ids(*, user: Any, limit: int = 1000) -> list[int]:
+    """Ids of the people who share a channel with the user (not the user), at most ``limit``."""
+    my_channels = Membership.objects.filter(user=user).values("channel")
+    return list(
+        Membership.objects.filter(channel__in=my_channels)
+        .exclude(user=user)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()[:limit]
+    )
+
+
 def message_get(*, user: Any, message_id: Any) -> Message:
     """A live message in a channel the user can see."""
     message_uuid = _as_uuid(message_id, field="id")

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from chat import consumers, events, services
-from tests.factories import ChannelFactory, MembershipFactory
+from tests.factories import ChannelFactory, MembershipFactory, UserFactory
 from tests.integration.ws_support import (
     SITE_ORIGIN,
     close_code,
@@ -363,6 +363,24 @@ async def test_presence_counts_connections_across_tabs(alice: Any, bob: Any, cha
     offline = await receive_type(watcher, "presence")
     assert offline == {"type": "presence", "user_id": str(alice.pk), "status": "offline"}
     await watcher.disconnect()
+
+
+async def test_connecting_client_hears_who_is_already_online(
+    alice: Any, bob: Any, channel: Any
+) -> None:
+    await database_sync_to_async(MembershipFactory.create)(channel=channel, user=bob)
+    stranger = await database_sync_to_async(UserFactory.create)()
+    bob_ws = await connect(bob)
+    stranger_ws = await connect(stranger)
+    alice_ws = await connect(alice)
+    snapshot = await receive_type(alice_ws, "presence")
+    assert snapshot == {"type": "presence", "user_id": str(bob.pk), "status": "online"}
+    # Nobody else shares a channel with alice: the next frame is the pong, not more presence.
+    await alice_ws.send_json_to({"type": "ping"})
+    _, between = await receive_until(alice_ws, lambda e: e["type"] == "pong")
+    assert [e for e in between if e["type"] == "presence"] == []
+    for ws in (alice_ws, bob_ws, stranger_ws):
+        await ws.disconnect()
 
 
 async def test_membership_changes_subscribe_and_unsubscribe_live(

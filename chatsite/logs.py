@@ -145,10 +145,22 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     }
 
 
+# django-structlog adds lines around streamed bodies (static files): the request already has
+# its one ``request_finished`` line. A failure while streaming is still logged.
+_STREAMING_NOISE = frozenset({"streaming_started", "streaming_finished", "streaming_cancelled"})
+
+
+def drop_streaming_noise(logger: Any, method_name: str, event_dict: Any) -> Any:
+    if event_dict.get("event") in _STREAMING_NOISE:
+        raise structlog.DropEvent
+    return event_dict
+
+
 def configure_structlog() -> None:
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
+            drop_streaming_noise,
             *_SHARED_PROCESSORS,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),

@@ -110,3 +110,11 @@ def test_clean_request_id_keeps_only_short_plain_ids(incoming: str | None, kept:
     result = clean_request_id(incoming)
     assert (result == incoming) is kept
     assert 1 <= len(result) <= 128
+
+
+def test_streamed_bodies_add_no_lines_beyond_request_finished(captured: io.StringIO) -> None:
+    logger = structlog.get_logger("chatsite.test_logs")
+    for event in ("streaming_started", "streaming_finished", "streaming_cancelled"):
+        logger.warning(event)
+    logger.error("streaming_failed")
+    assert [line["event"] for line in _lines(captured)] == ["streaming_failed"]

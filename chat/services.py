@@ -180,23 +180,35 @@ def _message_tombstone(*, message: Message, moderator: Any) -> Message:
     message.deleted_at = timezone.now()
     message.change_seq = _next_seq(message.channel_id)
     message.save(update_fields=["content", "deleted_at", "change_seq"])
-    MessageRevision.objects.create(
+    _record_moderation(
         message=message,
+        moderator=moderator,
         kind=MessageRevision.Kind.TOMBSTONE,
-        content=removed,
-        actor=moderator,
-        change_seq=message.change_seq,
-    )
-    audit.record(
-        actor=moderator,
-        target=message,
-        description=audit.describe_message(message),
-        change_message=(
-            f"Tombstoned {audit.describe_message(message)} (change seq {message.change_seq})."
-        ),
+        kept_content=removed,
+        verb="Tombstoned",
     )
     events.notify_message(message, "message.deleted")
     return message
+
+
+def _record_moderation(
+    *, message: Message, moderator: Any, kind: str, kept_content: str, verb: str
+) -> None:
+    """Keep a moderator's change in the message's history and in the audit log."""
+    MessageRevision.objects.create(
+        message=message,
+        kind=kind,
+        content=kept_content,
+        actor=moderator,
+        change_seq=message.change_seq,
+    )
+    described = audit.describe_message(message)
+    audit.record(
+        actor=moderator,
+        target=message,
+        description=described,
+        change_message=f"{verb} {described} (change seq {message.change_seq}).",
+    )
 
 
 @transaction.atomic
@@ -243,20 +255,12 @@ def message_restore(*, moderator: Any, message_id: Any) -> Message:
     message.deleted_at = None
     message.change_seq = _next_seq(message.channel_id)
     message.save(update_fields=["content", "deleted_at", "change_seq"])
-    MessageRevision.objects.create(
+    _record_moderation(
         message=message,
+        moderator=moderator,
         kind=MessageRevision.Kind.RESTORE,
-        content="",
-        actor=moderator,
-        change_seq=message.change_seq,
-    )
-    audit.record(
-        actor=moderator,
-        target=message,
-        description=audit.describe_message(message),
-        change_message=(
-            f"Restored {audit.describe_message(message)} (change seq {message.change_seq})."
-        ),
+        kept_content="",
+        verb="Restored",
     )
     events.notify_message(message, "message.updated")
     return message

@@ -30,7 +30,7 @@ from chat.exceptions import ChatError, NotFound, ValidationError
 from chat.models import Message
 from chat.serializers import MessageCreateSerializer
 from chat.ws_auth import PROBLEM_INACTIVE, WebSocketAuth, seconds_left
-from chatsite import rls
+from chatsite import rates, rls
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,6 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
-
-
-def rate_per_second(rate: str) -> float:
-    """A DRF rate such as ``120/min`` in actions per second."""
-    count, _, period = rate.partition("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.strip()[:1].lower()]
-    return int(count) / seconds
 
 
 def _channel_id(content: dict[str, Any]) -> str:
@@ -158,7 +151,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.replayed_to: dict[str, int] = {}  # changes up to here came from the database
         self.presence_seen: dict[str, str] = {}
         self.frame_bucket = TokenBucket(capacity=60, per_second=20)
-        send_rate = rate_per_second(settings.CHAT_MESSAGE_RATE)
+        send_rate = rates.per_second(settings.CHAT_MESSAGE_RATE)
         self.send_bucket = TokenBucket(capacity=max(5.0, 5 * send_rate), per_second=send_rate)
         self.typing_bucket = TokenBucket(capacity=5, per_second=1)
         self.strikes = 0

@@ -19,13 +19,7 @@ from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"120/min"`` -> (120, 60): requests allowed per window of seconds."""
-    count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period.strip()[:1].lower()]
+from chatsite.rates import parse_rate
 
 
 class FixedWindowThrottle(BaseThrottle):

@@ -13,16 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"20/min"`` -> ``(20, 60)``: the number of requests allowed and the window in seconds."""
-    try:
-        count, period = rate.split("/", 1)
-        return int(count), PERIODS[period.strip()[0].lower()]
-    except (ValueError, KeyError, IndexError):
-        raise ValueError(f"Invalid rate {rate!r}: use <number>/<s|min|hour|day>.") from None
+from chatsite.rates import parse_rate
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from chat import consumers, events, services
+from chatsite import rates
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
 from tests.integration.ws_support import (
     SITE_ORIGIN,
@@ -489,9 +490,9 @@ def test_token_bucket_refills_over_time() -> None:
 
 
 def test_rate_per_second_reads_drf_rates() -> None:
-    assert consumers.rate_per_second("120/min") == 2
-    assert consumers.rate_per_second("10/s") == 10
-    assert consumers.rate_per_second("3600/hour") == 1
+    assert rates.per_second("120/min") == 2
+    assert rates.per_second("10/s") == 10
+    assert rates.per_second("3600/hour") == 1
 
 
 async def test_members_of_many_channels_are_subscribed_to_all(alice: Any) -> None:

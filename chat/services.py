@@ -271,40 +271,34 @@ def _channel_locked(*, moderator: Any, channel_id: Any) -> Channel:
     return Channel.objects.select_for_update().get(pk=channel.pk)
 
 
+def _channel_set_archived(*, moderator: Any, channel_id: Any, archived: bool) -> Channel:
+    _check_moderator(moderator)
+    channel = _channel_locked(moderator=moderator, channel_id=channel_id)
+    if channel.is_archived == archived:
+        state = "already archived" if archived else "not archived"
+        code = "already_archived" if archived else "not_archived"
+        raise ValidationError(f"#{channel.name} is {state}.", code=code)
+    channel.archived_at = timezone.now() if archived else None
+    channel.save(update_fields=["archived_at"])
+    change = (
+        f"Archived {channel}: it is read-only now."
+        if archived
+        else f"Unarchived {channel}: members can post again."
+    )
+    audit.record(actor=moderator, target=channel, description=str(channel), change_message=change)
+    return channel
+
+
 @transaction.atomic
 def channel_archive(*, moderator: Any, channel_id: Any) -> Channel:
     """Make a channel read-only: posts, edits and joins answer 403 ``archived``."""
-    _check_moderator(moderator)
-    channel = _channel_locked(moderator=moderator, channel_id=channel_id)
-    if channel.is_archived:
-        raise ValidationError(f"#{channel.name} is already archived.", code="already_archived")
-    channel.archived_at = timezone.now()
-    channel.save(update_fields=["archived_at"])
-    audit.record(
-        actor=moderator,
-        target=channel,
-        description=str(channel),
-        change_message=f"Archived {channel}: it is read-only now.",
-    )
-    return channel
+    return _channel_set_archived(moderator=moderator, channel_id=channel_id, archived=True)
 
 
 @transaction.atomic
 def channel_unarchive(*, moderator: Any, channel_id: Any) -> Channel:
     """Open an archived channel for posting again."""
-    _check_moderator(moderator)
-    channel = _channel_locked(moderator=moderator, channel_id=channel_id)
-    if not channel.is_archived:
-        raise ValidationError(f"#{channel.name} is not archived.", code="not_archived")
-    channel.archived_at = None
-    channel.save(update_fields=["archived_at"])
-    audit.record(
-        actor=moderator,
-        target=channel,
-        description=str(channel),
-        change_message=f"Unarchived {channel}: members can post again.",
-    )
-    return channel
+    return _channel_set_archived(moderator=moderator, channel_id=channel_id, archived=False)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ reference measured alongside are what docs/performance.md compares.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -500,3 +501,14 @@ def emit(summary: dict[str, Any]) -> None:
     """Print the one JSON summary on stdout."""
     summary.setdefault("load_average_at_end", load_average())
     print(json.dumps(summary, indent=2))
+
+
+def run_main(
+    parse_args: Callable[[list[str] | None], argparse.Namespace],
+    main_async: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]],
+    argv: list[str] | None = None,
+) -> int:
+    """A benchmark's entry point: parse, run, print the summary."""
+    summary = asyncio.run(main_async(parse_args(argv)))
+    emit(summary)
+    return 0

@@ -512,10 +512,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    summary = asyncio.run(main_async(args))
-    common.emit(summary)
-    return 0
+    return common.run_main(parse_args, main_async, argv)
 
 
 if __name__ == "__main__":

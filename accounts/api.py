@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
@@ -17,7 +14,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 
+from accounts import services
 from accounts.models import User
+from chat.exceptions import ValidationError as ChatValidationError
 from chatsite.api_errors import error_responses
 from chatsite.api_throttles import AuthRateThrottle
 
@@ -44,33 +43,20 @@ class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
-    def validate_username(self, value: str) -> str:
-        if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("This username is taken.")
-        return value
-
     def validate_email(self, value: str) -> str:
-        email = User.objects.normalize_email(value)
-        if User.objects.filter(email__iexact=email).exists():
-            raise serializers.ValidationError("An account with this email exists.")
-        return email
+        return User.objects.normalize_email(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        candidate = User(username=attrs["username"], email=attrs["email"])
-        try:
-            password_validation.validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        problems = services.user_registration_problems(**attrs)
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> User:
         try:
-            with transaction.atomic():
-                return User.objects.create_user(**validated_data)
-        except IntegrityError as exc:
-            # Lost a race with an identical sign-up: name the field that clashed.
-            field = "email" if "email" in str(exc) else "username"
-            raise serializers.ValidationError({field: ["This is taken."]}) from None
+            return services.user_register(**validated_data)
+        except ChatValidationError as exc:
+            raise serializers.ValidationError(exc.fields) from None
 
     def to_representation(self, instance: User) -> dict[str, Any]:
         return {"id": str(instance.pk), "username": instance.username, "email": instance.email}

@@ -1,4 +1,5 @@
-"""Writes on accounts that moderators make: deactivating and reactivating users.
+"""Writes on accounts: registration (API and sign-up page alike), and the moderators'
+deactivating and reactivating of users.
 
 Like ``chat.services``: check the actor's rights, change the row, record the change in the
 audit trail, and queue the real-time event to leave on commit.
@@ -8,12 +9,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
 from chat import audit, events
 from chat.exceptions import PermissionDenied, ValidationError
+
+USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_TAKEN = "An account with this email exists."
+
+
+def user_registration_problems(*, username: str, email: str, password: str) -> dict[str, list[str]]:
+    """Why these details cannot make a new account, by field (empty when they can).
+
+    Usernames and emails are unique regardless of case; the password must pass the
+    configured validators. Field formats are the serializer's and the form's business.
+    """
+    problems: dict[str, list[str]] = {}
+    if User.objects.filter(username__iexact=username).exists():
+        problems["username"] = [USERNAME_TAKEN]
+    if email and User.objects.filter(email__iexact=email).exists():
+        problems["email"] = [EMAIL_TAKEN]
+    try:
+        password_validation.validate_password(password, User(username=username, email=email))
+    except DjangoValidationError as exc:
+        problems["password"] = list(exc.messages)
+    return problems
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str) -> User:
+    """Create a member account from details that passed ``user_registration_problems``.
+
+    Both doors (the API serializer and the sign-up form) check those problems while
+    validating, so each field error shows beside its field; the database's unique indexes
+    have the last word when two identical sign-ups race.
+    """
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError as exc:
+        # Lost a race with an identical sign-up: name the field that clashed.
+        field, message = (
+            ("email", EMAIL_TAKEN) if "email" in str(exc) else ("username", USERNAME_TAKEN)
+        )
+        raise ValidationError(message, fields={field: [message]}) from None
+
 
 # A moderator acts on members; an admin on members and moderators; a superuser on anyone.
 _ROLE_RANK = {User.Role.MEMBER: 0, User.Role.MODERATOR: 1, User.Role.ADMIN: 2}

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from accounts.models import User
+from accounts.services import user_register, user_registration_problems
 
 
 class SignupForm(forms.ModelForm):
@@ -33,33 +34,29 @@ class SignupForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
 
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("A user with that username already exists.", code="unique")
-        return username
-
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email exists.", code="unique")
+        email: str = self.cleaned_data["email"].strip()
         return email
 
-    def clean_password(self) -> str:
-        password: str = self.cleaned_data["password"]
-        candidate = User(
-            username=self.cleaned_data.get("username", ""),
-            email=self.cleaned_data.get("email", ""),
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        problems = user_registration_problems(
+            username=cleaned.get("username", ""),
+            email=cleaned.get("email", ""),
+            password=cleaned.get("password", ""),
         )
-        password_validation.validate_password(password, candidate)
-        return password
+        for field, messages in problems.items():
+            if field not in self.errors:
+                for message in messages:
+                    self.add_error(field, message)
+        return cleaned
 
     def save(self, commit: bool = True) -> User:
-        user = super().save(commit=False)
-        user.set_password(self.cleaned_data["password"])
-        if commit:
-            user.save()
-        return user
+        return user_register(
+            username=self.cleaned_data["username"],
+            email=self.cleaned_data["email"],
+            password=self.cleaned_data["password"],
+        )
 
 
 class ChannelCreateForm(forms.Form):

@@ -238,6 +238,10 @@ class Room {
     this.seq = new SeqTracker(Number(root.dataset.lastSeq) || 0);
     this.readSent = this.seq.lastSeq;
     this.log = document.getElementById("message-log");
+    // aria-busy while the log is being filled (catch-up, older pages): screen readers
+    // announce the result once, and the log reads as settled only when it is complete.
+    this.busy = new Set();
+    this.setBusy("sync", true);
     this.form = root.querySelector(".composer");
     this.input = document.getElementById("composer-input");
     this.counter = document.getElementById("composer-counter");
@@ -288,6 +292,13 @@ class Room {
       channel_id: this.channelId,
       since_seq: this.seq.lastSeq,
     });
+    this.setBusy("sync", this.seq.syncing);
+  }
+
+  setBusy(reason, on) {
+    if (on) this.busy.add(reason);
+    else this.busy.delete(reason);
+    this.log.setAttribute("aria-busy", String(this.busy.size > 0));
   }
 
   handle(event) {
@@ -306,9 +317,10 @@ class Room {
         }
         break;
       case "subscribed":
-        if (event.channel_id === this.channelId && this.seq.caughtUp(Number(event.last_seq))) {
-          this.subscribe();
-        }
+        if (event.channel_id !== this.channelId) break;
+        // Still a gap after the replay (a live event overtook it): ask again.
+        if (this.seq.caughtUp(Number(event.last_seq))) this.subscribe();
+        else this.setBusy("sync", false);
         break;
       case "ack":
         this.confirm(event.client_id, event.message);
@@ -340,6 +352,7 @@ class Room {
       this.fail(item, event.detail || "Not sent.", event.code === "rate_limited");
     } else if (event.ref === "subscribe" && this.seq.syncing) {
       this.seq.syncing = false;
+      this.setBusy("sync", false);
     }
   }
 
@@ -753,7 +766,7 @@ class Room {
         });
         const page = await api("GET", `${API}/messages?${params}`);
         const height = this.log.scrollHeight;
-        this.log.setAttribute("aria-busy", "true");
+        this.setBusy("older", true);
         const fragment = document.createDocumentFragment();
         for (const message of page.results) {
           if (!document.getElementById(`m-${message.id}`)) {
@@ -762,7 +775,7 @@ class Room {
         }
         this.log.insertBefore(fragment, this.log.firstChild);
         this.log.scrollTop += this.log.scrollHeight - height;
-        this.log.setAttribute("aria-busy", "false");
+        this.setBusy("older", false);
         if (page.has_more) {
           const first = this.log.querySelector(".message[data-id]");
           if (first) link.href = `?before=${first.dataset.id}`;
@@ -838,14 +851,25 @@ class ChannelList {
     this.connection = new Connection({
       heartbeatSeconds: 30,
       onEvent: (event) => this.handle(event),
-      // After a reconnect, counts may have moved meanwhile: ask for them again.
-      onOpen: () => {
+      // Counts may have moved between the page's render and this welcome, or while a
+      // reconnect was pending: ask for them again then, and only then.
+      onOpen: (welcome) => {
         this.welcomes += 1;
-        if (this.welcomes > 1) this.refresh();
+        if (this.welcomes > 1 || this.isBehind(welcome.channels || [])) this.refresh();
       },
-      onState: () => {},
+      onState: (state) => {
+        root.dataset.connection = state;
+      },
     });
     this.connection.connect();
+  }
+
+  /** Has any channel moved past the seq this page was rendered with? */
+  isBehind(channels) {
+    return channels.some((channel) => {
+      const item = this.items.get(channel.id);
+      return item !== undefined && Number(channel.last_seq) > Number(item.dataset.lastSeq);
+    });
   }
 
   async refresh() {
@@ -853,7 +877,9 @@ class ChannelList {
       const channels = await api("GET", `${API}/channels/`);
       for (const channel of channels.results || channels) {
         const item = this.items.get(channel.id);
-        if (item) this.setBadge(item, Number(channel.unread_count) || 0, channel.last_seq);
+        // A live event newer than this answer already counted: keep the live count.
+        if (!item || Number(item.dataset.lastSeq) > Number(channel.last_seq)) continue;
+        this.setBadge(item, Number(channel.unread_count) || 0, channel.last_seq);
       }
     } catch {
       // The live events still count up; the page shows the rest when reloaded.

@@ -132,6 +132,14 @@ class Site:
         """The room page, once its WebSocket is connected and caught up."""
         page = self.page(user, f"/channels/{name}/", **options)
         expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+        # The replay asked for on welcome is in: the log is no longer busy.
+        expect(page.get_by_role("log")).to_have_attribute("aria-busy", "false")
+        return page
+
+    def channel_list(self, user: Any) -> Page:
+        """The channel list, once its WebSocket is connected (badges count live from here)."""
+        page = self.page(user, "/")
+        expect(page.locator("[data-chat-page][data-connection='online']")).to_have_count(1)
         return page
 
 

@@ -18,7 +18,7 @@ from django import db
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from chat import services
 from chat.models import Membership, Message
@@ -108,7 +108,7 @@ def test_enter_sends_and_the_other_sees_it_live_with_typing_and_presence(
 
 
 def test_channel_list_badge_counts_new_messages_live(site: Site, people: dict[str, Any]) -> None:
-    page = site.page(people["bob"], "/")
+    page = site.channel_list(people["bob"])
     link = page.get_by_role("link", name="#general")
     expect(link).to_have_accessible_name("#general")
     post(people["alice"], people["general"], "one", "two")
@@ -116,6 +116,26 @@ def test_channel_list_badge_counts_new_messages_live(site: Site, people: dict[st
     post(people["bob"], people["general"], "his own does not count")
     post(people["alice"], people["general"], "three")
     expect(link).to_have_accessible_name("#general 3 unread")
+
+
+def test_channel_list_counts_what_was_posted_before_its_socket_connected(
+    site: Site, people: dict[str, Any]
+) -> None:
+    context = site.context(people["bob"])
+    page = context.new_page()
+    # Route handlers run in Playwright's own context: post with the test's (its RLS role).
+    test_context = contextvars.copy_context()
+
+    def post_then_serve_script(route: Route) -> None:
+        # The page is rendered (badge 0) but its script has not connected yet.
+        test_context.run(post, people["alice"], people["general"], "while the page loads")
+        route.continue_()
+
+    page.route("**/chat*.js", post_then_serve_script)
+    page.goto("/")
+    link = page.get_by_role("link", name="#general")
+    # The welcome shows #general moved past the rendered seq: the counts are fetched again.
+    expect(link).to_have_accessible_name("#general 1 unread")
 
 
 def test_edit_and_delete_show_up_live_for_the_other(site: Site, people: dict[str, Any]) -> None:

@@ -23,6 +23,13 @@ def is_pool_exhausted(exc: BaseException) -> bool:
 
 
 class OverloadMiddleware:
+    """Sync only, and last in MIDDLEWARE on purpose: it makes Django run the whole chain below
+    ServeStatic in one thread, without a hop between the event loop and a thread at every
+    middleware (docs/performance.md)."""
+
+    sync_capable = True
+    async_capable = False
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 

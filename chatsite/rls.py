@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
@@ -33,13 +35,24 @@ class DbContext:
 ANONYMOUS = DbContext()
 SERVICE = DbContext(role=ROLE_SERVICE)
 
-_current: contextvars.ContextVar[DbContext] = contextvars.ContextVar(
-    "chatsite_db_context", default=ANONYMOUS
+_current: contextvars.ContextVar[DbContext | None] = contextvars.ContextVar(
+    "chatsite_db_context", default=None
+)
+
+
+# A request's session user, read when a query first needs it (RowLevelSecurityMiddleware).
+# An explicit context (JWT authentication, acting_as) set after it takes precedence.
+_request_context: contextvars.ContextVar[_RequestUserContext | None] = contextvars.ContextVar(
+    "chatsite_db_request_context", default=None
 )
 
 
 def current() -> DbContext:
-    return _current.get()
+    explicit = _current.get()
+    if explicit is not None:
+        return explicit
+    pending = _request_context.get()
+    return pending.get() if pending is not None else ANONYMOUS
 
 
 def context_for(user: Any) -> DbContext:
@@ -55,7 +68,7 @@ def context_for(user: Any) -> DbContext:
     return DbContext(user_id=str(user.pk), role=role)
 
 
-def set_current(context: DbContext) -> contextvars.Token[DbContext]:
+def set_current(context: DbContext) -> contextvars.Token[DbContext | None]:
     return _current.set(context)
 
 
@@ -76,19 +89,78 @@ def acting_as_service() -> Any:
     return acting_as(SERVICE)
 
 
+class _RequestUserContext:
+    """The context of a request's session user, worked out at the first query that needs it.
+
+    Reading ``request.user`` may itself query the database (the session, the user); those
+    tables have no policies, and while the user is being read the context is anonymous.
+    """
+
+    __slots__ = ("request", "resolved", "resolving")
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.resolved: DbContext | None = None
+        self.resolving = False
+
+    def get(self) -> DbContext:
+        if self.resolved is not None:
+            return self.resolved
+        if self.resolving:
+            return ANONYMOUS
+        self.resolving = True
+        try:
+            self.resolved = context_for(getattr(self.request, "user", None))
+        finally:
+            self.resolving = False
+        return self.resolved
+
+
 class RowLevelSecurityMiddleware:
     """Sets the context of a request from its session user; JWT auth refines it in the view.
 
-    The context is reset when the response leaves, so a thread that serves the next request
-    starts from anonymous again.
+    The user is read lazily, at the first query, so the middleware itself never touches the
+    database and runs on either side of Django's sync/async boundary without a thread hop.
+    The context is reset when the response leaves.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _current.set(context_for(getattr(request, "user", None)))
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        tokens = _enter_request(request)
         try:
             return self.get_response(request)
         finally:
-            _current.reset(token)
+            _leave_request(tokens)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        tokens = _enter_request(request)
+        try:
+            response: HttpResponse = await self.get_response(request)
+            return response
+        finally:
+            _leave_request(tokens)
+
+
+_Tokens = tuple[
+    contextvars.Token[DbContext | None], contextvars.Token["_RequestUserContext | None"]
+]
+
+
+def _enter_request(request: HttpRequest) -> _Tokens:
+    return _current.set(None), _request_context.set(_RequestUserContext(request))
+
+
+def _leave_request(tokens: _Tokens) -> None:
+    # Also drops a context JWT authentication set during the request.
+    _current.reset(tokens[0])
+    _request_context.reset(tokens[1])

@@ -36,6 +36,19 @@ CLEAR_SESSION_CONTEXT_SQL = (
 )
 
 
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _set_context_literal_sql(context: rls.DbContext, local: bool) -> str:
+    """SET_CONTEXT_SQL with its values inlined (quoted as SQL string literals)."""
+    flag = "true" if local else "false"
+    return (
+        f"SELECT set_config('app.user_id', {_literal(context.user_id)}, {flag}), "
+        f"set_config('app.role', {_literal(context.role)}, {flag})"
+    )
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,8 +56,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # and the one set for the whole session (outlives transactions, also in the pool).
         self.rls_applied: rls.DbContext | None = None
         self.rls_session: rls.DbContext = rls.ANONYMOUS
-        # True while Django runs SAVEPOINT / RELEASE / ROLLBACK TO: see _savepoint_rollback.
+        # True while Django runs ROLLBACK TO: see _savepoint_rollback.
         self.rls_paused = False
+        # SAVEPOINT / RELEASE statements waiting to go out with the next query.
+        self.deferred_sql: list[str] = []
+        # Savepoints rolled back before their SAVEPOINT went out: nothing left to release.
+        self.unsent_savepoints: set[str] = set()
         self.rls_transaction_local = bool(
             self.settings_dict.get("OPTIONS", {}).get("rls_transaction_local", False)
         )
@@ -58,17 +75,50 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _apply_rls_context(
         self, execute: Any, sql: str, params: Any, many: bool, context: Any
     ) -> Any:
+        if self.rls_paused:
+            return execute(sql, params, many, context)
         wanted = rls.current()
-        if self.rls_transaction_local and not self.rls_paused and self.get_autocommit():
+        if self.rls_transaction_local and self.get_autocommit():
             return self._execute_in_own_transaction(wanted, execute, sql, params, many, context)
-        if wanted != self.rls_applied and not self.rls_paused:
-            local = not self.get_autocommit()
-            with self.connection.cursor() as cursor:
-                cursor.execute(SET_CONTEXT_SQL, [wanted.user_id, local, wanted.role, local])
-            self.rls_applied = wanted
-            if not local:
-                self.rls_session = wanted
-        return execute(sql, params, many, context)
+        prefix = list(self.deferred_sql)
+        self.deferred_sql.clear()
+        local = not self.get_autocommit()
+        if wanted != self.rls_applied:
+            prefix.append(_set_context_literal_sql(wanted, local))
+        if not prefix:
+            return execute(sql, params, many, context)
+        raw_cursor = getattr(context.get("cursor"), "cursor", None)
+        # In autocommit the statements would share an implicit transaction, which some
+        # (CREATE DATABASE, VACUUM, ... CONCURRENTLY) refuse: there they go out on their own.
+        if not local or many or not isinstance(raw_cursor, psycopg.ClientCursor):
+            with psycopg.ClientCursor(self.connection) as cursor:
+                cursor.execute("; ".join(prefix))
+            self._note_applied(wanted, local)
+            return execute(sql, params, many, context)
+        # One round trip: the deferred statements and the context go in front of the query
+        # (client-side binding allows several statements), then the cursor moves on to the
+        # query's own result. A failure aborts the transaction, as the query alone would.
+        joined = "; ".join(prefix)
+        if params is not None:
+            joined = joined.replace("%", "%%")
+        try:
+            result = execute(f"{joined}; {sql}", params, many, context)
+        except BaseException:
+            self.rls_applied = None
+            raise
+        for _ in prefix:
+            raw_cursor.nextset()
+        self._note_applied(wanted, local)
+        return result
+
+    def _forget_deferred(self) -> None:
+        self.deferred_sql.clear()
+        self.unsent_savepoints.clear()
+
+    def _note_applied(self, wanted: rls.DbContext, local: bool) -> None:
+        self.rls_applied = wanted
+        if not local:
+            self.rls_session = wanted
 
     def _execute_in_own_transaction(
         self, wanted: rls.DbContext, execute: Any, sql: str, params: Any, many: bool, context: Any
@@ -92,12 +142,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().init_connection_state()
 
     def _commit(self) -> None:
+        self._forget_deferred()
         try:
             super()._commit()  # type: ignore[misc]
         finally:
             self.rls_applied = None
 
     def _rollback(self) -> None:
+        self._forget_deferred()
         try:
             super()._rollback()  # type: ignore[misc]
         finally:
@@ -111,20 +163,38 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             self.rls_paused = False
 
-    # Savepoint statements need no context, and must not get one: after a failed query the
-    # transaction is aborted until ROLLBACK TO SAVEPOINT, so a set_config sent before it (the
-    # code's context changed since the failed query) would fail and poison the whole
-    # transaction. The context is set again by the next real query.
+    # Savepoints are deferred: SAVEPOINT and RELEASE wait in ``deferred_sql`` and go out in
+    # front of the next query (see _apply_rls_context), so they cost no round trip of their
+    # own. A savepoint with no query inside it is never sent; a RELEASE that a COMMIT,
+    # ROLLBACK or ROLLBACK TO an earlier savepoint makes moot is dropped. A deferred
+    # SAVEPOINT that runs in front of a failing query is still in place for ROLLBACK TO.
     def _savepoint(self, sid: str) -> None:
-        with self._rls_paused():
-            super()._savepoint(sid)  # type: ignore[misc]
+        self.deferred_sql.append(self.ops.savepoint_create_sql(sid))
 
     def _savepoint_commit(self, sid: str) -> None:
-        with self._rls_paused():
-            super()._savepoint_commit(sid)  # type: ignore[misc]
+        if sid in self.unsent_savepoints:
+            # Rolled back before it was ever sent (Django releases after rolling back).
+            self.unsent_savepoints.discard(sid)
+            return
+        create = self.ops.savepoint_create_sql(sid)
+        if create in self.deferred_sql:
+            # Nothing ran inside it: forget it, and what was deferred after it.
+            del self.deferred_sql[self.deferred_sql.index(create) :]
+            return
+        self.deferred_sql.append(self.ops.savepoint_commit_sql(sid))
 
     def _savepoint_rollback(self, sid: str) -> None:
+        create = self.ops.savepoint_create_sql(sid)
+        if create in self.deferred_sql:
+            del self.deferred_sql[self.deferred_sql.index(create) :]
+            self.unsent_savepoints.add(sid)
+            return
+        # Everything still deferred came after this savepoint, which ROLLBACK TO undoes; and
+        # after a failed query the transaction accepts nothing else before it.
+        self.deferred_sql.clear()
         try:
+            # Savepoint statements need no context and must not get one: in an aborted
+            # transaction a set_config in front of ROLLBACK TO would fail.
             with self._rls_paused():
                 super()._savepoint_rollback(sid)  # type: ignore[misc]
         finally:
@@ -132,6 +202,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.rls_applied = None
 
     def _close(self) -> None:
+        self._forget_deferred()
         try:
             if getattr(self, "pool", None):
                 self._clear_session_context()

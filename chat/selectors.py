@@ -90,6 +90,19 @@ def channel_get(*, user: Any, channel_id: Any) -> Channel:
         raise NotFound("Channel not found.") from None
 
 
+def channel_get_with_membership(*, user: Any, channel_id: Any) -> tuple[Channel, bool]:
+    """``channel_get`` and whether ``user`` belongs to the channel, in one query."""
+    channel_uuid = _as_uuid(channel_id, field="channel_id")
+    member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
+    try:
+        channel = (
+            channels_visible_to(user).annotate(is_member=Exists(member_of)).get(pk=channel_uuid)
+        )
+    except Channel.DoesNotExist:
+        raise NotFound("Channel not found.") from None
+    return channel, bool(getattr(channel, "is_member"))  # noqa: B009 (an annotation)
+
+
 def channel_get_by_name(*, user: Any, name: str) -> Channel:
     try:
         return channels_visible_to(user).get(name=name)

@@ -51,12 +51,12 @@ def _check_writable(channel: Channel) -> None:
         raise PermissionDenied("This channel is archived and read-only.", code="archived")
 
 
-def _ensure_poster_is_member(*, user: Any, channel: Channel) -> None:
+def _ensure_poster_is_member(*, user: Any, channel: Channel, is_member: bool) -> None:
     """Posting to a public channel joins it; a private one needs membership already."""
-    if channel.is_private:
-        if not Membership.objects.filter(channel=channel, user=user).exists():
-            raise PermissionDenied("Only members can post in this private channel.")
+    if is_member:
         return
+    if channel.is_private:
+        raise PermissionDenied("Only members can post in this private channel.")
     _, created = Membership.objects.get_or_create(channel=channel, user=user)
     if created:
         events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
@@ -76,9 +76,9 @@ def message_create(
         existing = Message.objects.select_related("user").filter(user=user, client_id=client_id)
         if found := existing.first():
             return found, False
-    channel = selectors.channel_get(user=user, channel_id=channel_id)
+    channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
     _check_writable(channel)
-    _ensure_poster_is_member(user=user, channel=channel)
+    _ensure_poster_is_member(user=user, channel=channel, is_member=is_member)
     try:
         with transaction.atomic():
             seq = _next_seq(channel.pk)

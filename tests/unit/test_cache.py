@@ -16,12 +16,14 @@ def test_backend_instances_share_one_pool_and_its_connections() -> None:
     shared = [backend for backend in backends if isinstance(backend, RedisCache)]
     key = f"shared-pool-{uuid.uuid4()}"
     backends[0].set(key, 41, timeout=30)
+    pool = shared[0].connection_pool()
+    # Earlier tests in this process (live servers in threads) may have opened a few already.
+    opened_before = len(pool._available_connections) + len(pool._in_use_connections)
     for backend in backends:
         backend.incr(key)
     assert backends[-1].get(key) == 61
 
     pools = {id(backend.connection_pool()) for backend in shared}
     assert len(pools) == 1
-    pool = shared[0].connection_pool()
-    # Sequential use never needs more than one connection, however many instances ran.
-    assert len(pool._available_connections) + len(pool._in_use_connections) == 1
+    # Sequential use opens no further connection, however many instances ran.
+    assert len(pool._available_connections) + len(pool._in_use_connections) == opened_before

@@ -190,6 +190,9 @@ def test_static_files_are_served_under_asgi(site: Site) -> None:
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert "class Room" in response.text()
+    # Served above SecurityMiddleware, with the same protective headers.
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
     css = site.context().request.get("/static/css/chatsite.css")
     assert css.status == 200
     assert css.headers["content-type"].startswith("text/css")

@@ -1,8 +1,8 @@
 """Rate limits of the REST API, counted in the Django cache (Redis when REDIS_URL is set).
 
-Each limit is a fixed window: one counter per client and window, created with ``cache.add``
-and raised with ``cache.incr``, both atomic in Redis, so every process serving the API counts
-into the same number. DRF's own throttles keep a list of timestamps that they read and
+Each limit is a fixed window: one counter per client and window, raised and given its expiry
+in one atomic round trip to Redis (``chatsite.cache.count_up``), so every process serving the
+API counts into the same number. DRF's own throttles keep a list of timestamps that they read and
 rewrite, which loses counts when two processes write at once.
 
 The rates are read from settings on every request (CHAT_MESSAGE_RATE, CHAT_AUTH_RATE), so
@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from chatsite.cache import count_up
 from chatsite.rates import parse_rate
 
 
@@ -41,13 +41,7 @@ class FixedWindowThrottle(BaseThrottle):
         limit, period = parse_rate(getattr(settings, self.rate_setting))
         now = time.time()
         window = int(now // period)
-        key = self.cache_key(ident, window)
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
+        count = count_up(self.cache_key(ident, window), timeout=period + 1)
         self._wait = (window + 1) * period - now
         return count <= limit
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -47,3 +48,29 @@ class RedisCache(DjangoRedisCache):
         """The pool that writes go through (shared by every instance in this process)."""
         client: SharedPoolRedisCacheClient = self._cache  # type: ignore[attr-defined]
         return client._get_connection_pool(True)
+
+    def count_up(self, key: str, timeout: int) -> int:
+        """Add one to the counter at ``key``, created with ``timeout`` seconds to live.
+
+        INCR and EXPIRE ... NX in one transaction: one round trip, atomic across processes.
+        """
+        redis_key = self.make_and_validate_key(key)
+        client = self._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
+        with client.pipeline(transaction=True) as pipe:
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, timeout, nx=True)
+            count, _ = pipe.execute()
+        return int(count)
+
+
+def count_up(key: str, timeout: int) -> int:
+    """``RedisCache.count_up`` on the default cache; other backends use add, then incr."""
+    counter = getattr(cache, "count_up", None)
+    if counter is not None:
+        return int(counter(key, timeout))
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1

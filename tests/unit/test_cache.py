@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import redis
 from django.core.cache import caches
+from django.test import override_settings
 
-from chatsite.cache import RedisCache
+from chatsite.cache import RedisCache, count_up
 
 
 def test_backend_instances_share_one_pool_and_its_connections() -> None:
@@ -27,3 +29,26 @@ def test_backend_instances_share_one_pool_and_its_connections() -> None:
     assert len(pools) == 1
     # Sequential use opens no further connection, however many instances ran.
     assert len(pool._available_connections) + len(pool._in_use_connections) == opened_before
+
+
+def test_count_up_counts_and_sets_the_expiry_once() -> None:
+    key = f"count-up-{uuid.uuid4()}"
+    assert [count_up(key, timeout=30) for _ in range(3)] == [1, 2, 3]
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    redis_key = backend.make_and_validate_key(key)
+    with redis.Redis(connection_pool=backend.connection_pool()) as connection:
+        ttl = connection.ttl(redis_key)
+        connection.expire(redis_key, 100)
+    assert 0 < ttl <= 30
+    # NX: a later count leaves the window's expiry alone.
+    count_up(key, timeout=30)
+    with redis.Redis(connection_pool=backend.connection_pool()) as connection:
+        assert connection.ttl(redis_key) > 30
+
+
+def test_count_up_works_on_caches_without_it() -> None:
+    locmem = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=locmem):
+        key = f"count-up-{uuid.uuid4()}"
+        assert [count_up(key, timeout=30) for _ in range(3)] == [1, 2, 3]

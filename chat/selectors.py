@@ -95,12 +95,14 @@ def channel_get_with_membership(*, user: Any, channel_id: Any) -> tuple[Channel,
     channel_uuid = _as_uuid(channel_id, field="channel_id")
     member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     try:
-        channel = (
-            channels_visible_to(user).annotate(is_member=Exists(member_of)).get(pk=channel_uuid)
-        )
+        channel = Channel.objects.annotate(is_member=Exists(member_of)).get(pk=channel_uuid)
     except Channel.DoesNotExist:
         raise NotFound("Channel not found.") from None
-    return channel, bool(getattr(channel, "is_member"))  # noqa: B009 (an annotation)
+    is_member = bool(getattr(channel, "is_member"))  # noqa: B009 (an annotation)
+    # channels_visible_to, applied to the one row read.
+    if channel.is_private and not is_member and not getattr(user, "is_moderator", False):
+        raise NotFound("Channel not found.")
+    return channel, is_member
 
 
 def channel_get_by_name(*, user: Any, name: str) -> Channel:

@@ -62,6 +62,10 @@ def _ensure_poster_is_member(*, user: Any, channel: Channel, is_member: bool) ->
         events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
 
 
+def _sent_before(*, user: Any, client_id: uuid.UUID) -> Message | None:
+    return Message.objects.select_related("user").filter(user=user, client_id=client_id).first()
+
+
 @transaction.atomic
 def message_create(
     *, user: Any, channel_id: Any, content: object, client_id: uuid.UUID | None = None
@@ -69,16 +73,19 @@ def message_create(
     """Post a message. Returns the message and whether it was created just now.
 
     A ``client_id`` the user has sent before returns the original message and creates
-    nothing, also when two identical requests race.
+    nothing, also when two identical requests race. The unique (user, client_id) constraint
+    finds the repeat, so a first send costs no look-up of its own.
     """
     text = _check_content(content)
-    if client_id is not None:
-        existing = Message.objects.select_related("user").filter(user=user, client_id=client_id)
-        if found := existing.first():
+    try:
+        channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
+        _check_writable(channel)
+        _ensure_poster_is_member(user=user, channel=channel, is_member=is_member)
+    except (NotFound, PermissionDenied):
+        # A repeat still gets its original, though the channel has closed to the sender since.
+        if client_id is not None and (found := _sent_before(user=user, client_id=client_id)):
             return found, False
-    channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
-    _check_writable(channel)
-    _ensure_poster_is_member(user=user, channel=channel, is_member=is_member)
+        raise
     try:
         with transaction.atomic():
             seq = _next_seq(channel.pk)
@@ -91,10 +98,11 @@ def message_create(
                 client_id=client_id,
             )
     except IntegrityError:
-        # Lost a race with an identical request: the savepoint gave the seq back.
-        if client_id is None:
+        # A repeat, or lost a race with an identical request: the savepoint gave the seq back.
+        found = _sent_before(user=user, client_id=client_id) if client_id is not None else None
+        if found is None:
             raise
-        return Message.objects.select_related("user").get(user=user, client_id=client_id), False
+        return found, False
     events.notify_message(message, "message.created")
     return message, True
 

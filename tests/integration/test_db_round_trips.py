@@ -97,12 +97,12 @@ def test_rollback_to_a_sent_savepoint_drops_the_releases_deferred_inside_it(alic
 
 
 @pytest.mark.django_db
-def test_posting_a_message_takes_four_round_trips(
+def test_posting_a_message_takes_three_round_trips(
     sent: list[str], alice: Any, channel: Any
 ) -> None:
-    """Inside the request's transaction: the client_id check (with the context and the
-    service's savepoint), the channel with the poster's membership, the seq (with the
-    insert's savepoint), the insert."""
+    """Inside the request's transaction: the channel with the poster's membership (with the
+    context and the service's savepoint), the seq (with the insert's savepoint), the insert.
+    """
     with transaction.atomic(), rls.acting_as_user(alice):
         sent.clear()
         message, created = services.message_create(
@@ -111,7 +111,7 @@ def test_posting_a_message_takes_four_round_trips(
         round_trips = list(sent)
     assert created
     assert Message.objects.filter(pk=message.pk, content="counted").exists()
-    assert len(round_trips) == 4, round_trips
+    assert len(round_trips) == 3, round_trips
 
 
 @pytest.mark.django_db(transaction=True)

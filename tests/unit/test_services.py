@@ -41,6 +41,32 @@ def test_repeated_client_id_returns_the_original_and_creates_nothing(alice, chan
     assert channel.last_seq == 1
 
 
+def test_a_repeat_gets_its_original_after_the_channel_closed_or_in_another_channel(
+    alice, moderator, channel
+) -> None:
+    client_id = uuid.uuid4()
+    first, _ = services.message_create(
+        user=alice, channel_id=channel.pk, content="once", client_id=client_id
+    )
+    other = ChannelFactory.create(name="elsewhere")
+    again, created = services.message_create(
+        user=alice, channel_id=other.pk, content="once", client_id=client_id
+    )
+    assert (again.pk, created) == (first.pk, False)
+    services.channel_archive(moderator=moderator, channel_id=channel.pk)
+    again, created = services.message_create(
+        user=alice, channel_id=channel.pk, content="once", client_id=client_id
+    )
+    assert (again.pk, created) == (first.pk, False)
+    with pytest.raises(PermissionDenied):
+        services.message_create(
+            user=alice, channel_id=channel.pk, content="new", client_id=uuid.uuid4()
+        )
+    assert Message.objects.count() == 1
+    other.refresh_from_db()
+    assert other.last_seq == 0
+
+
 def test_posting_to_a_public_channel_joins_it(post, bob, channel) -> None:
     assert not Membership.objects.filter(user=bob, channel=channel).exists()
     post(bob, channel, "hello")

@@ -2,23 +2,30 @@
 
 Before a query runs, the connection's ``app.user_id`` and ``app.role`` are made to match
 ``chatsite.rls.current()``. Inside a transaction they are set with ``set_config(..., true)``
-and so last only until it ends; in autocommit they are set for the session. Whatever Django
-does that can undo or outlive a setting (commit, rollback, rollback to a savepoint, handing
-the connection back to the pool) makes the backend forget what it set, so the next query sets
-it again. A pooled connection therefore never runs a query under an earlier user's context,
-and before it goes back to the pool a user's session-level setting is cleared too, so not
-even a query that bypasses Django's cursors (psql-like tooling on the raw connection, a
-library) can see one.
+and so last only until it ends. Whatever Django does that can undo a setting (commit,
+rollback, rollback to a savepoint) makes the backend forget what it set, so the next query
+sets it again. Outside a transaction, an ordinary statement carries a transaction-local
+context in the same message, which runs as one implicit transaction: the context covers that
+statement and nothing after it. Only statements that refuse a transaction block (VACUUM, DDL
+of some kinds) get a session-level setting, which is cleared before the connection goes back
+to the pool. A pooled connection therefore never runs a query under an earlier user's
+context, and not even a query that bypasses Django's cursors can see one.
+
+Round trips: the context is sent in front of the query it is for (client-side binding allows
+several statements per message), and Django's SAVEPOINT and RELEASE statements wait to go out
+with the next query, or are dropped when nothing ran inside them or a COMMIT makes them moot.
+Posting a message inside the request's transaction costs three round trips besides BEGIN and
+COMMIT instead of nine.
 
 Behind a transaction-pooling proxy (PgBouncer ``pool_mode = transaction``) a session-level
-setting would stay on a server connection that the proxy then hands to another client, and
-the query after it could even run on a different server connection. With the option
-``OPTIONS["rls_transaction_local"]`` (``DATABASE_TRANSACTION_POOLING=1``) a query outside a
-transaction therefore runs in a transaction of its own, with a transaction-local context.
+setting would stay on a server connection that the proxy then hands to another client. With
+the option ``OPTIONS["rls_transaction_local"]`` (``DATABASE_TRANSACTION_POOLING=1``) the
+statements that cannot carry their context run in a transaction of their own instead.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +41,10 @@ BEGIN_WITH_CONTEXT_SQL = "BEGIN; " + SET_CONTEXT_SQL
 CLEAR_SESSION_CONTEXT_SQL = (
     "SELECT set_config('app.user_id', '', false), set_config('app.role', '', false)"
 )
+
+
+# Statements that run fine inside a transaction block (unlike VACUUM, CREATE DATABASE, ...).
+_PLAIN_STATEMENT = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 
 
 def _literal(value: str) -> str:
@@ -78,8 +89,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.rls_paused:
             return execute(sql, params, many, context)
         wanted = rls.current()
-        if self.rls_transaction_local and self.get_autocommit():
-            return self._execute_in_own_transaction(wanted, execute, sql, params, many, context)
+        raw_cursor = getattr(context.get("cursor"), "cursor", None)
+        can_prefix = not many and isinstance(raw_cursor, psycopg.ClientCursor)
+        if self.get_autocommit():
+            if can_prefix and _PLAIN_STATEMENT.match(sql):
+                # A query and statements in front of it in one message run as one implicit
+                # transaction: a transaction-local context covers the query and is gone
+                # after it. One round trip, nothing left on the session to clear.
+                return self._execute_prefixed(
+                    [_set_context_literal_sql(wanted, local=True)], execute, sql, params, context
+                )
+            if self.rls_transaction_local:
+                return self._execute_in_own_transaction(wanted, execute, sql, params, many, context)
         prefix = list(self.deferred_sql)
         self.deferred_sql.clear()
         local = not self.get_autocommit()
@@ -87,28 +108,34 @@ class DatabaseWrapper(base.DatabaseWrapper):
             prefix.append(_set_context_literal_sql(wanted, local))
         if not prefix:
             return execute(sql, params, many, context)
-        raw_cursor = getattr(context.get("cursor"), "cursor", None)
-        # In autocommit the statements would share an implicit transaction, which some
-        # (CREATE DATABASE, VACUUM, ... CONCURRENTLY) refuse: there they go out on their own.
-        if not local or many or not isinstance(raw_cursor, psycopg.ClientCursor):
+        # Outside a transaction, what is left (DDL, VACUUM, CREATE DATABASE, ...) may refuse
+        # to run in the implicit transaction of a shared message: the context goes alone.
+        if not local or not can_prefix:
             with psycopg.ClientCursor(self.connection) as cursor:
                 cursor.execute("; ".join(prefix))
             self._note_applied(wanted, local)
             return execute(sql, params, many, context)
-        # One round trip: the deferred statements and the context go in front of the query
-        # (client-side binding allows several statements), then the cursor moves on to the
-        # query's own result. A failure aborts the transaction, as the query alone would.
-        joined = "; ".join(prefix)
-        if params is not None:
-            joined = joined.replace("%", "%%")
         try:
-            result = execute(f"{joined}; {sql}", params, many, context)
+            result = self._execute_prefixed(prefix, execute, sql, params, context)
         except BaseException:
             self.rls_applied = None
             raise
+        self._note_applied(wanted, local)
+        return result
+
+    def _execute_prefixed(
+        self, prefix: list[str], execute: Any, sql: str, params: Any, context: Any
+    ) -> Any:
+        """One round trip: ``prefix`` statements, then the query (client-side binding allows
+        several statements); the cursor then moves on to the query's own result. A failure
+        aborts the transaction, as the query alone would."""
+        joined = "; ".join(prefix)
+        if params is not None:
+            joined = joined.replace("%", "%%")
+        result = execute(f"{joined}; {sql}", params, False, context)
+        raw_cursor = context["cursor"].cursor
         for _ in prefix:
             raw_cursor.nextset()
-        self._note_applied(wanted, local)
         return result
 
     def _forget_deferred(self) -> None:

@@ -122,3 +122,19 @@ def test_in_autocommit_the_context_goes_out_alone(sent: list[str]) -> None:
         cursor.execute("VACUUM chat_channel")
     assert sent[-1] == "VACUUM chat_channel"
     assert "set_config" in sent[-2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_query_carries_a_context_that_ends_with_it(
+    sent: list[str], alice: Any
+) -> None:
+    connection.close()
+    with rls.acting_as_user(alice):
+        sent.clear()
+        assert _channel_count() == 0
+        assert len(sent) == 1
+        assert sent[0].startswith("SELECT set_config('app.user_id', ")
+    with rls.acting_as_service(), psycopg.ClientCursor(connection.connection) as raw:
+        # Read past Django's cursors: nothing of alice's stayed on the session.
+        raw.execute("SELECT current_setting('app.user_id', true)")
+        assert raw.fetchone()[0] in (None, "")

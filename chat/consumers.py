@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chat import events, presence, selectors, services
+from chat import events, keepalive, presence, selectors, services
 from chat.exceptions import ChatError, NotFound, ValidationError
 from chat.models import Message
 from chat.serializers import MessageCreateSerializer
@@ -103,6 +103,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     """One client connection: its subscriptions, rate limits and timers."""
 
     user: Any = None
+    token_timer: asyncio.TimerHandle | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, one thread hop
@@ -139,9 +140,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 user_id=self.user.pk, status="online", channel_ids=self.member_channels
             )
         await self._send_presence_snapshot()
-        self.tasks.append(asyncio.ensure_future(self._keep_alive()))
+        keepalive.keeper().add(self)
         if left is not None:
-            self.tasks.append(asyncio.ensure_future(self._close_when_token_expires(left)))
+            self.token_timer = asyncio.get_running_loop().call_later(
+                left, lambda: self.tasks.append(asyncio.ensure_future(self._token_expired()))
+            )
 
     def _init_state(self) -> None:
         self.tasks: list[asyncio.Future[None]] = []
@@ -206,12 +209,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user is None:
             return
+        keepalive.keeper().discard(self)
+        if self.token_timer is not None:
+            self.token_timer.cancel()
         for task in self.tasks:
             task.cancel()
-        groups = [events.user_group(self.user.pk)]
-        groups += [events.channel_group(channel_id) for channel_id in self.subscribed]
         await asyncio.gather(
-            *(self.channel_layer.group_discard(group, self.channel_name) for group in groups)
+            *(
+                self.channel_layer.group_discard(group, self.channel_name)
+                for group in self.keep_alive_groups()
+            )
         )
         if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
             await events.send_presence(
@@ -222,27 +229,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._send_error(code, detail, ref="connect")
         await self.close(close_code)
 
-    async def _keep_alive(self) -> None:
-        """Refresh group memberships and presence every heartbeat.
+    # -- kept alive by chat.keepalive, once per heartbeat -------------------------------
 
-        The layer's group_expiry is a few heartbeats, so the group entries of a process that
-        died are dropped soon; live connections re-add theirs here before that.
-        """
-        while True:
-            await asyncio.sleep(settings.HEARTBEAT_SECONDS)
-            try:
-                groups = [events.user_group(self.user.pk)]
-                groups += [events.channel_group(channel_id) for channel_id in self.subscribed]
-                for group in groups:
-                    await self.channel_layer.group_add(group, self.channel_name)
-                await presence.connection_refreshed(
-                    user_id=self.user.pk, connection=self.channel_name
-                )
-            except Exception:
-                logger.exception("ws.keep_alive_failed")
+    def keep_alive_groups(self) -> list[str]:
+        groups = [events.user_group(self.user.pk)]
+        return groups + [events.channel_group(channel_id) for channel_id in self.subscribed]
 
-    async def _close_when_token_expires(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+    def keep_alive_user_id(self) -> Any:
+        return self.user.pk
+
+    async def _token_expired(self) -> None:
         await self._send_error("unauthorized", "The access token expired.", ref="token")
         self.closing = True
         await self.close(CLOSE_UNAUTHORIZED)

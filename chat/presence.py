@@ -28,6 +28,7 @@ from django.conf import settings
 from redis import asyncio as aioredis
 
 TYPING_INTERVAL_MS = 3000
+REFRESH_BATCH = 500  # connections per pipeline in connections_refreshed
 
 _CONNECT_SCRIPT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -136,6 +137,23 @@ async def connection_refreshed(*, user_id: Any, connection: str) -> None:
     client = _client()
     await client.zadd(_key(user_id), {connection: expires})
     await client.expire(_key(user_id), _key_ttl_seconds())
+
+
+async def connections_refreshed(connections: list[tuple[Any, str]]) -> None:
+    """``connection_refreshed`` for many (user id, connection) pairs, pipelined in batches."""
+    if not _uses_redis():
+        for user_id, connection in connections:
+            await connection_refreshed(user_id=user_id, connection=connection)
+        return
+    expires = time.time() + presence_ttl_seconds()
+    ttl = _key_ttl_seconds()
+    client = _client()
+    for start in range(0, len(connections), REFRESH_BATCH):
+        async with client.pipeline(transaction=False) as pipe:
+            for user_id, connection in connections[start : start + REFRESH_BATCH]:
+                pipe.zadd(_key(user_id), {connection: expires})
+                pipe.expire(_key(user_id), ttl)
+            await pipe.execute()
 
 
 async def connection_closed(*, user_id: Any, connection: str) -> bool:

@@ -62,3 +62,33 @@ async def test_open_connection_refreshes_its_presence_every_heartbeat(alice: Any
                 await asyncio.sleep(0.05)
         await ws.disconnect()
     assert await client.zcard(key) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_one_keeper_task_refreshes_every_connection_and_stops_with_the_last(
+    alice: Any, bob: Any
+) -> None:
+    from chat import keepalive
+
+    keys = [f"{presence._prefix()}:presence:{user.pk}" for user in (alice, bob)]
+    with override_settings(HEARTBEAT_SECONDS=0.2):
+        sockets = [ws_communicator(protocols=token_protocols(user)) for user in (alice, bob)]
+        for ws in sockets:
+            await ws.connect()
+            assert (await ws.receive_json_from(timeout=5))["type"] == "welcome"
+        keeper = keepalive.keeper()
+        async with asyncio.timeout(5):  # each joins right after its welcome and snapshot
+            while len(keeper.connections) < 2:
+                await asyncio.sleep(0.01)
+        task = keeper.task
+        assert task is not None and not task.done()
+        client = presence._client()
+        firsts = [float((await client.zrange(key, 0, -1, withscores=True))[0][1]) for key in keys]
+        async with asyncio.timeout(5):
+            for key, first in zip(keys, firsts, strict=True):
+                while float((await client.zrange(key, 0, -1, withscores=True))[0][1]) <= first:
+                    await asyncio.sleep(0.05)
+        for ws in sockets:
+            await ws.disconnect()
+    assert task.cancelled() or task.done()
+    assert keeper.task is None

@@ -368,13 +368,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=event["text"])
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
-        # A user shares several channels with us: tell the client once per change. The
-        # client knows its own status.
-        if event["user_id"] == str(self.user.pk):
-            return
-        if self.presence_seen.get(event["user_id"]) != event["status"]:
-            self.presence_seen[event["user_id"]] = event["status"]
-            await self.send(text_data=event["text"])
+        # A batch of changes (chat.events.send_presence). A user shares several channels
+        # with us: tell the client once per change. The client knows its own status.
+        me = str(self.user.pk)
+        for change in event["changes"]:
+            user_id, status = change["user_id"], change["status"]
+            if user_id != me and self.presence_seen.get(user_id) != status:
+                self.presence_seen[user_id] = status
+                await self.send(text_data=change["text"])
 
     async def chat_membership(self, event: dict[str, Any]) -> None:
         channel_id = str(event["channel_id"])

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from chat.models import Message
@@ -136,17 +138,61 @@ async def send_typing(*, channel_id: Any, user: Any) -> None:
 
 
 async def send_presence(*, user_id: Any, status: str, channel_ids: Iterable[Any]) -> None:
-    """Tell the subscribers of a user's channels that the user is ``online`` or ``offline``."""
+    """Tell the subscribers of a user's channels that the user is ``online`` or ``offline``.
+
+    The change waits up to PRESENCE_BATCH_SECONDS in this process's outbox and goes out with
+    the others of that moment, one layer message per channel: when a room's members connect
+    together (a restart, the morning), every subscriber handles one message per batch rather
+    than one per member. Each change still reaches clients as its own ``presence`` event.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
     event = {"type": "presence", "user_id": str(user_id), "status": status}
-    message = {
-        "type": "chat.presence",
-        "user_id": str(user_id),
-        "status": status,
-        "text": _encode(event),
-    }
-    await asyncio.gather(
-        *(layer.group_send(channel_group(channel_id), message) for channel_id in channel_ids)
-    )
+    change = {"user_id": str(user_id), "status": status, "text": _encode(event)}
+    _presence_outbox(layer).add(change, [str(channel_id) for channel_id in channel_ids])
+
+
+class _PresenceOutbox:
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.pending: dict[str, list[dict[str, str]]] = {}
+        self.flushing: asyncio.Task[None] | None = None
+
+    def add(self, change: dict[str, str], channel_ids: list[str]) -> None:
+        for channel_id in channel_ids:
+            self.pending.setdefault(channel_id, []).append(change)
+        if self.pending and (self.flushing is None or self.flushing.done()):
+            self.flushing = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        # Changes added while a batch is being sent go out with the next one.
+        while self.pending:
+            await asyncio.sleep(settings.PRESENCE_BATCH_SECONDS)
+            pending, self.pending = self.pending, {}
+            try:
+                await asyncio.gather(
+                    *(
+                        self.layer.group_send(
+                            channel_group(channel_id),
+                            {"type": "chat.presence", "changes": changes},
+                        )
+                        for channel_id, changes in pending.items()
+                    )
+                )
+            except Exception:
+                # Presence is best effort: the next snapshot or change corrects it.
+                logger.exception("presence.send_failed")
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PresenceOutbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _presence_outbox(layer: Any) -> _PresenceOutbox:
+    loop = asyncio.get_running_loop()
+    outbox = _outboxes.get(loop)
+    if outbox is None or outbox.layer is not layer:
+        outbox = _outboxes[loop] = _PresenceOutbox(layer)
+    return outbox

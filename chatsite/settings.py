@@ -184,6 +184,8 @@ DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "chatsite_app")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chatsite")
 HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 30)
+# Presence changes of one moment leave together, one layer message per channel (chat.events).
+PRESENCE_BATCH_SECONDS = 0.25
 
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 CACHES: dict[str, dict[str, Any]]

@@ -92,3 +92,23 @@ async def test_one_keeper_task_refreshes_every_connection_and_stops_with_the_las
             await ws.disconnect()
     assert task.cancelled() or task.done()
     assert keeper.task is None
+
+
+async def test_presence_changes_of_one_moment_share_one_layer_message() -> None:
+    from channels.layers import get_channel_layer
+
+    from chat import events
+
+    layer = get_channel_layer()
+    channel_id = uuid.uuid4()
+    listener = await layer.new_channel()
+    await layer.group_add(events.channel_group(channel_id), listener)
+    users = [uuid.uuid4() for _ in range(3)]
+    for user_id in users:
+        await events.send_presence(user_id=user_id, status="online", channel_ids=[channel_id])
+    await events.send_presence(user_id=users[0], status="offline", channel_ids=[channel_id])
+    message = await asyncio.wait_for(layer.receive(listener), timeout=5)
+    assert message["type"] == "chat.presence"
+    changes = [(change["user_id"], change["status"]) for change in message["changes"]]
+    assert changes == [(str(user), "online") for user in users] + [(str(users[0]), "offline")]
+    await layer.group_discard(events.channel_group(channel_id), listener)

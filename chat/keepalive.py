@@ -59,8 +59,14 @@ class Keeper:
 
 
 async def refresh(connections: list[KeptConnection]) -> None:
-    """Re-add every connection's groups, then refresh their presence in pipelines."""
+    """Re-add every connection's groups, then refresh their presence in pipelines.
+
+    Only layers whose group entries expire (``group_expiry``: RedisChannelLayer, the in-memory
+    layer) need the re-adds; the pub/sub layer keeps a group as long as its process lives.
+    """
     for connection in connections:
+        if not hasattr(connection.channel_layer, "group_expiry"):
+            continue
         for group in connection.keep_alive_groups():
             await connection.channel_layer.group_add(group, connection.channel_name)
     await presence.connections_refreshed(

@@ -73,6 +73,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra environment of the chatsite servers, e.g. CHANNEL_LAYER_BACKEND=core",
     )
     parser.add_argument(
+        "--chatsite-server",
+        choices=("daphne", "uvicorn"),
+        default="daphne",
+        help="the ASGI server that runs chatsite (Daphne is chatsite's; uvicorn for comparison)",
+    )
+    parser.add_argument(
         "--log-dir",
         default=None,
         help="where the servers' logs go (default: a temporary folder, removed afterwards)",
@@ -333,6 +339,13 @@ class ServerGroup:
         command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
         return self.start(name, command, env, port=port, **kwargs)
 
+    def start_uvicorn(self, name: str, app: str, env: dict[str, str], **kwargs: Any) -> Server:
+        port = free_port()
+        command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--loop", "asyncio", "--http", "httptools", "--ws", "websockets"]
+        command += ["--log-level", "warning", "--no-access-log", app]
+        return self.start(name, command, env, port=port, **kwargs)
+
     def stop_all(self) -> None:
         for server in self.servers:
             if server.process.poll() is None:
@@ -370,11 +383,15 @@ def server_group(log_dir: str | None, label: str = "") -> Iterator[ServerGroup]:
 def start_chatsite(
     group: ServerGroup, args: argparse.Namespace, *, prefix: str, processes: int
 ) -> list[Server]:
-    """Launch N Daphne processes of chatsite sharing the bench database and Redis."""
+    """Launch N processes of chatsite (Daphne, or ``--chatsite-server``) sharing the bench
+    database and Redis."""
     extra = dict(item.split("=", 1) for item in getattr(args, "chatsite_env", []))
     env = server_env(args, prefix=prefix, **extra)
+    start = group.start_daphne
+    if getattr(args, "chatsite_server", "daphne") == "uvicorn":
+        start = group.start_uvicorn
     return [
-        group.start_daphne(f"chatsite-{i}", "chatsite.asgi:application", env, ready_path="/healthz")
+        start(f"chatsite-{i}", "chatsite.asgi:application", env, ready_path="/healthz")
         for i in range(processes)
     ]
 

@@ -9,6 +9,7 @@ password or cookie value that reaches a log call by mistake is replaced by ``[re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping, MutableMapping
@@ -121,6 +122,23 @@ def json_formatter() -> logging.Formatter:
     return factory(**config)
 
 
+class CancelledCleanupFilter(logging.Filter):
+    """Drop channels-redis's error line for a cancellation during a channel's clean-up.
+
+    When a connection closes, Daphne cancels the consumer, and the pub/sub layer's receive
+    unsubscribes on the way out; a second cancellation there is logged as an unexpected
+    exception with a traceback, once per connection on a mass disconnect, though nothing is
+    wrong and nothing is lost.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (
+            isinstance(exc, asyncio.CancelledError)
+            and record.getMessage().startswith("Unexpected exception while cleaning-up channel")
+        )
+
+
 def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     """The LOGGING dict: everything to stderr through one structlog formatter."""
     if log_format not in {"json", "console"}:
@@ -129,6 +147,7 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"structured": formatter_config(log_format)},
+        "filters": {"cancelled_cleanup": {"()": CancelledCleanupFilter}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "structured"},
         },
@@ -141,6 +160,7 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
             "django.channels.server": {"level": "WARNING"},
             "daphne": {"level": "WARNING"},
             "axes": {"level": "WARNING"},
+            "channels_redis.pubsub": {"filters": ["cancelled_cleanup"]},
         },
     }
 

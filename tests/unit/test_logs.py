@@ -118,3 +118,28 @@ def test_streamed_bodies_add_no_lines_beyond_request_finished(captured: io.Strin
         logger.warning(event)
     logger.error("streaming_failed")
     assert [line["event"] for line in _lines(captured)] == ["streaming_failed"]
+
+
+def test_a_cancelled_channel_clean_up_is_not_logged_as_an_error() -> None:
+    import asyncio
+    import logging
+
+    from chatsite.logs import CancelledCleanupFilter
+
+    def record(message: str, exc: BaseException) -> logging.LogRecord:
+        return logging.LogRecord(
+            "channels_redis.pubsub",
+            logging.ERROR,
+            __file__,
+            1,
+            message,
+            None,
+            (type(exc), exc, None),
+        )
+
+    keep = CancelledCleanupFilter().filter
+    assert not keep(
+        record("Unexpected exception while cleaning-up channel:", asyncio.CancelledError())
+    )
+    assert keep(record("Unexpected exception while cleaning-up channel:", RuntimeError("real")))
+    assert keep(record("Unexpected exception in receive task", asyncio.CancelledError()))

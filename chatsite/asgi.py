@@ -2,6 +2,7 @@
 
 import gc
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -11,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
@@ -37,3 +39,8 @@ application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocke
 # collector's full passes, which otherwise walk all of Django's ~135,000 objects: a pause of
 # tens of milliseconds in the middle of whatever request triggered it (docs/performance.md).
 gc.freeze()
+
+# Each request's sync part runs in a thread. A thread back from a database round trip waits
+# for the GIL until the thread holding it lets go, after up to the switch interval (5 ms by
+# default): seven round trips per post could each wait that long behind other requests.
+sys.setswitchinterval(settings.SWITCH_INTERVAL_SECONDS)

@@ -186,6 +186,8 @@ CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chatsite")
 HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 30)
 # Presence changes of one moment leave together, one layer message per channel (chat.events).
 PRESENCE_BATCH_SECONDS = 0.25
+# The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).
+SWITCH_INTERVAL_SECONDS = float(os.environ.get("PYTHON_SWITCH_INTERVAL_S", "0.001"))
 
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 CACHES: dict[str, dict[str, Any]]

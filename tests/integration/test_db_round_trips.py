@@ -137,4 +137,6 @@ def test_in_autocommit_a_query_carries_a_context_that_ends_with_it(
     with rls.acting_as_service(), psycopg.ClientCursor(connection.connection) as raw:
         # Read past Django's cursors: nothing of alice's stayed on the session.
         raw.execute("SELECT current_setting('app.user_id', true)")
-        assert raw.fetchone()[0] in (None, "")
+        row = raw.fetchone()
+        assert row is not None
+        assert row[0] in (None, "")

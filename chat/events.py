@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -92,7 +92,41 @@ def _send_now(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(group, message)
+    loop = _serving_loop()
+    if loop is None:
+        async_to_sync(layer.group_send)(group, message)
+        return
+    # In a request thread of a running server: hand the send to the server's event loop and
+    # let the response go. Sends keep their order (the loop runs callbacks first in, first
+    # out), and a client that sees a gap in seq fetches what it missed.
+    loop.call_soon_threadsafe(_start_send, loop, layer, group, message)
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the ASGI server this thread works for, if it is running."""
+    loop: asyncio.AbstractEventLoop | None = getattr(
+        SyncToAsync.threadlocal, "main_event_loop", None
+    )
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+def _start_send(
+    loop: asyncio.AbstractEventLoop, layer: Any, group: str, message: dict[str, Any]
+) -> None:
+    task = loop.create_task(layer.group_send(group, message))
+    _sending.add(task)
+    task.add_done_callback(_sent)
+
+
+_sending: set[asyncio.Task[None]] = set()  # strong references until each send is done
+
+
+def _sent(task: asyncio.Task[None]) -> None:
+    _sending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("events.send_failed", exc_info=task.exception())
 
 
 def _send_on_commit(group: str, message: dict[str, Any]) -> None:

@@ -30,10 +30,11 @@ class JWTAuthentication(authentication.JWTAuthentication):
         primary key cost more than the query on every API request."""
         if api_settings.CHECK_REVOKE_TOKEN or api_settings.USER_ID_FIELD != "id":
             return super().get_user(validated_token)
-        try:
-            user_id = int(validated_token[api_settings.USER_ID_CLAIM])
-        except (KeyError, TypeError, ValueError) as error:
-            raise InvalidToken("Token contained no recognizable user identification") from error
+        claim = validated_token.get(api_settings.USER_ID_CLAIM)
+        digits = isinstance(claim, str) and claim.isascii() and claim.isdigit()
+        if isinstance(claim, bool) or not (isinstance(claim, int) or digits):
+            raise InvalidToken("Token contained no recognizable user identification")
+        user_id = int(claim)
         found = list(self.user_model.objects.raw(_USER_BY_ID_SQL, [user_id]))
         if not found:
             raise AuthenticationFailed("User not found", code="user_not_found")

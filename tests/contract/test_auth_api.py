@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.api import RegisterSerializer
 from accounts.models import User
@@ -126,6 +127,23 @@ def test_me_without_credentials_is_401_with_www_authenticate(anon: APIClient) ->
 def test_me_with_an_invalid_token_is_401(anon: APIClient) -> None:
     response = anon.get("/api/auth/me/", HTTP_AUTHORIZATION="Bearer abc.def.ghi")
     assert_error(response, 401, "token_not_valid")
+
+
+def test_a_token_of_a_deleted_user_is_401(anon: APIClient) -> None:
+    user = UserFactory.create()
+    header = bearer(user)
+    user.delete()
+    response = anon.get("/api/auth/me/", HTTP_AUTHORIZATION=header)
+    assert_error(response, 401, "user_not_found")
+
+
+@pytest.mark.parametrize("claim", ["abc", None, 12.5])
+def test_a_signed_token_with_a_bad_user_claim_is_401(anon: APIClient, claim: Any) -> None:
+    token = AccessToken()
+    token["user_id"] = claim  # signed with the server's key, but names no user id
+    response = anon.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_not_valid"
 
 
 @pytest.mark.parametrize(

@@ -165,7 +165,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 2),
             "max_size": env_int("DATABASE_POOL_MAX", 20),
-            "timeout": 10,
+            # Past this wait for a free connection a request is answered 503 + Retry-After
+            # (chatsite.overload): overload sheds load instead of queueing it for long.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 3),
         }
     # Behind PgBouncer in transaction mode: keep the RLS context transaction-local always
     # (chatsite.db runs a query outside a transaction in one of its own).

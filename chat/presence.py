@@ -139,24 +139,19 @@ async def connection_opened(*, user_id: Any, connection: str) -> bool:
 
 
 async def connection_refreshed(*, user_id: Any, connection: str) -> None:
-    """Keep a live connection counted for another TTL (called every heartbeat)."""
-    expires = time.time() + presence_ttl_seconds()
-    if not _uses_redis():
-        _local_connections.setdefault(str(user_id), {})[connection] = expires
-        return
-    client = _client()
-    await client.zadd(_key(user_id), {connection: expires})
-    await client.expire(_key(user_id), _key_ttl_seconds())
+    """Keep a live connection counted for another TTL."""
+    await connections_refreshed([(user_id, connection)])
 
 
 async def connections_refreshed(connections: list[tuple[Any, str]]) -> None:
-    """``connection_refreshed`` for many (user id, connection) pairs: one script call per
-    REFRESH_BATCH connections, so a heartbeat of 5,000 connections is ten Redis commands."""
+    """Keep live connections, (user id, connection) pairs, counted for another TTL (chat.keepalive
+    calls this every heartbeat): one script call per REFRESH_BATCH connections, so a heartbeat
+    of 5,000 connections is ten Redis commands."""
+    expires = time.time() + presence_ttl_seconds()
     if not _uses_redis():
         for user_id, connection in connections:
-            await connection_refreshed(user_id=user_id, connection=connection)
+            _local_connections.setdefault(str(user_id), {})[connection] = expires
         return
-    expires = time.time() + presence_ttl_seconds()
     ttl = _key_ttl_seconds()
     client = _client()
     for start in range(0, len(connections), REFRESH_BATCH):

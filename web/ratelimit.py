@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from chatsite.cache import count_up
 from chatsite.rates import parse_rate
 
 
@@ -30,13 +31,7 @@ def retry_after(*, scope: str, ident: str, rate: str) -> int | None:
     now = time.time()
     key = f"web-rate:{scope}:{ident}"
     cache.add(f"{key}:start", now, timeout=window)
-    cache.add(key, 0, timeout=window)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # expired between add and incr: this attempt opens a new window
-        cache.set(key, 1, timeout=window)
-        attempts = 1
-    if attempts <= limit:
+    if count_up(key, timeout=window) <= limit:
         return None
     started = cache.get(f"{key}:start", now)
     return max(1, math.ceil(window - (now - float(started))))

@@ -339,6 +339,12 @@ class ServerGroup:
         command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
         return self.start(name, command, env, port=port, **kwargs)
 
+    def start_websockets_reference(self, env: dict[str, str]) -> Server:
+        """The bare ``websockets`` broadcast server (bench/ref_websockets_server.py)."""
+        port = free_port()
+        command = [PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)]
+        return self.start("websockets", command, env, port=port)
+
     def start_uvicorn(self, name: str, app: str, env: dict[str, str], **kwargs: Any) -> Server:
         port = free_port()
         command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]

@@ -41,6 +41,32 @@ def met(condition: bool | None) -> str:
     return "met" if condition else "**missed**"
 
 
+def dig(node: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in nested dicts, or None where the path ends early."""
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def three_way_row(
+    label: str, target: str, values: tuple[Any, Any, Any], digits: int, verdict: str
+) -> list[str]:
+    """chatsite, bare server, tutorial shape, then chatsite's ratio to each reference."""
+    mine, bare, tutorial = values
+    return [
+        label,
+        target,
+        fmt(mine, digits),
+        fmt(bare, digits),
+        fmt(tutorial, digits),
+        ratio(mine, bare),
+        ratio(mine, tutorial),
+        verdict,
+    ]
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -187,24 +213,8 @@ def ws_fanout(summary: dict[str, Any]) -> str:
             bare: dict[str, Any] = bare,
             tut: dict[str, Any] = tut,
         ) -> list[str]:
-            def get(d: dict[str, Any]) -> Any:
-                for key in path:
-                    if not isinstance(d, dict):
-                        return None
-                    d = d.get(key)  # type: ignore[assignment]
-                return d
-
-            a, b, c = get(mine), get(bare), get(tut)
-            return [
-                label,
-                target,
-                fmt(a, digits),
-                fmt(b, digits),
-                fmt(c, digits),
-                ratio(a, b),
-                ratio(a, c),
-                verdict,
-            ]
+            values = (dig(mine, path), dig(bare, path), dig(tut, path))
+            return three_way_row(label, target, values, digits, verdict)
 
         steady_p99 = mine["steady"]["delivery"].get("p99_ms")
         bare_p99 = bare.get("steady", {}).get("delivery", {}).get("p99_ms")
@@ -273,26 +283,10 @@ def ws_idle(summary: dict[str, Any]) -> str:
     tut = results.get("tutorial", {})
     connections = mine["idle"]["connections"]
 
-    def get(d: dict[str, Any], *path: str) -> Any:
-        for key in path:
-            if not isinstance(d, dict):
-                return None
-            d = d.get(key)  # type: ignore[assignment]
-        return d
-
     def row(label: str, path: tuple[str, ...], target: str = "", verdict: str = "") -> list[str]:
-        a, b, c = get(mine, *path), get(bare, *path), get(tut, *path)
+        values = (dig(mine, path), dig(bare, path), dig(tut, path))
         digits = 2 if "percent" in path[-1] or "ms_per" in path[-1] else 1
-        return [
-            label,
-            target,
-            fmt(a, digits),
-            fmt(b, digits),
-            fmt(c, digits),
-            ratio(a, b),
-            ratio(a, c),
-            verdict,
-        ]
+        return three_way_row(label, target, values, digits, verdict)
 
     kb, bare_kb = mine["rss_per_connection_kb"], bare.get("rss_per_connection_kb")
     rows = [

@@ -427,13 +427,7 @@ def launch(
             True,
         )
     if target == "websockets":
-        port = common.free_port()
-        server = group.start(
-            "websockets",
-            [common.PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)],
-            common.server_env(args, prefix="unused"),
-            port=port,
-        )
+        server = group.start_websockets_reference(common.server_env(args, prefix="unused"))
         return Target(
             target, [server], lambda n: [Endpoint("websockets", server.ws_url())], [], False
         )

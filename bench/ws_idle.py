@@ -203,13 +203,7 @@ def launch(target: str, args: argparse.Namespace, group: common.ServerGroup, tag
         server = group.start_daphne("tutorial", "bench.ref_tutorial.asgi:application", env)
         return target, [server], [Endpoint("tutorial", server.ws_url(), "idle")], [], True
     if target == "websockets":
-        port = common.free_port()
-        server = group.start(
-            "websockets",
-            [common.PYTHON, "-m", "bench.ref_websockets_server", "--port", str(port)],
-            common.server_env(args, prefix="unused"),
-            port=port,
-        )
+        server = group.start_websockets_reference(common.server_env(args, prefix="unused"))
         return target, [server], [Endpoint("websockets", server.ws_url())], [], False
     raise SystemExit(f"unknown target {target!r}")
 

@@ -47,16 +47,12 @@ CLEAR_SESSION_CONTEXT_SQL = (
 _PLAIN_STATEMENT = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _set_context_literal_sql(context: rls.DbContext, local: bool) -> str:
     """SET_CONTEXT_SQL with its values inlined (quoted as SQL string literals)."""
     flag = "true" if local else "false"
     return (
-        f"SELECT set_config('app.user_id', {_literal(context.user_id)}, {flag}), "
-        f"set_config('app.role', {_literal(context.role)}, {flag})"
+        f"SELECT set_config('app.user_id', {psycopg.sql.quote(context.user_id)}, {flag}), "
+        f"set_config('app.role', {psycopg.sql.quote(context.role)}, {flag})"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from typing import Any, cast
@@ -19,9 +20,11 @@ if settings.DATABASES["default"]["ENGINE"] != "chatsite.db":
     )
 
 # Each xdist worker has its own test database, so user ids repeat across workers: keep their
-# channel-layer groups and cache keys apart too.
+# channel-layer groups and cache keys apart too. Redis pub/sub channels are shared by all
+# databases of a server, so two checkouts testing at once are kept apart by their path.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-_TEST_PREFIX = f"chatsite-test-{_WORKER}"
+_CHECKOUT = hashlib.blake2s(str(settings.BASE_DIR).encode(), digest_size=3).hexdigest()
+_TEST_PREFIX = f"chatsite-test-{_CHECKOUT}-{_WORKER}"
 for _layer in settings.CHANNEL_LAYERS.values():
     _config = cast(dict[str, Any], _layer.setdefault("CONFIG", {}))
     _config["prefix"] = _TEST_PREFIX

@@ -255,7 +255,9 @@ def writes_missing(database: Path, members: list[Member]) -> dict[str, int]:
     sent = [uuid.UUID(client_id).hex for member in members for client_id in member.sent]
     return {
         "messages": sum(1 for client_id in sent if client_id not in stored),
-        "read_markers": sum(1 for m in members if markers.get(m.username, -1) < m.last_read),
+        "read_markers": sum(
+            1 for m in members if m.last_read and markers.get(m.username, 0) < m.last_read
+        ),
     }
 
 

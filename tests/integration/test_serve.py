@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 
 from bench import sqlite_team
 from chat.management.commands import serve
-from chatsite import rls
+from chatsite import rls, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - what must be refused with DEBUG on
@@ -37,7 +37,7 @@ ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - what must be refused with DEBUG on
     ],
 )
 def test_loopback_addresses(host: str, loopback: bool) -> None:
-    assert serve.is_loopback(host) is loopback
+    assert serving.is_loopback(host) is loopback
 
 
 def test_a_debug_server_refuses_a_public_address(settings: Any) -> None:
@@ -155,3 +155,42 @@ def test_the_embedded_sqlite_default_holds_ten_people_at_once(tmp_path: Path) ->
     stdout = summary["server_stdout"]
     assert sum(line.startswith("chatsite is serving at http://127.0.0.1:") for line in stdout) == 1
     assert stdout.count("demo logins: alice, bob, carol, moderator; password: chatsite-demo") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "addresses"),
+    [
+        (["daphne", "-b", ANY_ADDRESS, "-p", "8000", "app"], [ANY_ADDRESS]),
+        (["/venv/lib/daphne/__main__.py", "-p", "8000", "app"], ["127.0.0.1"]),
+        (["/venv/bin/daphne", "app"], ["127.0.0.1"]),
+        (["daphne", "-b", "::1", "-p", "8000", "app"], ["::1"]),
+        (["daphne", "-u", "/run/chat.sock", "app"], []),
+        (["daphne", "-e", "tcp:8000:interface=127.0.0.1", "app"], ["127.0.0.1"]),
+        (["daphne", "-e", r"tcp6:8000:interface=\:\:1", "app"], ["::1"]),
+        (["daphne", "-e", "tcp:8000", "app"], [ANY_ADDRESS]),
+        (["daphne", "--fd", "3", "app"], ["fd:3"]),
+        (["manage.py", "serve", "--bind", ANY_ADDRESS], []),
+    ],
+)
+def test_the_addresses_a_daphne_command_line_listens_on(
+    argv: list[str], addresses: list[str]
+) -> None:
+    assert serving.daphne_addresses(argv) == addresses
+
+
+def test_a_debug_daphne_started_by_hand_refuses_a_public_address(tmp_path: Path) -> None:
+    """`daphne -b 0.0.0.0 chatsite.asgi:application` with DEBUG on stops before listening."""
+    port = str(sqlite_team.free_port())
+    done = subprocess.run(
+        [sys.executable, "-m", "daphne", "-b", ANY_ADDRESS, "-p", port, serve.ASGI_APPLICATION],
+        cwd=ROOT,
+        env=_clean_env(tmp_path, DJANGO_DEBUG="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: DEBUG is on"), last
+    assert f"not {ANY_ADDRESS}" in last

@@ -9,8 +9,6 @@ the demo logins, when there are demo users) one time.
 from __future__ import annotations
 
 import contextvars
-import ipaddress
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -22,30 +20,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from chat.management.commands.seed import SEED_FILE_PASSWORD, demo_password, demo_users_exist
+from chatsite.serving import DEBUG_NEEDS_LOOPBACK, is_loopback
 
 ASGI_APPLICATION = "chatsite.asgi:application"
-DEBUG_NEEDS_LOOPBACK = (
-    "DEBUG is on, so chatsite serves on a loopback address only (127.0.0.1, ::1, localhost), "
-    "not {host}: to serve other machines set DJANGO_DEBUG=0 and ALLOWED_HOSTS (with "
-    "DJANGO_SECRET_KEY, CSRF_TRUSTED_ORIGINS and DJANGO_HTTPS=1 behind TLS; "
-    "docs/operations.md, 'Defaults and first start')"
-)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` names is a loopback address."""
-    host = host.strip("[]")
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return False
-    return bool(addresses) and all(
-        ipaddress.ip_address(str(address).split("%")[0]).is_loopback for address in addresses
-    )
 
 
 def _url(host: str, port: int) -> str:

@@ -114,6 +114,9 @@ def test_compose_requires_a_secret_key_from_the_operator(services: dict[str, Any
     for name in ("migrate", "web"):
         key = services[name]["environment"]["DJANGO_SECRET_KEY"]
         assert key.startswith("${DJANGO_SECRET_KEY:?"), f"{name} must refuse to start without it"
+    # A developer's local key file and database never reach the image.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".secret_key", "db.sqlite3", ".env"} <= set(ignored)
 
 
 def test_web_can_be_scaled_behind_the_proxy(services: dict[str, Any]) -> None:

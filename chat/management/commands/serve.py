@@ -32,7 +32,6 @@ def _url(host: str, port: int) -> str:
 
 class Command(BaseCommand):
     help = "Serve chatsite with Daphne (with DEBUG on, on a loopback address only)."
-    requires_system_checks: list[str] = []  # the server's own start-up checks run them
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default="127.0.0.1", help="address to listen on")

@@ -23,11 +23,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) chatsite.asgi:application  # -v 0: the app logs each request
+# What running needs, without the development tools (a full `make install` covers it too).
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test $(VENV)/.installed -nt pyproject.toml || $(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# A development server: DEBUG on unless DJANGO_DEBUG is set, and then it listens on a loopback
+# address only. It migrates, seeds, makes CHAT_ADMIN_USERNAME if set, then prints its URL.
+run: export DJANGO_DEBUG ?= 1
+run: $(VENV)/.installed-run
+	$(BIN)/python manage.py serve --setup --bind $(HOST) --port $(PORT)
 
 services:
 	scripts/ensure-services.sh

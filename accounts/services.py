@@ -59,6 +59,26 @@ def user_register(*, username: str, email: str, password: str) -> User:
         raise ValidationError(message, fields={field: [message]}) from None
 
 
+@transaction.atomic
+def user_ensure_admin(*, username: str, password: str, email: str = "") -> User | None:
+    """Make the first admin, a superuser, unless a user of that name exists (then None).
+
+    Safe at every start: an existing account keeps its password, role and status. The
+    password must pass the configured validators, as at sign-up.
+    """
+    if User.objects.filter(username__iexact=username).exists():
+        return None
+    problems = user_registration_problems(username=username, email=email, password=password)
+    if problems:
+        detail = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in problems.items())
+        raise ValidationError(detail, fields=problems)
+    try:
+        with transaction.atomic():
+            return User.objects.create_superuser(username=username, email=email, password=password)
+    except IntegrityError:
+        return None  # made by another process starting at the same moment
+
+
 # A moderator acts on members; an admin on members and moderators; a superuser on anyone.
 _ROLE_RANK = {User.Role.MEMBER: 0, User.Role.MODERATOR: 1, User.Role.ADMIN: 2}
 

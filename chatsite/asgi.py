@@ -16,8 +16,12 @@ from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
+from chatsite.serving import refuse_public_debug_server  # noqa: E402
 from chatsite.ws_logging import WebSocketSessionLogMiddleware, WebSocketUserRecorder  # noqa: E402
 from chatsite.ws_server import configure_daphne  # noqa: E402
+
+# With DEBUG on, a Daphne command line may listen on loopback addresses only.
+refuse_public_debug_server(sys.argv)
 
 # Frames over 16 KiB close with 1009, enforced by Daphne itself (chatsite/ws_server.py).
 configure_daphne()

@@ -13,7 +13,8 @@ from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.auth import backends as auth_backends
 from django.core.exceptions import DisallowedHost
 from django.dispatch import receiver
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -46,6 +47,24 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         update["connect-src"] = [*existing, origin]
         parts.update = update
         return parts
+
+
+class PlainNotFoundMiddleware:
+    """With DEBUG on, a path that matches no URL gets the site's own 404 page.
+
+    Django's debug 404 page lists every URL pattern of the site; a development server on a
+    loopback address needs the tracebacks, not a map for whoever finds it. Installed only
+    with DEBUG (without it Django already answers with the plain page).
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code == 404 and getattr(request, "resolver_match", None) is None:
+            return page_not_found(request, Http404())
+        return response
 
 
 class AxesBackend(AxesStandaloneBackend):

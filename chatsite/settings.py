@@ -1,11 +1,14 @@
 """chatsite settings: one module, every knob from the environment.
 
-Defaults are safe for development. Production switches: DJANGO_DEBUG=0, DJANGO_SECRET_KEY,
-DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS,
-DJANGO_HTTPS. docs/operations.md lists them all.
+Defaults are safe: DEBUG is off and, without DJANGO_SECRET_KEY, the key is a random one kept
+in a local file (`make run` turns DEBUG on for a loopback-only development server). Production
+switches: DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS,
+CORS_ALLOWED_ORIGINS, DJANGO_HTTPS. docs/operations.md lists them all.
 """
 
 import os
+import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,18 +42,54 @@ def env_int(name: str, default: int) -> int:
 # Core
 # https://docs.djangoproject.com/en/5.2/ref/settings/
 # ------------------------------------------------------------------------------
-DEBUG = env_bool("DJANGO_DEBUG", True)
-_DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-in-production-0123456789"  # noqa: S105
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _DEV_SECRET_KEY
+def secret_key_from_file(path: Path) -> str:
+    """The random key kept in ``path``, made on first use, readable by its owner only.
+
+    Processes starting at once race to create it: each writes a complete candidate to a
+    private temporary file and links it into place (a link never replaces an existing file),
+    so every one of them reads back the same, whole key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, candidate = tempfile.mkstemp(prefix=".secret-key-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(64) + "\n")
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process linked its key first
+        finally:
+            os.unlink(candidate)
+    if path.stat().st_mode & 0o077:
+        raise ImproperlyConfigured(
+            f"{path} (the secret key) must be readable by its owner only: chmod 600 {path}"
+        )
+    key = path.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} (the secret key) is empty: delete it to make a new one")
+    return key
+
+
+# Off unless asked for: `make run` asks, and then serves on a loopback address only
+# (chat/management/commands/serve.py).
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY_FILE = Path(os.environ.get("DJANGO_SECRET_KEY_FILE") or BASE_DIR / ".secret_key")
+try:
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secret_key_from_file(SECRET_KEY_FILE)
+except OSError as exc:
+    raise ImproperlyConfigured(
+        f"no DJANGO_SECRET_KEY, and its file {SECRET_KEY_FILE} cannot be made or read "
+        f"({exc.strerror}): set DJANGO_SECRET_KEY, or DJANGO_SECRET_KEY_FILE to a writable path"
+    ) from exc
 if not DEBUG and (
-    SECRET_KEY in {_DEV_SECRET_KEY, "change-me-to-a-long-random-string"}
+    SECRET_KEY == "change-me-to-a-long-random-string"  # noqa: S105 - .env.example's placeholder
     or SECRET_KEY.startswith("django-insecure")
     or len(SECRET_KEY) < 50
     or len(set(SECRET_KEY)) < 5
 ):
     raise ImproperlyConfigured(
-        "DJANGO_DEBUG=0 needs DJANGO_SECRET_KEY set to a long random value (50+ characters, "
-        "not the development default); generate one with "
+        "DJANGO_SECRET_KEY must be a long random value (50+ characters, not a placeholder), "
+        "or unset to use a random key file; generate one with "
         "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
@@ -101,6 +140,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "chatsite.overload.OverloadMiddleware",
 ]
+if DEBUG:
+    # Django's debug 404 page would list every URL pattern (chatsite.security).
+    MIDDLEWARE.append("chatsite.security.PlainNotFoundMiddleware")
 
 ROOT_URLCONF = "chatsite.urls"
 WSGI_APPLICATION = "chatsite.wsgi.application"
@@ -151,10 +193,19 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
+    # Several people at once: write-ahead log (readers never wait for the writer), and every
+    # transaction takes the write lock when it begins, waiting up to SQLITE_TIMEOUT_SECONDS for
+    # it. A transaction that read first and wrote later would otherwise fail at once with
+    # "database is locked" whenever another one wrote in between (docs/operations.md).
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env_int("SQLITE_TIMEOUT_SECONDS", 20),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
@@ -295,7 +346,13 @@ SPECTACULAR_SETTINGS = {
 # ------------------------------------------------------------------------------
 # Seeds
 # ------------------------------------------------------------------------------
-SEED_PASSWORD = os.environ.get("SEED_PASSWORD", "chatsite-demo")
+# Demo users (`manage.py seed`) exist only with DEBUG on (password `chatsite-demo`) or with
+# an explicit SEED_PASSWORD.
+SEED_PASSWORD = os.environ.get("SEED_PASSWORD", "")
+# The first admin, made at first start (`manage.py ensure_admin`) if no user has that name.
+CHAT_ADMIN_USERNAME = os.environ.get("CHAT_ADMIN_USERNAME", "")
+CHAT_ADMIN_PASSWORD = os.environ.get("CHAT_ADMIN_PASSWORD", "")
+CHAT_ADMIN_EMAIL = os.environ.get("CHAT_ADMIN_EMAIL", "")
 
 # ------------------------------------------------------------------------------
 # Security: HTTPS, headers, CSP, CORS, brute-force lockout (docs/operations.md)

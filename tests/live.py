@@ -70,6 +70,9 @@ def server_environment(
     *, database_url: str, redis_url: str, prefix: str, extra: dict[str, str] | None = None
 ) -> dict[str, str]:
     env = dict(os.environ)
+    # As `make run` serves (DEBUG is off by default): static files straight from static/, as
+    # nothing is collected for the tests, on 127.0.0.1 only.
+    env.setdefault("DJANGO_DEBUG", "1")
     env.update(
         {
             "DATABASE_URL": database_url,

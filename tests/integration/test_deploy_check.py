@@ -48,18 +48,14 @@ def test_check_deploy_passes_at_warning_level_with_production_settings() -> None
 @pytest.mark.parametrize(
     "secret_key",
     [
-        None,  # unset: the development default
         "django-insecure-dev-only-key-change-me-in-production-0123456789",
         "change-me-to-a-long-random-string",
         "too-short-but-random-Xq3",
     ],
 )
-def test_production_refuses_to_start_with_an_insecure_secret_key(secret_key: str | None) -> None:
+def test_production_refuses_to_start_with_an_insecure_secret_key(secret_key: str) -> None:
     env = _production_env()
-    if secret_key is None:
-        del env["DJANGO_SECRET_KEY"]
-    else:
-        env["DJANGO_SECRET_KEY"] = secret_key
+    env["DJANGO_SECRET_KEY"] = secret_key
     result = _run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import User
+from chat.management.commands.seed import NOT_SEEDED
 from chat.models import Channel, Membership, Message
 
 ROOT = Path(settings.BASE_DIR)
@@ -28,7 +31,21 @@ def _counts() -> tuple[int, int, int, int]:
     )
 
 
+@pytest.fixture
+def debug_on(settings: Any) -> None:
+    """What `make run` sets: DEBUG on, no SEED_PASSWORD."""
+    settings.DEBUG = True
+    settings.SEED_PASSWORD = ""
+
+
+def _seed() -> str:
+    output = io.StringIO()
+    call_command("seed", stdout=output)
+    return output.getvalue()
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("debug_on")
 def test_seed_command_loads_demo_data_once() -> None:
     call_command("seed", stdout=open(os.devnull, "w"))  # noqa: SIM115
     first = _counts()
@@ -45,14 +62,28 @@ def test_seed_command_loads_demo_data_once() -> None:
     }
     moderator = User.objects.get(username="moderator")
     assert moderator.is_staff and moderator.role == "moderator"
-    assert User.objects.get(username="alice").check_password(settings.SEED_PASSWORD)
+    assert User.objects.get(username="alice").check_password("chatsite-demo")
 
 
 @pytest.mark.django_db
-def test_seed_password_comes_from_the_environment(settings) -> None:
+def test_seed_password_comes_from_the_environment(settings: Any) -> None:
+    """An explicit SEED_PASSWORD is enough, without DEBUG (a demo server for others)."""
+    settings.DEBUG = False
     settings.SEED_PASSWORD = "another-secret-9"
     call_command("seed", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert User.objects.get(username="bob").check_password("another-secret-9")
+    assert not User.objects.get(username="bob").check_password("chatsite-demo")
+
+
+@pytest.mark.django_db
+def test_without_debug_or_seed_password_seed_creates_nothing_and_says_why(
+    settings: Any,
+) -> None:
+    settings.DEBUG = False
+    settings.SEED_PASSWORD = ""
+    assert _seed() == NOT_SEEDED + "\n"
+    assert "DJANGO_DEBUG=1" in NOT_SEEDED and "SEED_PASSWORD" in NOT_SEEDED
+    assert _counts() == (0, 0, 0, 0)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -98,9 +129,13 @@ def test_embedded_sqlite_mode_migrates_seeds_and_serves(tmp_path: Path) -> None:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "COV_CORE_SOURCE"}
+        if key not in {"DATABASE_URL", "REDIS_URL", "COV_CORE_SOURCE", "SEED_PASSWORD"}
     }
-    env.update(DJANGO_SETTINGS_MODULE="chatsite.settings", SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    env.update(
+        DJANGO_SETTINGS_MODULE="chatsite.settings",
+        DJANGO_DEBUG="1",  # as `make run`
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+    )
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,

@@ -79,16 +79,44 @@ def test_redis_7_with_healthcheck(services: dict[str, Any]) -> None:
     assert "ping" in str(redis["healthcheck"]["test"])
 
 
-def test_migrate_is_a_one_shot_migrate_and_seed_after_healthy_services(
+def test_migrate_is_a_one_shot_migrate_and_first_admin_after_healthy_services(
     services: dict[str, Any],
 ) -> None:
     migrate = services["migrate"]
     command = _command_text(migrate)
     assert "manage.py migrate" in command
-    assert "manage.py seed" in command
-    assert command.index("migrate --noinput") < command.index("seed")
+    assert "manage.py ensure_admin" in command
+    assert command.index("migrate --noinput") < command.index("ensure_admin")
     assert migrate.get("restart", "no") == "no"
     assert _depends(migrate) == {"postgres": "service_healthy", "redis": "service_healthy"}
+
+
+_ADMIN_VARIABLES = {"CHAT_ADMIN_USERNAME", "CHAT_ADMIN_PASSWORD", "CHAT_ADMIN_EMAIL"}
+
+
+def test_compose_seeds_no_demo_users_and_passes_the_first_admin_through(
+    services: dict[str, Any],
+) -> None:
+    """No published password anywhere: no seed step, no SEED_PASSWORD, no DEBUG; the first
+    admin's name and password come from the operator's environment, to the one-shot job only."""
+    for name, service in services.items():
+        assert "manage.py seed" not in _command_text(service), name
+        assert "SEED_PASSWORD" not in service.get("environment", {}), name
+    assert "chatsite-demo" not in (ROOT / "docker-compose.yml").read_text()
+    migrate_env = services["migrate"]["environment"]
+    for variable in _ADMIN_VARIABLES:
+        assert migrate_env[variable] == f"${{{variable}:-}}"
+        assert variable not in services["web"]["environment"]
+    assert migrate_env["DJANGO_DEBUG"] == services["web"]["environment"]["DJANGO_DEBUG"] == "0"
+
+
+def test_compose_requires_a_secret_key_from_the_operator(services: dict[str, Any]) -> None:
+    for name in ("migrate", "web"):
+        key = services[name]["environment"]["DJANGO_SECRET_KEY"]
+        assert key.startswith("${DJANGO_SECRET_KEY:?"), f"{name} must refuse to start without it"
+    # A developer's local key file and database never reach the image.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".secret_key", "db.sqlite3", ".env"} <= set(ignored)
 
 
 def test_web_can_be_scaled_behind_the_proxy(services: dict[str, Any]) -> None:
@@ -104,8 +132,9 @@ def test_web_can_be_scaled_behind_the_proxy(services: dict[str, Any]) -> None:
     assert env["LOG_FORMAT"] == "json"
     assert "DJANGO_SECRET_KEY" in env
     migrate_env = dict(services["migrate"]["environment"])
-    assert {k: v for k, v in migrate_env.items() if k != "DATABASE_URL"} == {
-        k: v for k, v in env.items() if k != "DATABASE_URL"
+    job_only = {"DATABASE_URL", *_ADMIN_VARIABLES}
+    assert {k: v for k, v in migrate_env.items() if k not in job_only} == {
+        k: v for k, v in env.items() if k not in job_only
     }
 
 

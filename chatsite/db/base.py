@@ -4,13 +4,15 @@ Before a query runs, the connection's ``app.user_id`` and ``app.role`` are made 
 ``chatsite.rls.current()``. Inside a transaction they are set with ``set_config(..., true)``
 and so last only until it ends. Whatever Django does that can undo a setting (commit,
 rollback, rollback to a savepoint) makes the backend forget what it set, so the next query
-sets it again. Outside a transaction, an ordinary statement carries a transaction-local
+sets it again.
+
+Outside a transaction, a SELECT, INSERT, UPDATE, DELETE or WITH carries a transaction-local
 context in the same message, which runs as one implicit transaction: the context covers that
-statement and nothing after it. Anything else run in autocommit (statements other than
-SELECT, INSERT, UPDATE, DELETE and WITH, which may refuse that implicit transaction block;
-executemany; server-side cursors) gets a session-level setting sent alone, which is cleared
-before the connection goes back to the pool. A pooled connection therefore never runs a query under an earlier user's
-context, and not even a query that bypasses Django's cursors can see one.
+statement and nothing after it. Anything else run in autocommit (other statements, some of
+which refuse a transaction block; executemany; server-side cursors) gets a session-level
+setting sent alone, which is cleared before the connection goes back to the pool. A pooled
+connection therefore never runs a query under an earlier user's context, and not even a
+query that bypasses Django's cursors can see one.
 
 Round trips: the context is sent in front of the statement it is for (client-side binding
 allows several statements per message), so it costs none of its own. Savepoints are Django's

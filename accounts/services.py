@@ -49,7 +49,9 @@ def user_register(*, username: str, email: str, password: str) -> User:
     have the last word when two identical sign-ups race.
     """
     try:
-        with transaction.atomic():
+        # No savepoint: the IntegrityError leaves the service (as a ValidationError), whose
+        # own savepoint undoes the attempt.
+        with transaction.atomic(savepoint=False):
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as exc:
         # Lost a race with an identical sign-up: name the field that clashed.

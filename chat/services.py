@@ -87,7 +87,9 @@ def message_create(
             return found, False
         raise
     try:
-        with transaction.atomic():
+        # Only a repeated client_id is recovered from here: its savepoint gives the seq back.
+        # Any other failure leaves the service, whose own savepoint undoes it.
+        with transaction.atomic(savepoint=client_id is not None):
             seq = _next_seq(channel.pk)
             message = Message.objects.create(
                 channel=channel,
@@ -324,7 +326,9 @@ def channel_create(
             "A channel with this name exists.", fields={"name": ["This name is taken."]}
         )
     try:
-        with transaction.atomic():
+        # No savepoint: the IntegrityError leaves the service (as a ValidationError), whose
+        # own savepoint undoes the attempt.
+        with transaction.atomic(savepoint=False):
             channel = Channel.objects.create(
                 name=name, title=title or name, topic=topic, is_private=is_private, created_by=user
             )

@@ -4,30 +4,31 @@ Before a query runs, the connection's ``app.user_id`` and ``app.role`` are made 
 ``chatsite.rls.current()``. Inside a transaction they are set with ``set_config(..., true)``
 and so last only until it ends. Whatever Django does that can undo a setting (commit,
 rollback, rollback to a savepoint) makes the backend forget what it set, so the next query
-sets it again. Outside a transaction, an ordinary statement carries a transaction-local
-context in the same message, which runs as one implicit transaction: the context covers that
-statement and nothing after it. Only statements that refuse a transaction block (VACUUM, DDL
-of some kinds) get a session-level setting, which is cleared before the connection goes back
-to the pool. A pooled connection therefore never runs a query under an earlier user's
-context, and not even a query that bypasses Django's cursors can see one.
+sets it again.
 
-Round trips: the context is sent in front of the query it is for (client-side binding allows
-several statements per message), and Django's SAVEPOINT and RELEASE statements wait to go out
-with the next query, or are dropped when nothing ran inside them or a COMMIT makes them moot.
-Posting a message inside the request's transaction costs three round trips besides BEGIN and
-COMMIT instead of nine.
+Outside a transaction, a SELECT, INSERT, UPDATE, DELETE or WITH carries a transaction-local
+context in the same message, which runs as one implicit transaction: the context covers that
+statement and nothing after it. Anything else run in autocommit (other statements, some of
+which refuse a transaction block; executemany; server-side cursors) gets a session-level
+setting sent alone, which is cleared before the connection goes back to the pool. A pooled
+connection therefore never runs a query under an earlier user's context, and not even a
+query that bypasses Django's cursors can see one.
+
+Round trips: the context is sent in front of the statement it is for (client-side binding
+allows several statements per message), so it costs none of its own. Savepoints are Django's
+own: the backend only watches ROLLBACK TO, which undoes a context set after the savepoint.
 
 Behind a transaction-pooling proxy (PgBouncer ``pool_mode = transaction``) a session-level
 setting would stay on a server connection that the proxy then hands to another client. With
 the option ``OPTIONS["rls_transaction_local"]`` (``DATABASE_TRANSACTION_POOLING=1``) the
-statements that cannot carry their context run in a transaction of their own instead.
+statements that cannot carry their context run in a transaction of their own instead, and
+those PostgreSQL refuses in a transaction block (VACUUM, CREATE DATABASE, ...) run alone,
+with no context.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -65,10 +66,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.rls_session: rls.DbContext = rls.ANONYMOUS
         # True while Django runs ROLLBACK TO: see _savepoint_rollback.
         self.rls_paused = False
-        # SAVEPOINT / RELEASE statements waiting to go out with the next query.
-        self.deferred_sql: list[str] = []
-        # Savepoints rolled back before their SAVEPOINT went out: nothing left to release.
-        self.unsent_savepoints: set[str] = set()
         self.rls_transaction_local = bool(
             self.settings_dict.get("OPTIONS", {}).get("rls_transaction_local", False)
         )
@@ -92,53 +89,44 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 # A query and statements in front of it in one message run as one implicit
                 # transaction: a transaction-local context covers the query and is gone
                 # after it. One round trip, nothing left on the session to clear.
-                return self._execute_prefixed(
-                    [_set_context_literal_sql(wanted, local=True)], execute, sql, params, context
-                )
+                return self._execute_prefixed(wanted, execute, sql, params, context)
             if self.rls_transaction_local:
                 return self._execute_in_own_transaction(wanted, execute, sql, params, many, context)
-        prefix = list(self.deferred_sql)
-        self.deferred_sql.clear()
-        local = not self.get_autocommit()
-        if wanted != self.rls_applied:
-            prefix.append(_set_context_literal_sql(wanted, local))
-        if not prefix:
+            # What is left (DDL, VACUUM, CREATE DATABASE, ...) may refuse to run in the
+            # implicit transaction of a shared message: the context goes alone, for the
+            # session, and _close clears it before the pool takes the connection back.
+            if wanted != self.rls_applied:
+                self._set_context_alone(wanted, local=False)
             return execute(sql, params, many, context)
-        # Outside a transaction, what is left (DDL, VACUUM, CREATE DATABASE, ...) may refuse
-        # to run in the implicit transaction of a shared message: the context goes alone.
-        if not local or not can_prefix:
-            with psycopg.ClientCursor(self.connection) as cursor:
-                cursor.execute("; ".join(prefix))
-            self._note_applied(wanted, local)
+        if wanted == self.rls_applied:
+            return execute(sql, params, many, context)
+        if not can_prefix:
+            self._set_context_alone(wanted, local=True)
             return execute(sql, params, many, context)
         try:
-            result = self._execute_prefixed(prefix, execute, sql, params, context)
+            result = self._execute_prefixed(wanted, execute, sql, params, context)
         except BaseException:
             self.rls_applied = None
             raise
-        self._note_applied(wanted, local)
+        self.rls_applied = wanted
         return result
 
     def _execute_prefixed(
-        self, prefix: list[str], execute: Any, sql: str, params: Any, context: Any
+        self, wanted: rls.DbContext, execute: Any, sql: str, params: Any, context: Any
     ) -> Any:
-        """One round trip: ``prefix`` statements, then the query (client-side binding allows
-        several statements); the cursor then moves on to the query's own result. A failure
-        aborts the transaction, as the query alone would."""
-        joined = "; ".join(prefix)
+        """One round trip: the transaction-local context, then the query (client-side binding
+        allows several statements); the cursor then moves on to the query's own result. A
+        failure aborts the transaction, as the query alone would."""
+        prefix = _set_context_literal_sql(wanted, local=True)
         if params is not None:
-            joined = joined.replace("%", "%%")
-        result = execute(f"{joined}; {sql}", params, False, context)
-        raw_cursor = context["cursor"].cursor
-        for _ in prefix:
-            raw_cursor.nextset()
+            prefix = prefix.replace("%", "%%")
+        result = execute(f"{prefix}; {sql}", params, False, context)
+        context["cursor"].cursor.nextset()
         return result
 
-    def _forget_deferred(self) -> None:
-        self.deferred_sql.clear()
-        self.unsent_savepoints.clear()
-
-    def _note_applied(self, wanted: rls.DbContext, local: bool) -> None:
+    def _set_context_alone(self, wanted: rls.DbContext, local: bool) -> None:
+        with self.wrap_database_errors, psycopg.ClientCursor(self.connection) as cursor:
+            cursor.execute(_set_context_literal_sql(wanted, local))
         self.rls_applied = wanted
         if not local:
             self.rls_session = wanted
@@ -146,14 +134,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _execute_in_own_transaction(
         self, wanted: rls.DbContext, execute: Any, sql: str, params: Any, many: bool, context: Any
     ) -> Any:
-        """BEGIN and the context in one round trip, the query, then COMMIT (or ROLLBACK)."""
-        with self.connection.cursor() as cursor:
+        """BEGIN and the context in one round trip, the query, then COMMIT (or ROLLBACK).
+
+        A statement that PostgreSQL refuses inside a transaction block (VACUUM, CREATE
+        DATABASE, CREATE INDEX CONCURRENTLY, ...; it checks that before doing anything) then
+        runs alone, with no context: none of them reads rows through the policies.
+        """
+        with self.wrap_database_errors, self.connection.cursor() as cursor:
             cursor.execute(BEGIN_WITH_CONTEXT_SQL, [wanted.user_id, True, wanted.role, True])
             try:
                 result = execute(sql, params, many, context)
-            except BaseException:
+            except BaseException as error:
                 if self.connection.info.transaction_status != pq.TransactionStatus.IDLE:
                     cursor.execute("ROLLBACK")
+                sqlstate = getattr(error.__cause__, "sqlstate", None)
+                if sqlstate == psycopg.errors.ActiveSqlTransaction.sqlstate:
+                    return execute(sql, params, many, context)
                 raise
             cursor.execute("COMMIT")
         return result
@@ -164,68 +160,37 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.rls_session = rls.ANONYMOUS
         super().init_connection_state()
 
+    # Django's transaction hooks, overridden only to keep track of the context: commit,
+    # rollback and rollback to a savepoint undo transaction-local settings, so the backend
+    # forgets what it set and the next query sets it again. Savepoints themselves are
+    # Django's: SAVEPOINT and RELEASE go out as stock Django sends them. Deferring them to
+    # ride with the next query (as this backend once did) saved 4 of 7 round trips and
+    # about 0.4 ms of client CPU per post, and left a transaction aborted where stock Django
+    # recovers; measured with bench/savepoints.py, see docs/performance.md.
     def _commit(self) -> None:
-        self._forget_deferred()
         try:
             super()._commit()  # type: ignore[misc]
         finally:
             self.rls_applied = None
 
     def _rollback(self) -> None:
-        self._forget_deferred()
         try:
             super()._rollback()  # type: ignore[misc]
         finally:
             self.rls_applied = None
 
-    @contextmanager
-    def _rls_paused(self) -> Iterator[None]:
-        self.rls_paused = True
+    def _savepoint_rollback(self, sid: str) -> None:
         try:
-            yield
+            # ROLLBACK TO needs no context and must not get one: in an aborted transaction a
+            # set_config in front of it would fail.
+            self.rls_paused = True
+            super()._savepoint_rollback(sid)  # type: ignore[misc]
         finally:
             self.rls_paused = False
-
-    # Savepoints are deferred: SAVEPOINT and RELEASE wait in ``deferred_sql`` and go out in
-    # front of the next query (see _apply_rls_context), so they cost no round trip of their
-    # own. A savepoint with no query inside it is never sent; a RELEASE that a COMMIT,
-    # ROLLBACK or ROLLBACK TO an earlier savepoint makes moot is dropped. A deferred
-    # SAVEPOINT that runs in front of a failing query is still in place for ROLLBACK TO.
-    def _savepoint(self, sid: str) -> None:
-        self.deferred_sql.append(self.ops.savepoint_create_sql(sid))
-
-    def _savepoint_commit(self, sid: str) -> None:
-        if sid in self.unsent_savepoints:
-            # Rolled back before it was ever sent (Django releases after rolling back).
-            self.unsent_savepoints.discard(sid)
-            return
-        create = self.ops.savepoint_create_sql(sid)
-        if create in self.deferred_sql:
-            # Nothing ran inside it: forget it, and what was deferred after it.
-            del self.deferred_sql[self.deferred_sql.index(create) :]
-            return
-        self.deferred_sql.append(self.ops.savepoint_commit_sql(sid))
-
-    def _savepoint_rollback(self, sid: str) -> None:
-        create = self.ops.savepoint_create_sql(sid)
-        if create in self.deferred_sql:
-            del self.deferred_sql[self.deferred_sql.index(create) :]
-            self.unsent_savepoints.add(sid)
-            return
-        # Everything still deferred came after this savepoint, which ROLLBACK TO undoes; and
-        # after a failed query the transaction accepts nothing else before it.
-        self.deferred_sql.clear()
-        try:
-            # Savepoint statements need no context and must not get one: in an aborted
-            # transaction a set_config in front of ROLLBACK TO would fail.
-            with self._rls_paused():
-                super()._savepoint_rollback(sid)  # type: ignore[misc]
-        finally:
             # Rolling back to a savepoint undoes a set_config made after it.
             self.rls_applied = None
 
     def _close(self) -> None:
-        self._forget_deferred()
         try:
             if getattr(self, "pool", None):
                 self._clear_session_context()

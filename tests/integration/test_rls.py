@@ -330,18 +330,18 @@ def test_a_rolled_back_savepoint_does_not_leave_the_context_wrong(
     rows: Any, alice: Any, bob: Any, private_channel: Any
 ) -> None:
     private = [private_channel.pk]
-    with transaction.atomic():
-        with rls.acting_as_user(alice):
-            assert _count("chat_message", "channel_id = %s", private) == 1
-        with rls.acting_as_user(bob):
-            with pytest.raises(RuntimeError), transaction.atomic():
-                assert _count("chat_message", "channel_id = %s", private) == 0
-                raise RuntimeError("roll the savepoint back")
-            # The rollback brought alice's setting back on the connection: bob, whose context
-            # did not change meanwhile, must still see nothing of her private channel.
-            assert _count("chat_message", "channel_id = %s", private) == 0
-        with rls.acting_as_user(alice):
-            assert _count("chat_message", "channel_id = %s", private) == 1
+    with transaction.atomic(), rls.acting_as_user(bob):
+        assert _count("chat_message", "channel_id = %s", private) == 0
+        with pytest.raises(RuntimeError), transaction.atomic():
+            # As JWT authentication does it in a view: no block ends this context.
+            rls.set_current(rls.context_for(alice))
+            assert _count("chat_message", "channel_id = %s", private) == 1  # after the savepoint
+            raise RuntimeError("roll the savepoint back")
+        # The rollback brought bob's setting back on the connection: alice, whose context did
+        # not change meanwhile, must be set again, or she would see what bob sees.
+        assert _count("chat_message", "channel_id = %s", private) == 1
+        rls.set_current(rls.context_for(bob))
+        assert _count("chat_message", "channel_id = %s", private) == 0
 
 
 @pytest.mark.django_db
@@ -395,14 +395,29 @@ def test_commit_and_rollback_do_not_leave_the_context_wrong() -> None:
             assert _count("chat_message", where, params) == 0
 
 
+def _session_setting(raw: psycopg.Connection[Any]) -> tuple[str | None, str | None]:
+    """The context on a physical connection outside any transaction, read past Django."""
+    assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    row = raw.execute(
+        "SELECT current_setting('app.user_id', true), current_setting('app.role', true)"
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_pooled_connection_never_carries_a_users_context_to_the_next_use() -> None:
     alice, _, private = _committed_rows()
     pool = getattr(connection, "pool", None)
     assert pool is not None, "the PostgreSQL settings use psycopg's pool"
-    with rls.acting_as_user(alice):
-        assert Message.objects.filter(channel=private).count() == 1  # autocommit: session-level
-        backend_pid = connection.connection.info.backend_pid
+    assert connection.get_autocommit()
+    with rls.acting_as_user(alice), connection.cursor() as cursor:
+        # Not a SELECT: in autocommit its context goes alone, and lasts for the session.
+        cursor.execute("SHOW app.user_id")
+        assert cursor.fetchone() == (str(alice.pk),)
+    raw = connection.connection
+    assert _session_setting(raw) == (str(alice.pk), rls.ROLE_AUTHENTICATED)  # left on it
+    backend_pid = raw.info.backend_pid
     connection.close()  # back to the pool
 
     # Whatever borrows that physical connection next finds no trace of alice on it.
@@ -412,10 +427,7 @@ def test_a_pooled_connection_never_carries_a_users_context_to_the_next_use() -> 
             raw = pool.getconn()
             borrowed.append(raw)
             if raw.info.backend_pid == backend_pid:
-                row = raw.execute(
-                    "SELECT current_setting('app.user_id', true), current_setting('app.role', true)"
-                ).fetchone()
-                assert row in {("", ""), (None, None)}
+                assert _session_setting(raw) == ("", "")
                 break
         else:  # pragma: no cover - the pool always has the connection
             pytest.fail("the connection did not come back to the pool")
@@ -428,7 +440,7 @@ def test_a_pooled_connection_never_carries_a_users_context_to_the_next_use() -> 
         assert Message.objects.count() == 0
         assert Channel.objects.count() == 0
     with rls.acting_as_user(alice):
-        assert Message.objects.count() == 1
+        assert Message.objects.filter(channel=private).count() == 1
 
 
 # --- The runtime role --------------------------------------------------------------------
@@ -478,30 +490,40 @@ def test_runtime_role_has_data_access_only_and_is_subject_to_the_policies() -> N
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_transaction_pooling_no_query_leaves_a_context_on_the_session() -> None:
-    """DATABASE_TRANSACTION_POOLING: outside transactions each query runs in its own, with a
-    transaction-local context, so a proxy's next client finds nothing on the server side."""
+def test_with_transaction_pooling_no_statement_leaves_a_context_on_the_session() -> None:
+    """DATABASE_TRANSACTION_POOLING: outside transactions each statement runs in a transaction
+    of its own with a transaction-local context, so a proxy's next client finds nothing on
+    the server side; a statement that PostgreSQL refuses in a transaction block still runs."""
     alice, bob, private = _committed_rows()
     assert connection.get_autocommit()
     connection.ensure_connection()
+    raw = connection.connection
     connection.rls_transaction_local = True  # type: ignore[attr-defined]
+    scratch_database = f"{connection.settings_dict['NAME']}_pooling"
     try:
-
-        def session_setting() -> Any:
-            raw = connection.connection
-            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-            return raw.execute("SELECT current_setting('app.user_id', true)").fetchone()[0]
-
         with rls.acting_as_user(alice):
             assert Message.objects.filter(channel=private).count() == 1
-            assert session_setting() in {"", None}
+            assert _session_setting(raw) in {("", ""), (None, None)}
             with pytest.raises(ProgrammingError, match=RLS_ERROR):
                 _rowcount(
                     "INSERT INTO chat_message (id, channel_id, user_id, content, created_at,"
                     " seq, change_seq) VALUES (%s, %s, %s, 'forged', now(), 9, 9)",
                     [uuid.uuid4(), private.pk, bob.pk],
                 )
-            assert session_setting() in {"", None}
+            assert _session_setting(raw) in {("", ""), (None, None)}
+            # Not a SELECT: it cannot carry the context in front, so it gets a transaction.
+            assert _scalar("SHOW app.user_id") == str(alice.pk)
+            assert _session_setting(raw) in {("", ""), (None, None)}
+            # These fail inside a transaction block ("cannot run inside a transaction
+            # block"): PostgreSQL itself tells that they went out alone.
+            for statement in (
+                "VACUUM chat_channel",
+                f'CREATE DATABASE "{scratch_database}"',
+                f'DROP DATABASE "{scratch_database}"',
+            ):
+                with connection.cursor() as cursor:
+                    cursor.execute(statement)
+                assert _session_setting(raw) in {("", ""), (None, None)}
         with rls.acting_as_user(bob):
             assert Message.objects.filter(channel=private).count() == 0
         with rls.acting_as_user(alice), transaction.atomic():
@@ -510,3 +532,5 @@ def test_with_transaction_pooling_no_query_leaves_a_context_on_the_session() -> 
             )  # as before in a transaction
     finally:
         connection.rls_transaction_local = False  # type: ignore[attr-defined]
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch_database}"')

@@ -18,7 +18,7 @@ from accounts import services
 from accounts.models import User
 from chat.exceptions import ValidationError as ChatValidationError
 from chatsite.api_errors import error_responses
-from chatsite.api_throttles import AuthRateThrottle
+from chatsite.ratelimit import AuthRateThrottle
 
 # --- Serializers --------------------------------------------------------------------------
 

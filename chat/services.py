@@ -15,9 +15,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chat import audit, events, selectors
-from chat.exceptions import NotFound, PermissionDenied, ValidationError
+from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
 from chat.validators import CHANNEL_NAME_RE, content_problem
+from chatsite import ratelimit
 
 NEXT_SEQ_SQL = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
 
@@ -44,6 +45,17 @@ def _check_content(content: object) -> str:
         raise ValidationError(problem, fields={"content": [problem]})
     assert isinstance(content, str)
     return content
+
+
+def _check_rate(limit: ratelimit.Limit, user: Any, what: str) -> None:
+    """Spend one action of the user's budget; over it, RateLimited (429 or an error event).
+
+    The budget is the user's whichever door the action came by (REST, WebSocket, a page),
+    and is counted in the shared cache, so every process spends the same one.
+    """
+    wait = ratelimit.hit(limit, str(user.pk))
+    if wait is not None:
+        raise RateLimited(f"Too many {what}; try again in {wait} s.", retry_after=wait)
 
 
 def _check_writable(channel: Channel) -> None:
@@ -76,6 +88,7 @@ def message_create(
     nothing, also when two identical requests race. The unique (user, client_id) constraint
     finds the repeat, so a first send costs no look-up of its own.
     """
+    _check_rate(ratelimit.MESSAGE, user, "messages")
     text = _check_content(content)
     try:
         channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
@@ -130,6 +143,7 @@ def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> 
 @transaction.atomic
 def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
     """Replace the content of one's own message."""
+    _check_rate(ratelimit.EDIT, user, "edits")
     text = _check_content(content)
     message = _message_for_change(user=user, message_id=message_id, verb="edit")
     if message.user_id != user.pk:
@@ -314,6 +328,7 @@ def channel_create(
     *, user: Any, name: str, title: str = "", topic: str = "", is_private: bool = False
 ) -> Channel:
     """Create a channel; its creator becomes its owner."""
+    _check_rate(ratelimit.CHANNEL_CREATE, user, "new channels")
     if not isinstance(name, str) or not CHANNEL_NAME_RE.match(name):
         raise ValidationError(
             "Invalid channel name.",
@@ -370,6 +385,7 @@ def channel_member_add(*, actor: Any, channel_id: Any, user: Any) -> tuple[Membe
     ).exists()
     if not (is_owner or actor.is_moderator):
         raise PermissionDenied("Only the channel's owners and moderators can add members.")
+    _check_rate(ratelimit.MEMBER_ADD, actor, "member additions")
     if not user.is_active:
         raise ValidationError("This user is deactivated.", fields={"user_id": ["Inactive."]})
     membership, created = Membership.objects.get_or_create(channel=channel, user=user)

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from chat.exceptions import ChatError
+from chat.exceptions import ChatError, RateLimited
 
 GENERIC_VALIDATION_DETAIL = "Invalid input."
 
@@ -74,7 +74,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every API error in one shape."""
     if isinstance(exc, ChatError):
         set_rollback()
-        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        answer = Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        if isinstance(exc, RateLimited):
+            answer["Retry-After"] = str(exc.retry_after)
+        return answer
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -84,6 +87,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "not_found" if response.status_code == 404 else "permission_denied"
         response.data = error_body(code, str(response.data.get("detail", "")))
     if isinstance(exc, exceptions.Throttled):
+        # One code for every rate limit, whichever door (chatsite.ratelimit).
+        response.data = error_body("rate_limited", str(exc.detail))
         # DRF writes "%d" of a fractional wait, which can say 0: round up, at least 1 s.
         response["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 1)))
     return response

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -94,9 +95,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Any other path under /api/: a 404 in the API's shape, not an HTML page."""
+    """Any other path under /api/, by any method: a 404 in the API's shape, not an HTML page.
+
+    Exempt from the CSRF check: it changes nothing, and a bearer-token client posting to a
+    wrong path must learn that the path is wrong, not that a cookie check failed.
+    """
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: under /api/ a 403 in the API's shape, elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        detail = f"CSRF check failed: {reason}" if reason else "CSRF check failed."
+        return JsonResponse(error_body("csrf_failed", detail), status=403)
+    return csrf.csrf_failure(request, reason)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

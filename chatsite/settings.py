@@ -103,6 +103,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "chatsite.urls"
+# Under /api/ a failed CSRF check answers in the API's error shape (docs/api.md).
+CSRF_FAILURE_VIEW = "chatsite.api_errors.csrf_failure"
 WSGI_APPLICATION = "chatsite.wsgi.application"
 ASGI_APPLICATION = "chatsite.asgi.application"
 AUTH_USER_MODEL = "accounts.User"

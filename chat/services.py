@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
-from chat.validators import CHANNEL_NAME_RE, content_problem
+from chat.validators import CHANNEL_NAME_RE, clean_content, content_problem
 from chatsite import ratelimit
 
 NEXT_SEQ_SQL = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
@@ -44,7 +44,7 @@ def _check_content(content: object) -> str:
     if problem:
         raise ValidationError(problem, fields={"content": [problem]})
     assert isinstance(content, str)
-    return content
+    return clean_content(content)
 
 
 def _check_rate(limit: ratelimit.Limit, user: Any, what: str) -> None:

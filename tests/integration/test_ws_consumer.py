@@ -510,3 +510,20 @@ async def test_members_of_many_channels_are_subscribed_to_all(alice: Any) -> Non
     event = await receive_type(ws, "message.created")
     assert event["message"]["channel_id"] == str(channels[2].pk)
     await ws.disconnect()
+
+
+async def test_send_without_a_visible_character_is_a_validation_error(
+    alice: Any, channel: Any
+) -> None:
+    ws = await connect(alice)
+    await ws.send_json_to(
+        {"type": "message.send", "channel_id": str(channel.pk), "content": "\u200b\u2060"}
+    )
+    error = await receive_type(ws, "error")
+    assert error["code"] == "validation_error" and "content" in error["fields"]
+    await ws.send_json_to(
+        {"type": "message.send", "channel_id": str(channel.pk), "content": "\u202eok\u202c"}
+    )
+    ack = await receive_type(ws, "ack")
+    assert ack["message"]["content"] == "ok"
+    await ws.disconnect()

@@ -7,13 +7,12 @@ audit trail, and queue the real-time event to leave on commit.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts import roles
 from accounts.models import User
 from chat import audit, events
 from chat.exceptions import PermissionDenied, ValidationError
@@ -59,19 +58,25 @@ def user_register(*, username: str, email: str, password: str) -> User:
         raise ValidationError(message, fields={field: [message]}) from None
 
 
-# A moderator acts on members; an admin on members and moderators; a superuser on anyone.
-_ROLE_RANK = {User.Role.MEMBER: 0, User.Role.MODERATOR: 1, User.Role.ADMIN: 2}
+def check_may_manage(*, actor: User, user: User) -> None:
+    """Refuse unless ``actor`` outranks ``user`` (accounts.roles): the rule for changing a
+    password, a role or a status (is_active, is_staff, is_superuser)."""
+    if not roles.outranks(actor, user):
+        raise PermissionDenied(f"Only someone above the {user.role} role can do this to {user}.")
 
 
-def _check_may_moderate(*, actor: Any, user: User) -> None:
-    if not (getattr(actor, "is_active", False) and getattr(actor, "is_moderator", False)):
+def check_may_assign_role(*, actor: User, role: str) -> None:
+    """Refuse a role at or above the actor's own rank (superusers may give any)."""
+    if role not in roles.assignable_roles(actor):
+        raise PermissionDenied(f"Only someone above the {role} role can make someone {role}.")
+
+
+def _check_may_moderate(*, actor: User, user: User) -> None:
+    if not roles.is_moderator(actor):
         raise PermissionDenied("Only moderators can do this.")
     if actor.pk == user.pk:
         raise PermissionDenied("You cannot do this to your own account.")
-    if actor.is_superuser:
-        return
-    if user.is_superuser or _ROLE_RANK[User.Role(user.role)] >= _ROLE_RANK[User.Role(actor.role)]:
-        raise PermissionDenied(f"Only someone above the {user.role} role can do this to {user}.")
+    check_may_manage(actor=actor, user=user)
 
 
 def _revoke_refresh_tokens(user: User) -> int:
@@ -85,7 +90,7 @@ def _revoke_refresh_tokens(user: User) -> int:
 
 
 @transaction.atomic
-def user_deactivate(*, actor: Any, user: User) -> User:
+def user_deactivate(*, actor: User, user: User) -> User:
     """Cut a user off at once.
 
     Their access tokens stop working on the next request (simplejwt checks ``is_active``),
@@ -113,7 +118,7 @@ def user_deactivate(*, actor: Any, user: User) -> User:
 
 
 @transaction.atomic
-def user_reactivate(*, actor: Any, user: User) -> User:
+def user_reactivate(*, actor: User, user: User) -> User:
     """Let a deactivated user sign in again (revoked tokens stay revoked)."""
     _check_may_moderate(actor=actor, user=user)
     user = User.objects.select_for_update().get(pk=user.pk)

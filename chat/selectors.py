@@ -25,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from accounts import roles
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
 
@@ -45,7 +46,7 @@ def _as_uuid(value: Any, *, field: str) -> uuid.UUID:
 
 def channels_visible_to(user: Any) -> QuerySet[Channel]:
     channels = Channel.objects.all()
-    if getattr(user, "is_moderator", False):
+    if roles.is_moderator(user):
         return channels
     member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
@@ -116,7 +117,7 @@ def channel_get_with_membership(*, user: Any, channel_id: Any) -> tuple[Channel,
     channel = found[0]
     is_member = bool(getattr(channel, "is_member"))  # noqa: B009 (a computed column)
     # channels_visible_to, applied to the one row read.
-    if channel.is_private and not is_member and not getattr(user, "is_moderator", False):
+    if channel.is_private and not is_member and not roles.is_moderator(user):
         raise NotFound("Channel not found.")
     return channel, is_member
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts import roles
 from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
@@ -128,7 +129,7 @@ def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> 
     UPDATE), so for anyone else the row would simply not be found.
     """
     visible = selectors.message_get(user=user, message_id=message_id)
-    if visible.user_id != user.pk and not getattr(user, "is_moderator", False):
+    if visible.user_id != user.pk and not roles.is_moderator(user):
         raise PermissionDenied(f"You can only {verb} your own messages.")
     message = (
         Message.objects.select_for_update(of=("self",))
@@ -170,7 +171,7 @@ def message_delete(*, user: Any, message_id: Any) -> Message:
     """Tombstone a message: one's own, or anyone's for a moderator."""
     message = _message_for_change(user=user, message_id=message_id, verb="delete")
     if message.user_id != user.pk:
-        if not user.is_moderator:
+        if not roles.is_moderator(user):
             raise PermissionDenied("You can only delete your own messages.")
         return _message_tombstone(message=message, moderator=user)
     # The author's own deletion is final: the edit history goes with the content.
@@ -191,7 +192,7 @@ def message_delete(*, user: Any, message_id: Any) -> Message:
 
 
 def _check_moderator(user: Any) -> None:
-    if not (getattr(user, "is_active", False) and getattr(user, "is_moderator", False)):
+    if not roles.is_moderator(user):
         raise PermissionDenied("Only moderators can do this.")
 
 
@@ -383,7 +384,7 @@ def channel_member_add(*, actor: Any, channel_id: Any, user: Any) -> tuple[Membe
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
-    if not (is_owner or actor.is_moderator):
+    if not (is_owner or roles.is_moderator(actor)):
         raise PermissionDenied("Only the channel's owners and moderators can add members.")
     _check_rate(ratelimit.MEMBER_ADD, actor, "member additions")
     if not user.is_active:
@@ -398,7 +399,7 @@ def _check_owner_or_moderator(*, actor: Any, channel: Channel) -> None:
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
-    if not (is_owner or actor.is_moderator):
+    if not (is_owner or roles.is_moderator(actor)):
         raise PermissionDenied("Only the channel's owners and moderators can manage members.")
 
 

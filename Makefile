@@ -25,6 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py purge_expired
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) chatsite.asgi:application  # -v 0: the app logs each request

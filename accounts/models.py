@@ -16,6 +16,9 @@ class User(AbstractUser):
     email = models.EmailField("email address", max_length=254)
     display_name = models.CharField(max_length=80, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Access and refresh tokens issued before this moment are refused, whatever happens to
+    # the account later (a reactivation included). Set by accounts.services.revoke_tokens.
+    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     REQUIRED_FIELDS = ["email"]
 

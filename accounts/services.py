@@ -7,9 +7,12 @@ audit trail, and queue the real-time event to leave on commit.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import roles
@@ -79,8 +82,19 @@ def _check_may_moderate(*, actor: User, user: User) -> None:
     check_may_manage(actor=actor, user=user)
 
 
-def _revoke_refresh_tokens(user: User) -> int:
-    """Blacklist every refresh token of the user that is not blacklisted yet."""
+def revoke_tokens(user: User) -> int:
+    """Invalidate every access and refresh token issued to the user until now, for good.
+
+    Sets ``tokens_valid_after`` (rounded up to the next whole second: a token's ``iat`` counts
+    whole seconds), which the REST API, token refresh and the WebSocket compare with each
+    token's issue time, and blacklists the outstanding refresh tokens. A later reactivation
+    changes neither. Deactivation uses it; so will a password change and "log out
+    everywhere". Returns how many refresh tokens were blacklisted.
+    """
+    now = timezone.now()
+    cut_off = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+    user.tokens_valid_after = cut_off
+    user.save(update_fields=["tokens_valid_after"])
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     tokens = list(outstanding.values_list("pk", flat=True))
     BlacklistedToken.objects.bulk_create(
@@ -93,8 +107,8 @@ def _revoke_refresh_tokens(user: User) -> int:
 def user_deactivate(*, actor: User, user: User) -> User:
     """Cut a user off at once.
 
-    Their access tokens stop working on the next request (simplejwt checks ``is_active``),
-    their refresh tokens are blacklisted, their web session ends (Django's auth backend
+    Their access and refresh tokens stop working on the next request and stay refused after
+    a reactivation (``revoke_tokens``), their web session ends (Django's auth backend
     refuses inactive users), and their open WebSockets close with 4403.
     """
     _check_may_moderate(actor=actor, user=user)
@@ -103,7 +117,7 @@ def user_deactivate(*, actor: User, user: User) -> User:
         raise ValidationError(f"{user} is already deactivated.", code="already_inactive")
     user.is_active = False
     user.save(update_fields=["is_active"])
-    revoked = _revoke_refresh_tokens(user)
+    revoked = revoke_tokens(user)
     audit.record(
         actor=actor,
         target=user,
@@ -119,7 +133,8 @@ def user_deactivate(*, actor: User, user: User) -> User:
 
 @transaction.atomic
 def user_reactivate(*, actor: User, user: User) -> User:
-    """Let a deactivated user sign in again (revoked tokens stay revoked)."""
+    """Let a deactivated user sign in again; tokens issued before the deactivation stay
+    refused, so they get new ones by signing in."""
     _check_may_moderate(actor=actor, user=user)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:

@@ -138,6 +138,40 @@ def channel_members(*, user: Any, channel_id: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(channel=channel).select_related("user").order_by("joined_at")
 
 
+# Lists that page by a keyset cursor (docs/api.md "Paging lists"): a page of ``limit`` items
+# and the cursor of the next page, or None on the last one. Cursors are opaque to clients.
+DEFAULT_LIST_PAGE_SIZE = 100
+MAX_LIST_PAGE_SIZE = 200
+
+
+def _next_cursor(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], str(key(rows[limit - 1]))
+
+
+def channel_list_page(
+    *, user: Any, limit: int, cursor: str | None = None
+) -> tuple[list[Channel], str | None]:
+    """A page of ``channel_list`` by name; the cursor is the last name of the page before."""
+    channels = channel_list(user=user)
+    if cursor:
+        channels = channels.filter(name__gt=cursor)
+    return _next_cursor(list(channels[: limit + 1]), limit, lambda channel: channel.name)
+
+
+def channel_members_page(
+    *, user: Any, channel_id: Any, limit: int, cursor: str | None = None
+) -> tuple[list[Membership], str | None]:
+    """A page of a channel's members in the order they joined (the membership's id)."""
+    members = channel_members(user=user, channel_id=channel_id).order_by("pk")
+    if cursor:
+        if not (cursor.isascii() and cursor.isdigit()):
+            raise ValidationError("Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
+        members = members.filter(pk__gt=int(cursor))
+    return _next_cursor(list(members[: limit + 1]), limit, lambda membership: membership.pk)
+
+
 def channel_ids_of_member(*, user: Any) -> list[tuple[uuid.UUID, str, int]]:
     """(id, name, last_seq) of every channel the user belongs to."""
     return list(

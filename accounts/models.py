@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+
+from accounts.usernames import SIMILAR_USERNAME, username_key
 
 
 class User(AbstractUser):
@@ -19,6 +22,11 @@ class User(AbstractUser):
     # Access and refresh tokens issued before this moment are refused, whatever happens to
     # the account later (a reactivation included). Set by accounts.services.revoke_tokens.
     tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
+    # The TR39 skeleton of the username, hashed (accounts.usernames.username_key): unique, so
+    # a username that looks like an existing one is refused in one query, also in a race.
+    username_skeleton = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
 
     REQUIRED_FIELDS = ["email"]
 
@@ -49,7 +57,15 @@ class User(AbstractUser):
     def shown_name(self) -> str:
         return self.display_name or self.username
 
+    def clean(self) -> None:
+        """Model forms (the sign-up page, the admin) refuse a username like an existing one."""
+        super().clean()
+        key = username_key(self.username or "")
+        if User.objects.filter(username_skeleton=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"username": SIMILAR_USERNAME})
+
     def save(self, *args: object, **kwargs: object) -> None:
+        self.username_skeleton = username_key(self.username)
         # A superuser (createsuperuser knows nothing of roles) administers the site: role admin.
         if self.is_superuser:
             self.role = self.Role.ADMIN
@@ -57,5 +73,7 @@ class User(AbstractUser):
         self.is_staff = self.is_moderator or self.is_superuser
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"role", "is_superuser"} & set(update_fields):  # type: ignore[call-overload]
-            kwargs["update_fields"] = {*update_fields, "role", "is_staff"}  # type: ignore[misc]
+            kwargs["update_fields"] = update_fields = {*update_fields, "role", "is_staff"}  # type: ignore[misc]
+        if update_fields is not None and "username" in update_fields:  # type: ignore[operator]
+            kwargs["update_fields"] = {*update_fields, "username_skeleton"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import roles
 from accounts.models import User
+from accounts.usernames import SIMILAR_USERNAME, username_key
 from chat import audit, events
 from chat.exceptions import PermissionDenied, ValidationError
 
@@ -27,12 +28,15 @@ EMAIL_TAKEN = "An account with this email exists."
 def user_registration_problems(*, username: str, email: str, password: str) -> dict[str, list[str]]:
     """Why these details cannot make a new account, by field (empty when they can).
 
-    Usernames and emails are unique regardless of case; the password must pass the
-    configured validators. Field formats are the serializer's and the form's business.
+    Usernames and emails are unique regardless of case, and a username must not look like
+    an existing one (accounts.usernames); the password must pass the configured validators.
+    Field formats are the serializer's and the form's business.
     """
     problems: dict[str, list[str]] = {}
     if User.objects.filter(username__iexact=username).exists():
         problems["username"] = [USERNAME_TAKEN]
+    elif User.objects.filter(username_skeleton=username_key(username)).exists():
+        problems["username"] = [SIMILAR_USERNAME]
     if email and User.objects.filter(email__iexact=email).exists():
         problems["email"] = [EMAIL_TAKEN]
     try:
@@ -54,10 +58,13 @@ def user_register(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as exc:
-        # Lost a race with an identical sign-up: name the field that clashed.
-        field, message = (
-            ("email", EMAIL_TAKEN) if "email" in str(exc) else ("username", USERNAME_TAKEN)
-        )
+        # Lost a race with an identical (or look-alike) sign-up: name the field that clashed.
+        if "email" in str(exc):
+            field, message = "email", EMAIL_TAKEN
+        elif "username_skeleton" in str(exc):
+            field, message = "username", SIMILAR_USERNAME
+        else:
+            field, message = "username", USERNAME_TAKEN
         raise ValidationError(message, fields={field: [message]}) from None
 
 

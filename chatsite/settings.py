@@ -366,7 +366,7 @@ CORS_ALLOW_HEADERS = [
     "x-requested-with",
     "x-request-id",
 ]
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Link"]
 
 # django-axes: lock a username from one client address after AXES_FAILURE_LIMIT failed logins
 # (web form and /api/auth/token/). Attempts are counted in the cache (Redis in full mode):

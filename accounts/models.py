@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from accounts.usernames import SIMILAR_USERNAME, username_key
 
@@ -56,6 +60,26 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    # Sessions follow tokens_valid_after too: a session signed in before the cut-off no
+    # longer matches its hash (Django's get_user then ends it), also after a reactivation.
+    # With no cut-off the hash is Django's own, so existing sessions stay valid.
+    _SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+
+    def _session_hash(self, secret: str | bytes | None = None) -> str:
+        value = self.password
+        if self.tokens_valid_after is not None:
+            value += f"|{self.tokens_valid_after.isoformat()}"
+        return salted_hmac(
+            self._SESSION_HASH_SALT, value, secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
 
     def clean(self) -> None:
         """Model forms (the sign-up page, the admin) refuse a username like an existing one."""

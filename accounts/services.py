@@ -90,7 +90,8 @@ def _check_may_moderate(*, actor: User, user: User) -> None:
 
 
 def revoke_tokens(user: User) -> int:
-    """Invalidate every access and refresh token issued to the user until now, for good.
+    """Invalidate every access and refresh token issued to the user until now, and every
+    session signed in until now (``User.get_session_auth_hash``), for good.
 
     Sets ``tokens_valid_after`` (rounded up to the next whole second: a token's ``iat`` counts
     whole seconds), which the REST API, token refresh and the WebSocket compare with each

@@ -105,7 +105,10 @@ def channel_create(request: HttpRequest) -> HttpResponse:
             channel = services.channel_create(user=request.user, **form.cleaned_data)
         except ChatError as error:
             _add_errors(form, error)
-            return _channel_list_page(request, form, status=error.status_code)
+            response = _channel_list_page(request, form, status=error.status_code)
+            if isinstance(error, RateLimited):
+                response["Retry-After"] = str(error.retry_after)
+            return response
         else:
             return redirect("web:room", name=channel.name)
     return _channel_list_page(request, form, status=400)

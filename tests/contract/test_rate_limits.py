@@ -42,6 +42,7 @@ def test_channel_creation_past_chat_channel_create_rate_is_429(
     page.force_login(alice)
     response = page.post("/channels/new/", {"name": "four"})
     assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 3600
     assert "Too many new channels" in response.content.decode()
 
 

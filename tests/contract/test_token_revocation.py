@@ -126,3 +126,29 @@ def test_purge_expired_deletes_expired_tokens_and_sessions_only(alice: Any) -> N
     assert Session.objects.count() == 1
     assert Session.objects.get().expire_date > timezone.now()
     assert "Purged 1 expired refresh token(s) and 1 expired session(s)." in out.getvalue()
+
+
+def test_a_web_session_from_before_a_deactivation_ends_and_stays_ended(alice: Any) -> None:
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(alice)
+    assert browser.get("/").status_code == 200
+    _cycle(alice)
+    response = browser.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    # Signing in again works.
+    assert (
+        browser.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code
+        == 302
+    )
+    assert browser.get("/").status_code == 200
+
+
+def test_without_a_cut_off_the_session_hash_is_djangos_own(alice: Any) -> None:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    assert alice.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(alice)
+    services.revoke_tokens(alice)
+    assert alice.get_session_auth_hash() != AbstractBaseUser.get_session_auth_hash(alice)

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import roles
+from accounts.models import User
 from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
@@ -48,7 +49,7 @@ def _check_content(content: object) -> str:
     return clean_content(content)
 
 
-def _check_rate(limit: ratelimit.Limit, user: Any, what: str) -> None:
+def _check_rate(limit: ratelimit.Limit, user: User, what: str) -> None:
     """Spend one action of the user's budget; over it, RateLimited (429 or an error event).
 
     The budget is the user's whichever door the action came by (REST, WebSocket, a page),
@@ -191,7 +192,7 @@ def message_delete(*, user: Any, message_id: Any) -> Message:
 # audit trail (chat/audit.py) in the same transaction.
 
 
-def _check_moderator(user: Any) -> None:
+def _check_moderator(user: User) -> None:
     if not roles.is_moderator(user):
         raise PermissionDenied("Only moderators can do this.")
 

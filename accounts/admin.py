@@ -2,20 +2,34 @@
 
 ``is_active`` is never edited by hand: the actions call ``accounts.services``, which also
 revokes tokens, closes open WebSockets and writes the audit trail.
+
+Rank holds here too (accounts.roles): an account of equal or higher rank is view-only to
+anyone but a superuser (its form, its password change, the actions), and the role field
+offers only the roles below the editor's own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts import services
+from accounts import roles, services
 from accounts.models import User
 from chat.admin_access import is_admin, is_moderator, run_action
+from chat.exceptions import ChatError
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 @admin.register(User)
@@ -60,7 +74,14 @@ class UserAdmin(DjangoUserAdmin):
         return is_admin(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_admin(request)
+        """Admins change accounts below their rank, and their own; superusers any. Django's
+        password change view asks this too, for the account whose password it would set."""
+        if not is_admin(request):
+            return False
+        if obj is None:
+            return True
+        actor = _actor(request)
+        return bool(obj.pk == actor.pk or roles.outranks(actor, obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: messages keep their author
@@ -76,7 +97,31 @@ class UserAdmin(DjangoUserAdmin):
             readonly.append("role")  # nobody demotes themselves out of the admin
         return readonly
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        role = form.base_fields.get("role")
+        if isinstance(role, forms.ChoiceField):
+            allowed = set(roles.assignable_roles(_actor(request)))
+            if obj is not None:
+                allowed.add(obj.role)  # shown as it is; the form refuses other changes
+            role.choices = [
+                (value, label) for value, label in User.Role.choices if value in allowed
+            ]
+        return form
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = _actor(request)
+        try:
+            if change:
+                original = User.objects.get(pk=obj.pk)
+                if original.pk != actor.pk:
+                    services.check_may_manage(actor=actor, user=original)
+            if "role" in form.changed_data or not change:
+                services.check_may_assign_role(actor=actor, role=obj.role)
+        except ChatError as error:
+            raise PermissionDenied(error.detail) from None
         if not change:
             super().save_model(request, obj, form, change)
             return
@@ -106,7 +151,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset,
-            lambda user: services.user_deactivate(actor=request.user, user=user),
+            lambda user: services.user_deactivate(actor=_actor(request), user=user),
             done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
         )
 
@@ -116,6 +161,6 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset,
-            lambda user: services.user_reactivate(actor=request.user, user=user),
+            lambda user: services.user_reactivate(actor=_actor(request), user=user),
             done="Reactivated {count} user(s).",
         )

@@ -13,20 +13,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts import services
+from accounts.authentication import check_token_still_valid
 from accounts.models import User
 from chat.exceptions import ValidationError as ChatValidationError
 from chatsite.api_errors import error_responses
-from chatsite.api_throttles import AuthRateThrottle
+from chatsite.ratelimit import AuthRateThrottle
 
 # --- Serializers --------------------------------------------------------------------------
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's, but a token of a user deleted since answers 401 instead of failing."""
+    """simplejwt's, but a token of a user deleted since answers 401 instead of failing, and a
+    token issued before the user's ``tokens_valid_after`` is refused (401)."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = self.token_class(attrs["refresh"])
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+        if user is not None:
+            check_token_still_valid(user, refresh)
         try:
             return super().validate(attrs)
         except User.DoesNotExist:

@@ -1,8 +1,26 @@
 """/api/auth/ routes. Each path answers with and without its trailing slash (no redirect)."""
 
-from django.urls import include, re_path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
 
 from accounts import api
+from chatsite.ratelimit import auth_rate_limited
+
+# The browsable API's session login and logout (DRF's rest_framework.urls), with the login
+# spending the per-address CHAT_AUTH_RATE budget like every other login door.
+session_urls = (
+    [
+        path(
+            "login/",
+            auth_rate_limited(
+                auth_views.LoginView.as_view(template_name="rest_framework/login.html")
+            ),
+            name="login",
+        ),
+        path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    ],
+    "rest_framework",
+)
 
 urlpatterns = [
     re_path(r"^token/?$", api.TokenObtainView.as_view(), name="api-token"),
@@ -10,5 +28,5 @@ urlpatterns = [
     re_path(r"^register/?$", api.RegisterView.as_view(), name="api-register"),
     re_path(r"^me/?$", api.MeView.as_view(), name="api-me"),
     # Session login and logout for the browsable API.
-    re_path(r"^session/", include("rest_framework.urls", namespace="rest_framework")),
+    re_path(r"^session/", include(session_urls, namespace="rest_framework")),
 ]

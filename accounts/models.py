@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
+
+from accounts.usernames import SIMILAR_USERNAME, username_key
 
 
 class User(AbstractUser):
@@ -16,6 +23,14 @@ class User(AbstractUser):
     email = models.EmailField("email address", max_length=254)
     display_name = models.CharField(max_length=80, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Access and refresh tokens issued before this moment are refused, whatever happens to
+    # the account later (a reactivation included). Set by accounts.services.revoke_tokens.
+    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
+    # The TR39 skeleton of the username, hashed (accounts.usernames.username_key): unique, so
+    # a username that looks like an existing one is refused in one query, also in a race.
+    username_skeleton = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
 
     REQUIRED_FIELDS = ["email"]
 
@@ -46,7 +61,35 @@ class User(AbstractUser):
     def shown_name(self) -> str:
         return self.display_name or self.username
 
+    # Sessions follow tokens_valid_after too: a session signed in before the cut-off no
+    # longer matches its hash (Django's get_user then ends it), also after a reactivation.
+    # With no cut-off the hash is Django's own, so existing sessions stay valid.
+    _SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+
+    def _session_hash(self, secret: str | bytes | None = None) -> str:
+        value = self.password
+        if self.tokens_valid_after is not None:
+            value += f"|{self.tokens_valid_after.isoformat()}"
+        return salted_hmac(
+            self._SESSION_HASH_SALT, value, secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
+
+    def clean(self) -> None:
+        """Model forms (the sign-up page, the admin) refuse a username like an existing one."""
+        super().clean()
+        key = username_key(self.username or "")
+        if User.objects.filter(username_skeleton=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"username": SIMILAR_USERNAME})
+
     def save(self, *args: object, **kwargs: object) -> None:
+        self.username_skeleton = username_key(self.username)
         # A superuser (createsuperuser knows nothing of roles) administers the site: role admin.
         if self.is_superuser:
             self.role = self.Role.ADMIN
@@ -54,5 +97,7 @@ class User(AbstractUser):
         self.is_staff = self.is_moderator or self.is_superuser
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"role", "is_superuser"} & set(update_fields):  # type: ignore[call-overload]
-            kwargs["update_fields"] = {*update_fields, "role", "is_staff"}  # type: ignore[misc]
+            kwargs["update_fields"] = update_fields = {*update_fields, "role", "is_staff"}  # type: ignore[misc]
+        if update_fields is not None and "username" in update_fields:  # type: ignore[operator]
+            kwargs["update_fields"] = {*update_fields, "username_skeleton"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]

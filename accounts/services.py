@@ -7,14 +7,17 @@ audit trail, and queue the real-time event to leave on commit.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts import roles
 from accounts.models import User
+from accounts.usernames import SIMILAR_USERNAME, username_key
 from chat import audit, events
 from chat.exceptions import PermissionDenied, ValidationError
 
@@ -25,12 +28,15 @@ EMAIL_TAKEN = "An account with this email exists."
 def user_registration_problems(*, username: str, email: str, password: str) -> dict[str, list[str]]:
     """Why these details cannot make a new account, by field (empty when they can).
 
-    Usernames and emails are unique regardless of case; the password must pass the
-    configured validators. Field formats are the serializer's and the form's business.
+    Usernames and emails are unique regardless of case, and a username must not look like
+    an existing one (accounts.usernames); the password must pass the configured validators.
+    Field formats are the serializer's and the form's business.
     """
     problems: dict[str, list[str]] = {}
     if User.objects.filter(username__iexact=username).exists():
         problems["username"] = [USERNAME_TAKEN]
+    elif User.objects.filter(username_skeleton=username_key(username)).exists():
+        problems["username"] = [SIMILAR_USERNAME]
     if email and User.objects.filter(email__iexact=email).exists():
         problems["email"] = [EMAIL_TAKEN]
     try:
@@ -54,10 +60,13 @@ def user_register(*, username: str, email: str, password: str) -> User:
         with transaction.atomic(savepoint=False):
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as exc:
-        # Lost a race with an identical sign-up: name the field that clashed.
-        field, message = (
-            ("email", EMAIL_TAKEN) if "email" in str(exc) else ("username", USERNAME_TAKEN)
-        )
+        # Lost a race with an identical (or look-alike) sign-up: name the field that clashed.
+        if "email" in str(exc):
+            field, message = "email", EMAIL_TAKEN
+        elif "username_skeleton" in str(exc):
+            field, message = "username", SIMILAR_USERNAME
+        else:
+            field, message = "username", USERNAME_TAKEN
         raise ValidationError(message, fields={field: [message]}) from None
 
 
@@ -81,23 +90,41 @@ def user_ensure_admin(*, username: str, password: str, email: str = "") -> User 
         return None  # made by another process starting at the same moment
 
 
-# A moderator acts on members; an admin on members and moderators; a superuser on anyone.
-_ROLE_RANK = {User.Role.MEMBER: 0, User.Role.MODERATOR: 1, User.Role.ADMIN: 2}
-
-
-def _check_may_moderate(*, actor: Any, user: User) -> None:
-    if not (getattr(actor, "is_active", False) and getattr(actor, "is_moderator", False)):
-        raise PermissionDenied("Only moderators can do this.")
-    if actor.pk == user.pk:
-        raise PermissionDenied("You cannot do this to your own account.")
-    if actor.is_superuser:
-        return
-    if user.is_superuser or _ROLE_RANK[User.Role(user.role)] >= _ROLE_RANK[User.Role(actor.role)]:
+def check_may_manage(*, actor: User, user: User) -> None:
+    """Refuse unless ``actor`` outranks ``user`` (accounts.roles): the rule for changing a
+    password, a role or a status (is_active, is_staff, is_superuser)."""
+    if not roles.outranks(actor, user):
         raise PermissionDenied(f"Only someone above the {user.role} role can do this to {user}.")
 
 
-def _revoke_refresh_tokens(user: User) -> int:
-    """Blacklist every refresh token of the user that is not blacklisted yet."""
+def check_may_assign_role(*, actor: User, role: str) -> None:
+    """Refuse a role at or above the actor's own rank (superusers may give any)."""
+    if role not in roles.assignable_roles(actor):
+        raise PermissionDenied(f"Only someone above the {role} role can make someone {role}.")
+
+
+def _check_may_moderate(*, actor: User, user: User) -> None:
+    if not roles.is_moderator(actor):
+        raise PermissionDenied("Only moderators can do this.")
+    if actor.pk == user.pk:
+        raise PermissionDenied("You cannot do this to your own account.")
+    check_may_manage(actor=actor, user=user)
+
+
+def revoke_tokens(user: User) -> int:
+    """Invalidate every access and refresh token issued to the user until now, and every
+    session signed in until now (``User.get_session_auth_hash``), for good.
+
+    Sets ``tokens_valid_after`` (rounded up to the next whole second: a token's ``iat`` counts
+    whole seconds), which the REST API, token refresh and the WebSocket compare with each
+    token's issue time, and blacklists the outstanding refresh tokens. A later reactivation
+    changes neither. Deactivation uses it; so will a password change and "log out
+    everywhere". Returns how many refresh tokens were blacklisted.
+    """
+    now = timezone.now()
+    cut_off = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+    user.tokens_valid_after = cut_off
+    user.save(update_fields=["tokens_valid_after"])
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     tokens = list(outstanding.values_list("pk", flat=True))
     BlacklistedToken.objects.bulk_create(
@@ -107,11 +134,11 @@ def _revoke_refresh_tokens(user: User) -> int:
 
 
 @transaction.atomic
-def user_deactivate(*, actor: Any, user: User) -> User:
+def user_deactivate(*, actor: User, user: User) -> User:
     """Cut a user off at once.
 
-    Their access tokens stop working on the next request (simplejwt checks ``is_active``),
-    their refresh tokens are blacklisted, their web session ends (Django's auth backend
+    Their access and refresh tokens stop working on the next request and stay refused after
+    a reactivation (``revoke_tokens``), their web session ends (Django's auth backend
     refuses inactive users), and their open WebSockets close with 4403.
     """
     _check_may_moderate(actor=actor, user=user)
@@ -120,7 +147,7 @@ def user_deactivate(*, actor: Any, user: User) -> User:
         raise ValidationError(f"{user} is already deactivated.", code="already_inactive")
     user.is_active = False
     user.save(update_fields=["is_active"])
-    revoked = _revoke_refresh_tokens(user)
+    revoked = revoke_tokens(user)
     audit.record(
         actor=actor,
         target=user,
@@ -135,8 +162,9 @@ def user_deactivate(*, actor: Any, user: User) -> User:
 
 
 @transaction.atomic
-def user_reactivate(*, actor: Any, user: User) -> User:
-    """Let a deactivated user sign in again (revoked tokens stay revoked)."""
+def user_reactivate(*, actor: User, user: User) -> User:
+    """Let a deactivated user sign in again; tokens issued before the deactivation stay
+    refused, so they get new ones by signing in."""
     _check_may_moderate(actor=actor, user=user)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:

@@ -16,17 +16,16 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from accounts import roles
 from chat.exceptions import ChatError
 
 
 def is_moderator(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and getattr(user, "is_moderator", False))
+    return roles.is_moderator(request.user)
 
 
 def is_admin(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and (user.is_superuser or getattr(user, "role", "") == "admin"))
+    return roles.is_admin(request.user)
 
 
 class ModeratorAccessMixin:

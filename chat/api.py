@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,6 +23,7 @@ from chat.api_serializers import (
     ChannelCreateSerializer,
     ChannelDetailSerializer,
     ChannelSerializer,
+    ListPageQuerySerializer,
     MemberAddSerializer,
     MemberSerializer,
     MessageListQuerySerializer,
@@ -34,7 +36,6 @@ from chat.models import Channel
 from chat.serializers import MessageCreateSerializer, MessageEditSerializer, MessageSerializer
 from chat.validators import MAX_CONTENT_LENGTH
 from chatsite.api_errors import error_responses
-from chatsite.api_throttles import MessageRateThrottle
 
 
 class ContentFieldSchema(OpenApiSerializerFieldExtension):
@@ -69,6 +70,29 @@ def _channel_for(user: Any, channel_id: str) -> Channel:
     return channel
 
 
+def _list_page(request: Request) -> dict[str, Any]:
+    query = ListPageQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+def _paged(request: Request, data: Any, *, limit: int, next_cursor: str | None) -> Response:
+    """A page of a list: the list itself, and a ``Link: <…>; rel="next"`` header unless it is
+    the last page (RFC 8288; the body keeps its shape of a plain list)."""
+    response = Response(data)
+    if next_cursor is not None:
+        query = urlencode({"limit": limit, "cursor": next_cursor})
+        response["Link"] = f'<{request.path}?{query}>; rel="next"'
+    return response
+
+
+_LINK_HEADER = OpenApiParameter(
+    "Link",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description='`<url>; rel="next"`: the next page. Absent on the last page.',
+)
 _CHANNEL_ID = OpenApiParameter("channel_id", uuid.UUID, OpenApiParameter.PATH)
 _MESSAGE_ID = OpenApiParameter("message_id", uuid.UUID, OpenApiParameter.PATH)
 
@@ -78,19 +102,22 @@ _MESSAGE_ID = OpenApiParameter("message_id", uuid.UUID, OpenApiParameter.PATH)
 class ChannelListView(APIView):
     @extend_schema(
         tags=["channels"],
-        summary="Public channels and the private ones the user belongs to",
+        summary="Public channels and the private ones the user belongs to, a page at a time",
         operation_id="chat_channels_list",
-        responses={200: ChannelSerializer(many=True), **error_responses(401)},
+        parameters=[ListPageQuerySerializer, _LINK_HEADER],
+        responses={200: ChannelSerializer(many=True), **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
-        channels = selectors.channel_list(user=request.user)
-        return Response(ChannelSerializer(channels, many=True).data)
+        page = _list_page(request)
+        channels, next_cursor = selectors.channel_list_page(user=request.user, **page)
+        data = ChannelSerializer(channels, many=True).data
+        return _paged(request, data, limit=page["limit"], next_cursor=next_cursor)
 
     @extend_schema(
         tags=["channels"],
         summary="Create a channel; its creator becomes its owner",
         request=ChannelCreateSerializer,
-        responses={201: ChannelDetailSerializer, **error_responses(400, 401)},
+        responses={201: ChannelDetailSerializer, **error_responses(400, 401, 429)},
     )
     def post(self, request: Request) -> Response:
         serializer = ChannelCreateSerializer(data=request.data)
@@ -142,15 +169,19 @@ class ChannelLeaveView(APIView):
 class ChannelMembersView(APIView):
     @extend_schema(
         tags=["channels"],
-        summary="The members of a channel, earliest first",
+        summary="The members of a channel, earliest first, a page at a time",
         operation_id="chat_channels_members_list",
-        parameters=[_CHANNEL_ID],
-        responses={200: MemberSerializer(many=True), **error_responses(401, 404)},
+        parameters=[_CHANNEL_ID, ListPageQuerySerializer, _LINK_HEADER],
+        responses={200: MemberSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        members = selectors.channel_members(user=request.user, channel_id=channel_uuid)
-        return Response(MemberSerializer(members, many=True).data)
+        page = _list_page(request)
+        members, next_cursor = selectors.channel_members_page(
+            user=request.user, channel_id=channel_uuid, **page
+        )
+        data = MemberSerializer(members, many=True).data
+        return _paged(request, data, limit=page["limit"], next_cursor=next_cursor)
 
     @extend_schema(
         tags=["channels"],
@@ -160,7 +191,7 @@ class ChannelMembersView(APIView):
         responses={
             201: MemberSerializer,
             200: MemberSerializer,
-            **error_responses(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404, 429),
         },
     )
     def post(self, request: Request, channel_id: str) -> Response:
@@ -198,8 +229,6 @@ class ChannelReadView(APIView):
 
 
 class MessageListView(APIView):
-    throttle_classes = [MessageRateThrottle]
-
     @extend_schema(
         tags=["messages"],
         summary="A page of a channel's history, oldest first",
@@ -252,7 +281,7 @@ class MessageDetailView(APIView):
         summary="Edit one's own message",
         parameters=[_MESSAGE_ID],
         request=MessageEditSerializer,
-        responses={200: MessageShapeSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: MessageShapeSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def patch(self, request: Request, message_id: str) -> Response:
         message_uuid = _path_uuid(message_id, what="Message")

@@ -16,7 +16,12 @@ from rest_framework import serializers
 from accounts.models import User
 from chat import events
 from chat.models import Channel, Membership
-from chat.selectors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from chat.selectors import (
+    DEFAULT_LIST_PAGE_SIZE,
+    DEFAULT_PAGE_SIZE,
+    MAX_LIST_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+)
 from chat.validators import CHANNEL_NAME_RE
 
 # PostgreSQL bigint: larger numbers are refused here rather than by the database.
@@ -166,6 +171,28 @@ class MessageShapeSerializer(serializers.Serializer):
 class MessagePageSerializer(serializers.Serializer):
     results = MessageShapeSerializer(many=True)
     has_more = serializers.BooleanField()
+
+
+class ListPageQuerySerializer(serializers.Serializer):
+    """The query string of a list that pages (channels, members): a page size and a cursor."""
+
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_LIST_PAGE_SIZE,
+        required=False,
+        default=DEFAULT_LIST_PAGE_SIZE,
+    )
+    cursor = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text='Opaque: the cursor from the Link rel="next" header of the page before.',
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
+        return super().to_internal_value(data)
 
 
 class MessageListQuerySerializer(serializers.Serializer):

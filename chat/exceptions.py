@@ -33,3 +33,14 @@ class PermissionDenied(ChatError):
 class NotFound(ChatError):
     status_code = 404
     default_code = "not_found"
+
+
+class RateLimited(ChatError):
+    """Over a rate limit (chatsite.ratelimit): 429 with Retry-After, or an ``error`` event."""
+
+    status_code = 429
+    default_code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -25,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from accounts import roles
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
 
@@ -45,7 +46,7 @@ def _as_uuid(value: Any, *, field: str) -> uuid.UUID:
 
 def channels_visible_to(user: Any) -> QuerySet[Channel]:
     channels = Channel.objects.all()
-    if getattr(user, "is_moderator", False):
+    if roles.is_moderator(user):
         return channels
     member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
@@ -116,7 +117,7 @@ def channel_get_with_membership(*, user: Any, channel_id: Any) -> tuple[Channel,
     channel = found[0]
     is_member = bool(getattr(channel, "is_member"))  # noqa: B009 (a computed column)
     # channels_visible_to, applied to the one row read.
-    if channel.is_private and not is_member and not getattr(user, "is_moderator", False):
+    if channel.is_private and not is_member and not roles.is_moderator(user):
         raise NotFound("Channel not found.")
     return channel, is_member
 
@@ -135,6 +136,40 @@ def membership_get(*, user: Any, channel: Channel) -> Membership | None:
 def channel_members(*, user: Any, channel_id: Any) -> QuerySet[Membership]:
     channel = channel_get(user=user, channel_id=channel_id)
     return Membership.objects.filter(channel=channel).select_related("user").order_by("joined_at")
+
+
+# Lists that page by a keyset cursor (docs/api.md "Paging lists"): a page of ``limit`` items
+# and the cursor of the next page, or None on the last one. Cursors are opaque to clients.
+DEFAULT_LIST_PAGE_SIZE = 100
+MAX_LIST_PAGE_SIZE = 200
+
+
+def _next_cursor(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], str(key(rows[limit - 1]))
+
+
+def channel_list_page(
+    *, user: Any, limit: int, cursor: str | None = None
+) -> tuple[list[Channel], str | None]:
+    """A page of ``channel_list`` by name; the cursor is the last name of the page before."""
+    channels = channel_list(user=user)
+    if cursor:
+        channels = channels.filter(name__gt=cursor)
+    return _next_cursor(list(channels[: limit + 1]), limit, lambda channel: channel.name)
+
+
+def channel_members_page(
+    *, user: Any, channel_id: Any, limit: int, cursor: str | None = None
+) -> tuple[list[Membership], str | None]:
+    """A page of a channel's members in the order they joined (the membership's id)."""
+    members = channel_members(user=user, channel_id=channel_id).order_by("pk")
+    if cursor:
+        if not (cursor.isascii() and cursor.isdigit()):
+            raise ValidationError("Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
+        members = members.filter(pk__gt=int(cursor))
+    return _next_cursor(list(members[: limit + 1]), limit, lambda membership: membership.pk)
 
 
 def channel_ids_of_member(*, user: Any) -> list[tuple[uuid.UUID, str, int]]:

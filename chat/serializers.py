@@ -12,11 +12,12 @@ from rest_framework import serializers
 
 from chat import events
 from chat.models import Message
-from chat.validators import content_problem
+from chat.validators import clean_content, content_problem
 
 
 class ContentField(serializers.Field):
-    """Message text: a string with no C0 controls but tab and newline, 1-4000 code points."""
+    """Message text (chat.validators): no C0 controls but tab and newline, a visible
+    character, 1-4000 code points; bidirectional controls are stripped."""
 
     default_error_messages = {"invalid": "{problem}"}
 
@@ -24,7 +25,7 @@ class ContentField(serializers.Field):
         problem = content_problem(data)
         if problem:
             self.fail("invalid", problem=problem)
-        return str(data)
+        return clean_content(str(data))
 
     def to_representation(self, value: Any) -> str:
         return str(value)

@@ -14,10 +14,13 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts import roles
+from accounts.models import User
 from chat import audit, events, selectors
-from chat.exceptions import NotFound, PermissionDenied, ValidationError
+from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
-from chat.validators import CHANNEL_NAME_RE, content_problem
+from chat.validators import CHANNEL_NAME_RE, clean_content, content_problem
+from chatsite import ratelimit
 
 NEXT_SEQ_SQL = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
 
@@ -43,7 +46,18 @@ def _check_content(content: object) -> str:
     if problem:
         raise ValidationError(problem, fields={"content": [problem]})
     assert isinstance(content, str)
-    return content
+    return clean_content(content)
+
+
+def _check_rate(limit: ratelimit.Limit, user: User, what: str) -> None:
+    """Spend one action of the user's budget; over it, RateLimited (429 or an error event).
+
+    The budget is the user's whichever door the action came by (REST, WebSocket, a page),
+    and is counted in the shared cache, so every process spends the same one.
+    """
+    wait = ratelimit.hit(limit, str(user.pk))
+    if wait is not None:
+        raise RateLimited(f"Too many {what}; try again in {wait} s.", retry_after=wait)
 
 
 def _check_writable(channel: Channel) -> None:
@@ -76,6 +90,7 @@ def message_create(
     nothing, also when two identical requests race. The unique (user, client_id) constraint
     finds the repeat, so a first send costs no look-up of its own.
     """
+    _check_rate(ratelimit.MESSAGE, user, "messages")
     text = _check_content(content)
     try:
         channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
@@ -117,7 +132,7 @@ def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> 
     UPDATE), so for anyone else the row would simply not be found.
     """
     visible = selectors.message_get(user=user, message_id=message_id)
-    if visible.user_id != user.pk and not getattr(user, "is_moderator", False):
+    if visible.user_id != user.pk and not roles.is_moderator(user):
         raise PermissionDenied(f"You can only {verb} your own messages.")
     message = (
         Message.objects.select_for_update(of=("self",))
@@ -132,6 +147,7 @@ def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> 
 @transaction.atomic
 def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
     """Replace the content of one's own message."""
+    _check_rate(ratelimit.EDIT, user, "edits")
     text = _check_content(content)
     message = _message_for_change(user=user, message_id=message_id, verb="edit")
     if message.user_id != user.pk:
@@ -158,7 +174,7 @@ def message_delete(*, user: Any, message_id: Any) -> Message:
     """Tombstone a message: one's own, or anyone's for a moderator."""
     message = _message_for_change(user=user, message_id=message_id, verb="delete")
     if message.user_id != user.pk:
-        if not user.is_moderator:
+        if not roles.is_moderator(user):
             raise PermissionDenied("You can only delete your own messages.")
         return _message_tombstone(message=message, moderator=user)
     # The author's own deletion is final: the edit history goes with the content.
@@ -178,8 +194,8 @@ def message_delete(*, user: Any, message_id: Any) -> Message:
 # audit trail (chat/audit.py) in the same transaction.
 
 
-def _check_moderator(user: Any) -> None:
-    if not (getattr(user, "is_active", False) and getattr(user, "is_moderator", False)):
+def _check_moderator(user: User) -> None:
+    if not roles.is_moderator(user):
         raise PermissionDenied("Only moderators can do this.")
 
 
@@ -316,6 +332,7 @@ def channel_create(
     *, user: Any, name: str, title: str = "", topic: str = "", is_private: bool = False
 ) -> Channel:
     """Create a channel; its creator becomes its owner."""
+    _check_rate(ratelimit.CHANNEL_CREATE, user, "new channels")
     if not isinstance(name, str) or not CHANNEL_NAME_RE.match(name):
         raise ValidationError(
             "Invalid channel name.",
@@ -372,8 +389,9 @@ def channel_member_add(*, actor: Any, channel_id: Any, user: Any) -> tuple[Membe
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
-    if not (is_owner or actor.is_moderator):
+    if not (is_owner or roles.is_moderator(actor)):
         raise PermissionDenied("Only the channel's owners and moderators can add members.")
+    _check_rate(ratelimit.MEMBER_ADD, actor, "member additions")
     if not user.is_active:
         raise ValidationError("This user is deactivated.", fields={"user_id": ["Inactive."]})
     membership, created = Membership.objects.get_or_create(channel=channel, user=user)
@@ -386,7 +404,7 @@ def _check_owner_or_moderator(*, actor: Any, channel: Channel) -> None:
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
-    if not (is_owner or actor.is_moderator):
+    if not (is_owner or roles.is_moderator(actor)):
         raise PermissionDenied("Only the channel's owners and moderators can manage members.")
 
 

@@ -1,8 +1,14 @@
-"""Content rules shared by the model, the serializers and the services."""
+"""Content rules shared by the model, the serializers and the services.
+
+The one validator of message content for every door (REST, WebSocket, the room form):
+``clean_content`` gives the text that is stored, ``content_problem`` says why a text cannot
+be a message. docs/api.md states the rules.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 
@@ -12,16 +18,47 @@ CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
+# Bidirectional formatting controls (embeddings, overrides, isolates, marks) can make text
+# display in an order other than the one it is read in ("Trojan Source"). They are stripped
+# from messages, and the rest of the text is kept.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e"  # LRE, RLE, PDF, LRO, RLO
+    "\u2066\u2067\u2068\u2069"  # LRI, RLI, FSI, PDI
+    "\u200e\u200f\u061c"  # LRM, RLM, ALM
+)
+_STRIP_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
+# Characters that show nothing: controls, format characters (zero-width space, joiners, word
+# joiner, BOM, soft hyphen, tags, ...), separators, and marks with no base to sit on.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+# Letters and symbols that render as blank space all the same.
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_visible(character: str) -> bool:
+    return (
+        unicodedata.category(character) not in _INVISIBLE_CATEGORIES
+        and character not in _BLANK_CHARACTERS
+    )
+
+
+def clean_content(content: str) -> str:
+    """The text that is stored for ``content``: without bidirectional controls."""
+    return content.translate(_STRIP_BIDI)
+
+
 def content_problem(content: object) -> str | None:
-    """Why ``content`` cannot be a message, or None when it can."""
+    """Why ``content`` cannot be a message, or None when it can (checked after cleaning)."""
     if not isinstance(content, str):
         return "Content must be a string."
     if _FORBIDDEN_CONTROLS.search(content):
         return "Content must not contain NUL or other control characters."
-    if not content.strip():
+    text = clean_content(content)
+    if not text.strip():
         return "Content must not be empty."
-    if len(content) > MAX_CONTENT_LENGTH:
-        return f"Content must be at most {MAX_CONTENT_LENGTH} characters (got {len(content)})."
+    if not any(map(is_visible, text)):
+        return "Content must contain at least one visible character."
+    if len(text) > MAX_CONTENT_LENGTH:
+        return f"Content must be at most {MAX_CONTENT_LENGTH} characters (got {len(text)})."
     return None
 
 

@@ -28,9 +28,10 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.authentication import JWTAuthentication
 
 SUBPROTOCOL = "chat.v1"
 TOKEN_PREFIX = "bearer."  # noqa: S105 (a prefix, not a secret)
@@ -123,16 +124,17 @@ def _offered_token(subprotocols: list[str]) -> str | None:
 
 
 def _user_from_token(raw_token: str) -> WebSocketAuth:
+    """The REST API's own look-up (simplejwt's, plus revoked tokens), so both doors agree."""
     try:
         token = AccessToken(raw_token)  # type: ignore[arg-type]
-        user_id = token[jwt_settings.USER_ID_CLAIM]
-    except (TokenError, KeyError):
+        user = JWTAuthentication().get_user(token)
+    except AuthenticationFailed as error:
+        detail = error.detail
+        if isinstance(detail, dict) and detail.get("code") == "user_inactive":
+            return WebSocketAuth(AnonymousUser(), "token", PROBLEM_INACTIVE)
         return WebSocketAuth(AnonymousUser(), "token", PROBLEM_UNAUTHORIZED)
-    user = get_user_model()._default_manager.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
-    if user is None:
+    except (TokenError, InvalidToken):
         return WebSocketAuth(AnonymousUser(), "token", PROBLEM_UNAUTHORIZED)
-    if not user.is_active:
-        return WebSocketAuth(user, "token", PROBLEM_INACTIVE)
     return WebSocketAuth(user, "token", expires_at=float(token["exp"]))
 
 

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from chat.exceptions import ChatError
+from chat.exceptions import ChatError, RateLimited
 
 GENERIC_VALIDATION_DETAIL = "Invalid input."
 
@@ -74,7 +75,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every API error in one shape."""
     if isinstance(exc, ChatError):
         set_rollback()
-        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        answer = Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        if isinstance(exc, RateLimited):
+            answer["Retry-After"] = str(exc.retry_after)
+        return answer
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -84,14 +88,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "not_found" if response.status_code == 404 else "permission_denied"
         response.data = error_body(code, str(response.data.get("detail", "")))
     if isinstance(exc, exceptions.Throttled):
+        # One code for every rate limit, whichever door (chatsite.ratelimit).
+        response.data = error_body("rate_limited", str(exc.detail))
         # DRF writes "%d" of a fractional wait, which can say 0: round up, at least 1 s.
         response["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 1)))
     return response
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Any other path under /api/: a 404 in the API's shape, not an HTML page."""
+    """Any other path under /api/, by any method: a 404 in the API's shape, not an HTML page.
+
+    Exempt from the CSRF check: it changes nothing, and a bearer-token client posting to a
+    wrong path must learn that the path is wrong, not that a cookie check failed.
+    """
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: under /api/ a 403 in the API's shape, elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        detail = f"CSRF check failed: {reason}" if reason else "CSRF check failed."
+        return JsonResponse(error_body("csrf_failed", detail), status=403)
+    return csrf.csrf_failure(request, reason)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -145,6 +145,8 @@ if DEBUG:
     MIDDLEWARE.append("chatsite.security.PlainNotFoundMiddleware")
 
 ROOT_URLCONF = "chatsite.urls"
+# Under /api/ a failed CSRF check answers in the API's error shape (docs/api.md).
+CSRF_FAILURE_VIEW = "chatsite.api_errors.csrf_failure"
 WSGI_APPLICATION = "chatsite.wsgi.application"
 ASGI_APPLICATION = "chatsite.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
@@ -295,8 +297,17 @@ else:
 # REST framework and JWT
 # https://www.django-rest-framework.org/api-guide/settings/
 # ------------------------------------------------------------------------------
+# Rate limits (chatsite/ratelimit.py; docs/operations.md "Limits"), in DRF's notation.
+# Per user, across REST, WebSocket and the pages:
 CHAT_MESSAGE_RATE = os.environ.get("CHAT_MESSAGE_RATE", "120/min")
+CHAT_EDIT_RATE = os.environ.get("CHAT_EDIT_RATE", "60/min")
+CHAT_CHANNEL_CREATE_RATE = os.environ.get("CHAT_CHANNEL_CREATE_RATE", "20/hour")
+CHAT_MEMBER_ADD_RATE = os.environ.get("CHAT_MEMBER_ADD_RATE", "60/min")
+# Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
+# Proxies in front of the app whose X-Forwarded-For is trusted for the client address
+# (0: use the peer address; a client could otherwise pick its own address).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -315,11 +326,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    # One error shape for every 4xx (docs/api.md); rate limits in chatsite/api_throttles.py.
+    # One error shape for every 4xx (docs/api.md); rate limits in chatsite/ratelimit.py.
     "EXCEPTION_HANDLER": "chatsite.api_errors.exception_handler",
-    # Proxies in front of the app whose X-Forwarded-For is trusted for the per-IP auth rate
-    # (0: use the peer address; a client could otherwise pick its own address).
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SIMPLE_JWT = {
@@ -414,7 +423,7 @@ CORS_ALLOW_HEADERS = [
     "x-requested-with",
     "x-request-id",
 ]
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Link"]
 
 # django-axes: lock a username from one client address after AXES_FAILURE_LIMIT failed logins
 # (web form and /api/auth/token/). Attempts are counted in the cache (Redis in full mode):
@@ -431,6 +440,7 @@ AXES_RESET_ON_SUCCESS = True
 # A lockout lasts AXES_COOLOFF_MINUTES from the lockout (and the backend flags the request).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "chatsite.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "chatsite.ratelimit.client_ip"
 AXES_VERBOSE = False
 if not REDIS_URL:
     # Embedded mode is a single process, where the local-memory cache is shared by all.

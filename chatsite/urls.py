@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from chatsite import health
+from chatsite.ratelimit import auth_rate_limited
 
 # Under /api/ these answer in the API's error shape (docs/api.md); elsewhere Django's pages.
 handler400 = "chatsite.api_errors.bad_request"
@@ -10,6 +11,8 @@ handler500 = "chatsite.api_errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The admin's login spends the per-address CHAT_AUTH_RATE budget like every login door.
+    path("admin/login/", auth_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include("chatsite.api_urls")),
     path("", include("web.urls")),

@@ -34,14 +34,19 @@ settings.CACHES["default"]["KEY_PREFIX"] = _TEST_PREFIX
 @pytest.fixture(autouse=True)
 def _forget_failed_logins() -> None:
     """django-axes counts failed logins per username and address in the cache (Redis): each
-    test starts with none, or a few wrong-password tests would lock `alice` out for the rest."""
+    test starts with none, or a few wrong-password tests would lock `alice` out for the rest.
+    Rate-limit counters go too: user ids start again in each run's fresh test database."""
     from django.core.cache import cache
 
     backend = getattr(cache, "_cache", None)
     if backend is None or not hasattr(backend, "get_client"):
         return
     client = backend.get_client(write=True)
-    stale = list(client.scan_iter(match=f"{_TEST_PREFIX}:*:axes-*", count=1000))
+    stale = [
+        key
+        for pattern in (f"{_TEST_PREFIX}:*:axes-*", f"{_TEST_PREFIX}:*:rate:*")
+        for key in client.scan_iter(match=pattern, count=1000)
+    ]
     if stale:
         client.delete(*stale)
 

@@ -18,13 +18,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chat import selectors, services
-from chat.exceptions import ChatError, NotFound
+from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.models import Channel
 from chat.validators import MAX_CONTENT_LENGTH
+from chatsite import ratelimit
 from web.forms import ChannelCreateForm, MessageForm, SignupForm
-from web.ratelimit import auth_retry_after
 
 ROOM_PAGE_SIZE = 50
+
+
+def _auth_retry_after(request: HttpRequest) -> int | None:
+    """Spend one attempt of the client address's CHAT_AUTH_RATE budget (shared by every
+    login, token and sign-up door); the seconds to wait when it is spent, else None."""
+    return ratelimit.hit(ratelimit.AUTH, ratelimit.client_ip(request))
 
 
 def _too_many_attempts(
@@ -43,7 +49,7 @@ class RateLimitedLoginView(LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        wait = auth_retry_after(request, "login")
+        wait = _auth_retry_after(request)
         if wait is not None:
             context = self.get_context_data(form=self.get_form())
             return _too_many_attempts(request, self.template_name, context, wait)
@@ -56,7 +62,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("web:channel_list")
     form = SignupForm(request.POST or None)
     if request.method == "POST":
-        wait = auth_retry_after(request, "signup")
+        wait = _auth_retry_after(request)
         if wait is not None:
             return _too_many_attempts(request, "accounts/signup.html", {"form": form}, wait)
         if form.is_valid():
@@ -99,6 +105,10 @@ def channel_create(request: HttpRequest) -> HttpResponse:
             channel = services.channel_create(user=request.user, **form.cleaned_data)
         except ChatError as error:
             _add_errors(form, error)
+            response = _channel_list_page(request, form, status=error.status_code)
+            if isinstance(error, RateLimited):
+                response["Retry-After"] = str(error.retry_after)
+            return response
         else:
             return redirect("web:room", name=channel.name)
     return _channel_list_page(request, form, status=400)
@@ -130,6 +140,11 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
                     content=form.cleaned_data["content"],
                     client_id=form.cleaned_data["client_id"],
                 )
+            except RateLimited as error:
+                _add_errors(form, error)
+                response = _room_page(request, channel, form, status=429)
+                response["Retry-After"] = str(error.retry_after)
+                return response
             except ChatError as error:
                 _add_errors(form, error)
             else:

@@ -3,20 +3,20 @@
 -- Works on PostgreSQL (psql -f) and on SQLite (through manage.py seed).
 -- Every demo user's password is 'chatsite-demo' (manage.py seed applies SEED_PASSWORD).
 
-INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
-VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'alice', '', '', 'alice@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Alice Archer', 'member')
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role, username_skeleton)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'alice', '', '', 'alice@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Alice Archer', 'member', '2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90')
 ON CONFLICT DO NOTHING;
 
-INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
-VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'bob', '', '', 'bob@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Bob Baker', 'member')
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role, username_skeleton)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'bob', '', '', 'bob@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Bob Baker', 'member', '81b637d8fcd2c6da6359e6963113a1170de795e4b725b84d1e0b4cfd9ec58ce9')
 ON CONFLICT DO NOTHING;
 
-INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
-VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'carol', '', '', 'carol@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Carol Chen', 'member')
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role, username_skeleton)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'carol', '', '', 'carol@example.com', FALSE, TRUE, '2026-11-01 08:00:00+00:00', 'Carol Chen', 'member', '4c26d9074c27d89ede59270c0ac14b71e071b15239519f75474b2f3ba63481f5')
 ON CONFLICT DO NOTHING;
 
-INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role)
-VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'moderator', '', '', 'moderator@example.com', TRUE, TRUE, '2026-11-01 08:00:00+00:00', 'Mo Derator', 'moderator')
+INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, display_name, role, username_skeleton)
+VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'moderator', '', '', 'moderator@example.com', TRUE, TRUE, '2026-11-01 08:00:00+00:00', 'Mo Derator', 'moderator', '1c50c4ca36ae6c735ca545f39938c578e823857b1a0adf1ca293c00d9a3b660f')
 ON CONFLICT DO NOTHING;
 
 INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq)

@@ -23,6 +23,9 @@ def _generous_rate_limits(settings: Any) -> None:
     """The suite sends many requests from one address; the rate-limit tests set their own."""
     settings.CHAT_AUTH_RATE = "100000/min"
     settings.CHAT_MESSAGE_RATE = "100000/min"
+    settings.CHAT_EDIT_RATE = "100000/min"
+    settings.CHAT_CHANNEL_CREATE_RATE = "100000/min"
+    settings.CHAT_MEMBER_ADD_RATE = "100000/min"
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.test import APIClient
 
+from chatsite import ratelimit
 from chatsite.api_errors import exception_handler
-from chatsite.api_throttles import AuthRateThrottle, MessageRateThrottle, parse_rate
+from chatsite.ratelimit import parse_rate
 from tests.contract.conftest import assert_error
 from tests.factories import UserFactory
 
@@ -87,9 +88,9 @@ def test_parse_rate() -> None:
     assert parse_rate("9/day") == (9, 86400)
 
 
-def _reset(throttle: type[Any], ident: str, period: int) -> None:
+def _reset(limit: ratelimit.Limit, ident: str, period: int) -> None:
     window = int(time.time() // period)
-    cache.delete_many([throttle.cache_key(ident, w) for w in (window, window + 1)])
+    cache.delete_many([ratelimit.cache_key(limit, ident, w) for w in (window, window + 1)])
 
 
 def test_message_sends_past_the_rate_are_429_with_retry_after(
@@ -97,7 +98,7 @@ def test_message_sends_past_the_rate_are_429_with_retry_after(
 ) -> None:
     settings.CHAT_MESSAGE_RATE = "3/hour"
     user = UserFactory.create()
-    _reset(MessageRateThrottle, str(user.pk), 3600)
+    _reset(ratelimit.MESSAGE, str(user.pk), 3600)
     client = api_for(user)
     payload = {"channel_id": str(channel.pk), "content": "spam"}
     statuses = [
@@ -105,22 +106,22 @@ def test_message_sends_past_the_rate_are_429_with_retry_after(
     ]
     assert statuses == [201, 201, 201, 429]
     response = client.post("/api/chat/messages", payload, format="json")
-    assert_error(response, 429, "throttled")
+    assert_error(response, 429, "rate_limited")
     assert 1 <= int(response["Retry-After"]) <= 3600
     # Reads are not counted, and the counter sits in the shared cache (Redis in the suite).
     assert client.get("/api/chat/messages", {"channel_id": str(channel.pk)}).status_code == 200
     window = int(time.time() // 3600)
-    assert cache.get(MessageRateThrottle.cache_key(str(user.pk), window)) == 5
+    assert cache.get(ratelimit.cache_key(ratelimit.MESSAGE, str(user.pk), window)) == 5
     # Another user has a budget of their own.
     other = UserFactory.create()
-    _reset(MessageRateThrottle, str(other.pk), 3600)
+    _reset(ratelimit.MESSAGE, str(other.pk), 3600)
     assert api_for(other).post("/api/chat/messages", payload, format="json").status_code == 201
 
 
 def test_token_refresh_and_register_share_the_per_ip_auth_rate(settings: Any, alice: Any) -> None:
     settings.CHAT_AUTH_RATE = "3/hour"
     address = f"192.0.2.{uuid.uuid4().int % 250 + 1}"
-    _reset(AuthRateThrottle, address, 3600)
+    _reset(ratelimit.AUTH, address, 3600)
     client = APIClient(REMOTE_ADDR=address)
     assert (
         client.post("/api/auth/token/", {"username": "alice", "password": "x"}).status_code == 401
@@ -128,16 +129,16 @@ def test_token_refresh_and_register_share_the_per_ip_auth_rate(settings: Any, al
     assert client.post("/api/auth/token/refresh/", {"refresh": "x"}).status_code == 401
     assert client.post("/api/auth/register/", {}).status_code == 400
     response = client.post("/api/auth/token/", {"username": "alice", "password": "x"})
-    assert_error(response, 429, "throttled")
+    assert_error(response, 429, "rate_limited")
     assert int(response["Retry-After"]) >= 1
     elsewhere = APIClient(REMOTE_ADDR="198.51.100.7")
-    _reset(AuthRateThrottle, "198.51.100.7", 3600)
+    _reset(ratelimit.AUTH, "198.51.100.7", 3600)
     assert elsewhere.post("/api/auth/register/", {}).status_code == 400
 
 
 def test_a_forwarded_for_header_does_not_dodge_the_auth_rate(settings: Any) -> None:
     settings.CHAT_AUTH_RATE = "1/hour"
-    _reset(AuthRateThrottle, "203.0.113.9", 3600)
+    _reset(ratelimit.AUTH, "203.0.113.9", 3600)
     client = APIClient(REMOTE_ADDR="203.0.113.9")
     assert client.post("/api/auth/register/", {}, HTTP_X_FORWARDED_FOR="1.1.1.1").status_code == 400
     blocked = client.post("/api/auth/register/", {}, HTTP_X_FORWARDED_FOR="2.2.2.2")

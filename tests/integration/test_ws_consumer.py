@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from chat import consumers, events, services
-from chatsite import rates
+from chatsite import ratelimit
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
 from tests.integration.ws_support import (
     SITE_ORIGIN,
@@ -454,7 +454,10 @@ async def test_frame_over_16_kib_closes_with_1009(alice: Any) -> None:
     assert await close_code(ws) == consumers.CLOSE_MESSAGE_TOO_BIG
 
 
-async def test_send_flood_gets_rate_limited_then_4429(alice: Any, channel: Any) -> None:
+async def test_send_flood_gets_rate_limited_then_4429(
+    alice: Any, channel: Any, settings: Any
+) -> None:
+    settings.CHAT_MESSAGE_RATE = "5/min"
     ws = await connect(alice)
     for number in range(60):
         await ws.send_json_to(
@@ -490,9 +493,9 @@ def test_token_bucket_refills_over_time() -> None:
 
 
 def test_rate_per_second_reads_drf_rates() -> None:
-    assert rates.per_second("120/min") == 2
-    assert rates.per_second("10/s") == 10
-    assert rates.per_second("3600/hour") == 1
+    assert ratelimit.per_second("120/min") == 2
+    assert ratelimit.per_second("10/s") == 10
+    assert ratelimit.per_second("3600/hour") == 1
 
 
 async def test_members_of_many_channels_are_subscribed_to_all(alice: Any) -> None:
@@ -506,4 +509,21 @@ async def test_members_of_many_channels_are_subscribed_to_all(alice: Any) -> Non
     await post(alice, channels[2], "to the last one")
     event = await receive_type(ws, "message.created")
     assert event["message"]["channel_id"] == str(channels[2].pk)
+    await ws.disconnect()
+
+
+async def test_send_without_a_visible_character_is_a_validation_error(
+    alice: Any, channel: Any
+) -> None:
+    ws = await connect(alice)
+    await ws.send_json_to(
+        {"type": "message.send", "channel_id": str(channel.pk), "content": "\u200b\u2060"}
+    )
+    error = await receive_type(ws, "error")
+    assert error["code"] == "validation_error" and "content" in error["fields"]
+    await ws.send_json_to(
+        {"type": "message.send", "channel_id": str(channel.pk), "content": "\u202eok\u202c"}
+    )
+    ack = await receive_type(ws, "ack")
+    assert ack["message"]["content"] == "ok"
     await ws.disconnect()

@@ -1,14 +1,15 @@
 """Serve chatsite with Daphne, as `make run` does: on a loopback address only while DEBUG is on.
 
-``manage.py serve --setup`` first migrates, seeds the demo data (chat.management.commands.seed
-decides whether demo users may exist), makes the first admin from the environment and collects
-static files, all in this one process; then it serves, and once listening prints the URL (and
-the demo logins, when there are demo users) one time.
+``manage.py serve --setup`` first migrates, purges expired tokens and sessions, seeds the demo
+data (chat.management.commands.seed decides whether demo users may exist), makes the first admin
+from the environment and collects static files, all in this one process; then it serves, and
+once listening prints the URL (and the demo logins, when there are demo users) one time.
 """
 
 from __future__ import annotations
 
 import contextvars
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--setup",
             action="store_true",
-            help="migrate, seed, ensure_admin and collectstatic before serving",
+            help="migrate, purge_expired, seed, ensure_admin and collectstatic before serving",
         )
 
     def handle(self, *args: Any, bind: str, port: int, setup: bool, **options: Any) -> None:
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             raise CommandError(DEBUG_NEEDS_LOOPBACK.format(host=bind))
         if setup:
             call_command("migrate", interactive=False, verbosity=0)
+            call_command("purge_expired", stdout=io.StringIO())  # quietly: nothing to act on
             call_command("seed", stdout=self.stdout)
             call_command("ensure_admin", stdout=self.stdout)
             call_command("collectstatic", interactive=False, verbosity=0)

@@ -149,7 +149,16 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # ------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # CONN_HEALTH_CHECKS makes the pool test a connection (one empty query) before handing it
+    # out, so connections that a PostgreSQL restart killed are replaced, not served
+    # (docs/operations.md, "Outages", has its measured cost).
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=0,
+            conn_health_checks=env_bool("DATABASE_POOL_CHECK", True),
+        )
+    }
 else:
     DATABASES = {
         "default": {
@@ -234,6 +243,9 @@ if REDIS_URL:
             "BACKEND": "chatsite.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CHANNEL_LAYER_PREFIX,
+            # A Redis that does not answer must not hold requests: past these the cache
+            # answers from process memory (chatsite.cache, docs/operations.md "Outages").
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:

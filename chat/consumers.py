@@ -30,17 +30,25 @@ from chat import events, keepalive, presence, selectors, services
 from chat.exceptions import ChatError, NotFound, ValidationError
 from chat.models import Message
 from chat.serializers import MessageCreateSerializer
-from chat.ws_auth import PROBLEM_INACTIVE, WebSocketAuth, seconds_left
+from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
 from chatsite import rates, rls
+from chatsite.cache import REDIS_UNAVAILABLE
+from chatsite.overload import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 16 * 1024
 
 CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOODED = 4429
+
+# PostgreSQL or Redis is away: the operation is answered with an ``unavailable`` error event
+# and the socket stays open (docs/api.md); a connect that cannot be served closes with 1013.
+OUTAGE_ERRORS = (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE)
+UNAVAILABLE_DETAIL = "The server cannot reach its database or message bus. Try again shortly."
 
 # Rate-limit errors within FLOOD_WINDOW_SECONDS of each other before the socket is closed.
 FLOOD_STRIKES = 10
@@ -137,6 +145,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if auth is not None and auth.problem == PROBLEM_INACTIVE:
             await self._refuse("forbidden", "This account is deactivated.", CLOSE_FORBIDDEN)
             return
+        if auth is not None and auth.problem == PROBLEM_UNAVAILABLE:
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_TRY_AGAIN_LATER)
+            return
         left = seconds_left(auth) if auth is not None else None
         if auth is None or auth.problem or (left is not None and left <= 0):
             detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
@@ -144,7 +155,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = auth.user
         self._init_state()
-        channels = await self._follow_member_channels()
+        try:
+            channels = await self._follow_member_channels()
+        except OUTAGE_ERRORS as exc:
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            self.closing = True
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_TRY_AGAIN_LATER)
+            return
         await self.send_json(self._welcome(channels))
         if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
             await events.send_presence(
@@ -218,16 +235,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.token_timer.cancel()
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(
-            *(
-                self.channel_layer.group_discard(group, self.channel_name)
-                for group in self.keep_alive_groups()
+        try:
+            await asyncio.gather(
+                *(
+                    self.channel_layer.group_discard(group, self.channel_name)
+                    for group in self.keep_alive_groups()
+                )
             )
-        )
-        if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
-            await events.send_presence(
-                user_id=self.user.pk, status="offline", channel_ids=self.member_channels
-            )
+            if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
+                await events.send_presence(
+                    user_id=self.user.pk, status="offline", channel_ids=self.member_channels
+                )
+        except REDIS_UNAVAILABLE as exc:
+            # Redis is away: the connection's presence entry expires on its own.
+            logger.warning("ws.disconnect_cleanup_failed: %s: %s", type(exc).__name__, exc)
 
     async def _refuse(self, code: str, detail: str, close_code: int) -> None:
         await self._send_error(code, detail, ref="connect")
@@ -293,6 +314,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._strike(exc, ref=self._ref(kind, content))
         except ChatError as exc:
             await self._send_error(exc.code, exc.detail, self._ref(kind, content), exc.fields)
+        except OUTAGE_ERRORS as exc:
+            # A message.send answered so may or may not be stored (a failed COMMIT cannot
+            # tell): the client sends it again with the same client_id, stored at most once.
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            await self._send_error("unavailable", UNAVAILABLE_DETAIL, self._ref(kind, content))
 
     @staticmethod
     def _ref(kind: str, content: dict[str, Any]) -> str:
@@ -397,7 +423,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if channel_id not in self.subscribed:
             try:
                 await self.handle_subscribe({"channel_id": channel_id})
-            except ChatError:
+            except (ChatError, *OUTAGE_ERRORS):
                 self.member_channels.discard(channel_id)
 
     async def chat_deactivated(self, event: dict[str, Any]) -> None:

@@ -149,16 +149,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # ------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    # CONN_HEALTH_CHECKS makes the pool test a connection (one empty query) before handing it
-    # out, so connections that a PostgreSQL restart killed are replaced, not served
-    # (docs/operations.md, "Outages", has its measured cost).
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=0,
-            conn_health_checks=env_bool("DATABASE_POOL_CHECK", True),
-        )
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     DATABASES = {
         "default": {
@@ -177,12 +168,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # Past this wait for a free connection a request is answered 503 + Retry-After
             # (chatsite.overload): overload sheds load instead of queueing it for long.
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 3),
+            # While PostgreSQL is away the pool retries each connection with a doubling pause
+            # for this long, then gives up until a request asks again. The psycopg_pool
+            # default (300 s) lets the pauses grow to minutes, and so the time it takes
+            # requests to succeed again after PostgreSQL is back (docs/operations.md, "Outages").
+            "reconnect_timeout": 5,
         }
     # Behind PgBouncer in transaction mode: keep the RLS context transaction-local always
     # (chatsite.db runs a query outside a transaction in one of its own).
     DATABASES["default"]["OPTIONS"]["rls_transaction_local"] = env_bool(
         "DATABASE_TRANSACTION_POOLING", False
     )
+    # Test a pooled connection (one empty query) before a request uses it, so connections
+    # that a PostgreSQL restart killed are replaced, not served (chatsite.db; its measured
+    # cost is in docs/operations.md, "Outages").
+    DATABASES["default"]["OPTIONS"]["pool_check"] = env_bool("DATABASE_POOL_CHECK", True)
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("DATABASE_TEST_NAME") or None}
 # The runtime role (no ownership, no BYPASSRLS) that migrations grant data access to when it
 # exists; docs/operations.md "Roles and row-level security".

@@ -40,13 +40,13 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 16 * 1024
 
 CLOSE_MESSAGE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOODED = 4429
+CLOSE_UNAVAILABLE = 4503  # the database or Redis is away: reconnect after a pause
 
 # PostgreSQL or Redis is away: the operation is answered with an ``unavailable`` error event
-# and the socket stays open (docs/api.md); a connect that cannot be served closes with 1013.
+# and the socket stays open (docs/api.md); a connect that cannot be served closes with 4503.
 OUTAGE_ERRORS = (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE)
 UNAVAILABLE_DETAIL = "The server cannot reach its database or message bus. Try again shortly."
 
@@ -146,7 +146,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse("forbidden", "This account is deactivated.", CLOSE_FORBIDDEN)
             return
         if auth is not None and auth.problem == PROBLEM_UNAVAILABLE:
-            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_TRY_AGAIN_LATER)
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
             return
         left = seconds_left(auth) if auth is not None else None
         if auth is None or auth.problem or (left is not None and left <= 0):
@@ -160,14 +160,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except OUTAGE_ERRORS as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             self.closing = True
-            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_TRY_AGAIN_LATER)
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
             return
         await self.send_json(self._welcome(channels))
-        if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
-            await events.send_presence(
-                user_id=self.user.pk, status="online", channel_ids=self.member_channels
-            )
-        await self._send_presence_snapshot()
+        try:
+            if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
+                await events.send_presence(
+                    user_id=self.user.pk, status="online", channel_ids=self.member_channels
+                )
+            await self._send_presence_snapshot()
+        except OUTAGE_ERRORS as exc:
+            # Presence is best effort: the socket works without it, and the next heartbeat
+            # counts the connection again.
+            logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
         keepalive.keeper().add(self)
         if left is not None:
             self.token_timer = asyncio.get_running_loop().call_later(

@@ -221,8 +221,10 @@ class _PresenceOutbox:
                         for channel_id, changes in pending.items()
                     )
                 )
-            except Exception:
+            except REDIS_UNAVAILABLE as exc:
                 # Presence is best effort: the next snapshot or change corrects it.
+                logger.warning("presence.send_failed: channel layer unavailable (%s)", exc)
+            except Exception:
                 logger.exception("presence.send_failed")
 
 

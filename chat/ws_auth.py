@@ -192,7 +192,7 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
         else:
             result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
     except DATABASE_UNAVAILABLE:
-        # The consumer answers with an `unavailable` error and closes with 1013.
+        # The consumer answers with an `unavailable` error and closes with 4503.
         result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAVAILABLE)
     return WebSocketAuth(result.user, result.method, result.problem, result.expires_at, echo)
 

@@ -108,6 +108,25 @@ def _replay_text(message: Message, since_seq: int) -> str:
     return str(events.layer_message(events.message_event(message, kind))["text"])
 
 
+async def _close_unavailable(
+    receive: Any, send: Any, accepted: bool, subprotocol: str | None
+) -> None:
+    """At the ASGI level, what ``connect`` does when the database is away: accept (unless
+    done), send an ``unavailable`` error event, close with 4503."""
+    if not accepted:
+        try:
+            message = await asyncio.wait_for(receive(), timeout=5)
+        except TimeoutError:
+            return
+        if message["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+    ref = "layer" if accepted else "connect"
+    event = {"type": "error", "code": "unavailable", "detail": UNAVAILABLE_DETAIL, "ref": ref}
+    await send({"type": "websocket.send", "text": json.dumps(event)})
+    await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
+
+
 # Client frame type -> the consumer's method for it (one table, not one dict per connection).
 FRAME_HANDLERS = {
     "ping": "handle_ping",
@@ -123,6 +142,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     user: Any = None
     token_timer: asyncio.TimerHandle | None = None
+    accepted = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
+
+        Channels asks the layer for the connection's own channel before anything else, so
+        while Redis is away a new connection fails there, before it is accepted (Daphne would
+        answer the handshake with a 500); RedisChannelLayer (CHANNEL_LAYER_BACKEND=core) also
+        raises from its receive loop under an open socket (Daphne would close it with 1011).
+        """
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_UNAVAILABLE as exc:
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            auth: WebSocketAuth | None = scope.get("auth")
+            await _close_unavailable(
+                receive, send, self.accepted, auth.subprotocol if auth else None
+            )
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, one thread hop
@@ -142,6 +179,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         auth: WebSocketAuth | None = self.scope.get("auth")
         await self.accept(auth.subprotocol if auth else None)
+        self.accepted = True
         if auth is not None and auth.problem == PROBLEM_INACTIVE:
             await self._refuse("forbidden", "This account is deactivated.", CLOSE_FORBIDDEN)
             return

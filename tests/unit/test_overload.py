@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from django.db.utils import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from django.test import RequestFactory
+from django.utils.functional import SimpleLazyObject
 from psycopg_pool import PoolTimeout
 
 from chatsite.overload import OverloadMiddleware
+from chatsite.request_log import RequestLogMiddleware
 
 
 def _pool_timeout() -> OperationalError:
@@ -76,3 +78,15 @@ def test_a_database_that_is_away_is_503_not_500(exc: Exception, caplog: Any) -> 
 def test_other_errors_are_left_alone(exc: Exception) -> None:
     request = RequestFactory().get("/api/chat/channels/")
     assert _middleware().process_exception(request, exc) is None
+
+
+def test_the_request_log_leaves_out_a_user_the_database_cannot_read() -> None:
+    """The log line of a 503 reads request.user; with the database away that must not raise
+    (it would turn the 503 into a 500)."""
+
+    def read_user() -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    request = RequestFactory().get("/channels/general/")
+    request.user = SimpleLazyObject(read_user)  # type: ignore[assignment]
+    RequestLogMiddleware.bind_user_id(request)

@@ -37,7 +37,8 @@ from websockets.typing import Subprotocol
 from tests import live
 from tests.private_services import RUNTIME_ROLE, PrivatePostgres, PrivateRedis
 
-pytestmark = [pytest.mark.outage, pytest.mark.live]
+# One xdist worker runs them all (make test uses --dist loadgroup), on one private stack.
+pytestmark = [pytest.mark.outage, pytest.mark.live, pytest.mark.xdist_group("outages")]
 
 TIMEOUT = 10.0
 RECOVERY_TIMEOUT = 15.0

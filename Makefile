@@ -11,7 +11,7 @@ PORT ?= 8000
 # The test suite runs against the local PostgreSQL and Redis, as a role without BYPASSRLS.
 TEST_DATABASE_URL ?= postgres://chatsite@127.0.0.1:5432/chatsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install run test lint typecheck services browser bench clean
 

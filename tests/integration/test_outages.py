@@ -37,8 +37,8 @@ from websockets.typing import Subprotocol
 from tests import live
 from tests.private_services import RUNTIME_ROLE, PrivatePostgres, PrivateRedis
 
-# One xdist worker runs them all (make test uses --dist loadgroup), on one private stack.
-pytestmark = [pytest.mark.outage, pytest.mark.live, pytest.mark.xdist_group("outages")]
+# Under xdist each worker that runs one of these starts a private stack of its own.
+pytestmark = [pytest.mark.outage, pytest.mark.live]
 
 TIMEOUT = 10.0
 RECOVERY_TIMEOUT = 15.0

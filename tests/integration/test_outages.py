@@ -149,7 +149,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "DJANGO_DEBUG": "0",
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
                 "LOG_FORMAT": "json",
-                "DATABASE_POOL_TIMEOUT": "1",
+                "DATABASE_POOL_TIMEOUT": "2",
                 "AXES_FAILURE_LIMIT": str(AXES_FAILURE_LIMIT),
             },
         )

@@ -30,8 +30,10 @@ from chat import events, keepalive, presence, selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
 from chat.models import Message
 from chat.serializers import MessageCreateSerializer
-from chat.ws_auth import PROBLEM_INACTIVE, WebSocketAuth, seconds_left
+from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
 from chatsite import rls
+from chatsite.cache import REDIS_UNAVAILABLE
+from chatsite.overload import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,12 @@ CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOODED = 4429
+CLOSE_UNAVAILABLE = 4503  # the database or Redis is away: reconnect after a pause
+
+# PostgreSQL or Redis is away: the operation is answered with an ``unavailable`` error event
+# and the socket stays open (docs/api.md); a connect that cannot be served closes with 4503.
+OUTAGE_ERRORS = (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE)
+UNAVAILABLE_DETAIL = "The server cannot reach its database or message bus. Try again shortly."
 
 # Rate-limit errors within FLOOD_WINDOW_SECONDS of each other before the socket is closed.
 FLOOD_STRIKES = 10
@@ -96,6 +104,25 @@ def _replay_text(message: Message, since_seq: int) -> str:
     return str(events.layer_message(events.message_event(message, kind))["text"])
 
 
+async def _close_unavailable(
+    receive: Any, send: Any, accepted: bool, subprotocol: str | None
+) -> None:
+    """At the ASGI level, what ``connect`` does when the database is away: accept (unless
+    done), send an ``unavailable`` error event, close with 4503."""
+    if not accepted:
+        try:
+            message = await asyncio.wait_for(receive(), timeout=5)
+        except TimeoutError:
+            return
+        if message["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+    ref = "layer" if accepted else "connect"
+    event = {"type": "error", "code": "unavailable", "detail": UNAVAILABLE_DETAIL, "ref": ref}
+    await send({"type": "websocket.send", "text": json.dumps(event)})
+    await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
+
+
 # Client frame type -> the consumer's method for it (one table, not one dict per connection).
 FRAME_HANDLERS = {
     "ping": "handle_ping",
@@ -111,6 +138,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     user: Any = None
     token_timer: asyncio.TimerHandle | None = None
+    accepted = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
+
+        Channels asks the layer for the connection's own channel before anything else, so
+        while Redis is away a new connection fails there, before it is accepted (Daphne would
+        answer the handshake with a 500); RedisChannelLayer (CHANNEL_LAYER_BACKEND=core) also
+        raises from its receive loop under an open socket (Daphne would close it with 1011).
+        """
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_UNAVAILABLE as exc:
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            auth: WebSocketAuth | None = scope.get("auth")
+            await _close_unavailable(
+                receive, send, self.accepted, auth.subprotocol if auth else None
+            )
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, one thread hop
@@ -130,8 +175,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         auth: WebSocketAuth | None = self.scope.get("auth")
         await self.accept(auth.subprotocol if auth else None)
+        self.accepted = True
         if auth is not None and auth.problem == PROBLEM_INACTIVE:
             await self._refuse("forbidden", "This account is deactivated.", CLOSE_FORBIDDEN)
+            return
+        if auth is not None and auth.problem == PROBLEM_UNAVAILABLE:
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
             return
         left = seconds_left(auth) if auth is not None else None
         if auth is None or auth.problem or (left is not None and left <= 0):
@@ -140,13 +189,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = auth.user
         self._init_state()
-        channels = await self._follow_member_channels()
+        try:
+            channels = await self._follow_member_channels()
+        except OUTAGE_ERRORS as exc:
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            self.closing = True
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
+            return
         await self.send_json(self._welcome(channels))
-        if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
-            await events.send_presence(
-                user_id=self.user.pk, status="online", channel_ids=self.member_channels
-            )
-        await self._send_presence_snapshot()
+        try:
+            if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
+                await events.send_presence(
+                    user_id=self.user.pk, status="online", channel_ids=self.member_channels
+                )
+            await self._send_presence_snapshot()
+        except OUTAGE_ERRORS as exc:
+            # Presence is best effort: the socket works without it, and the next heartbeat
+            # counts the connection again.
+            logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
         keepalive.keeper().add(self)
         if left is not None:
             self.token_timer = asyncio.get_running_loop().call_later(
@@ -214,16 +274,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.token_timer.cancel()
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(
-            *(
-                self.channel_layer.group_discard(group, self.channel_name)
-                for group in self.keep_alive_groups()
+        try:
+            await asyncio.gather(
+                *(
+                    self.channel_layer.group_discard(group, self.channel_name)
+                    for group in self.keep_alive_groups()
+                )
             )
-        )
-        if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
-            await events.send_presence(
-                user_id=self.user.pk, status="offline", channel_ids=self.member_channels
-            )
+            if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
+                await events.send_presence(
+                    user_id=self.user.pk, status="offline", channel_ids=self.member_channels
+                )
+        except REDIS_UNAVAILABLE as exc:
+            # Redis is away: the connection's presence entry expires on its own.
+            logger.warning("ws.disconnect_cleanup_failed: %s: %s", type(exc).__name__, exc)
 
     async def _refuse(self, code: str, detail: str, close_code: int) -> None:
         await self._send_error(code, detail, ref="connect")
@@ -289,6 +353,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._strike(exc, ref=self._ref(kind, content))
         except ChatError as exc:
             await self._send_error(exc.code, exc.detail, self._ref(kind, content), exc.fields)
+        except OUTAGE_ERRORS as exc:
+            # A message.send answered so may or may not be stored (a failed COMMIT cannot
+            # tell): the client sends it again with the same client_id, stored at most once.
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            await self._send_error("unavailable", UNAVAILABLE_DETAIL, self._ref(kind, content))
 
     @staticmethod
     def _ref(kind: str, content: dict[str, Any]) -> str:
@@ -391,7 +460,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if channel_id not in self.subscribed:
             try:
                 await self.handle_subscribe({"channel_id": channel_id})
-            except ChatError:
+            except (ChatError, *OUTAGE_ERRORS):
                 self.member_channels.discard(channel_id)
 
     async def chat_deactivated(self, event: dict[str, Any]) -> None:

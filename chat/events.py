@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from chat.models import Message
+from chatsite.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +126,14 @@ _sending: set[asyncio.Task[None]] = set()  # strong references until each send i
 
 def _sent(task: asyncio.Task[None]) -> None:
     _sending.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("events.send_failed", exc_info=task.exception())
+    if task.cancelled() or task.exception() is None:
+        return
+    error = task.exception()
+    if isinstance(error, REDIS_UNAVAILABLE):
+        # The layer is away: the write stands, and clients recover the event by seq.
+        logger.warning("events.send_failed: channel layer unavailable (%s)", error)
+    else:
+        logger.error("events.send_failed", exc_info=error)
 
 
 def _send_on_commit(group: str, message: dict[str, Any]) -> None:
@@ -214,8 +221,10 @@ class _PresenceOutbox:
                         for channel_id, changes in pending.items()
                     )
                 )
-            except Exception:
+            except REDIS_UNAVAILABLE as exc:
                 # Presence is best effort: the next snapshot or change corrects it.
+                logger.warning("presence.send_failed: channel layer unavailable (%s)", exc)
+            except Exception:
                 logger.exception("presence.send_failed")
 
 

@@ -32,6 +32,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import JWTAuthentication
+from chatsite.overload import DATABASE_UNAVAILABLE
 
 SUBPROTOCOL = "chat.v1"
 TOKEN_PREFIX = "bearer."  # noqa: S105 (a prefix, not a secret)
@@ -44,6 +45,7 @@ ORIGIN_FORBIDDEN = "forbidden"
 
 PROBLEM_UNAUTHORIZED = "unauthorized"
 PROBLEM_INACTIVE = "inactive"
+PROBLEM_UNAVAILABLE = "unavailable"  # the database could not be asked
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class WebSocketAuth:
 
     user: Any
     method: str | None = None  # "token" or "session"
-    problem: str | None = None  # PROBLEM_UNAUTHORIZED or PROBLEM_INACTIVE
+    problem: str | None = None  # PROBLEM_UNAUTHORIZED, PROBLEM_INACTIVE or PROBLEM_UNAVAILABLE
     expires_at: float | None = None  # the access token's exp (epoch seconds)
     subprotocol: str | None = None  # what to echo on accept
 
@@ -181,14 +183,18 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
     echo = SUBPROTOCOL if SUBPROTOCOL in subprotocols else None
     raw_token = _offered_token(subprotocols)
     kind = scope.get("origin_kind") or origin_kind(scope)
-    if kind == ORIGIN_FORBIDDEN:
-        result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
-    elif raw_token is not None:
-        result = _user_from_token(raw_token)
-    elif kind == ORIGIN_SITE:
-        result = _user_from_session(scope)
-    else:
-        result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+    try:
+        if kind == ORIGIN_FORBIDDEN:
+            result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+        elif raw_token is not None:
+            result = _user_from_token(raw_token)
+        elif kind == ORIGIN_SITE:
+            result = _user_from_session(scope)
+        else:
+            result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+    except DATABASE_UNAVAILABLE:
+        # The consumer answers with an `unavailable` error and closes with 4503.
+        result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAVAILABLE)
     return WebSocketAuth(result.user, result.method, result.problem, result.expires_at, echo)
 
 

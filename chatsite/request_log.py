@@ -11,6 +11,8 @@ from django.dispatch import receiver
 from django_structlog import signals
 from django_structlog.middlewares import RequestMiddleware
 
+from chatsite.overload import DATABASE_UNAVAILABLE
+
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
@@ -43,6 +45,18 @@ class RequestLogMiddleware(RequestMiddleware):
     @staticmethod
     def format_request(request: HttpRequest) -> str:
         return f"{request.method} {request.path}"
+
+    @staticmethod
+    def bind_user_id(request: HttpRequest) -> None:
+        """The user id for the log line; none while the database cannot say who it is.
+
+        A request answered 503 because the database is away (chatsite.overload) may not have
+        read its session user yet, and reading it here would turn the 503 into a 500.
+        """
+        try:
+            RequestMiddleware.bind_user_id(request)
+        except DATABASE_UNAVAILABLE:
+            return
 
 
 def _request_fields(request: HttpRequest, log_kwargs: dict[str, Any]) -> None:

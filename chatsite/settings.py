@@ -221,12 +221,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # Past this wait for a free connection a request is answered 503 + Retry-After
             # (chatsite.overload): overload sheds load instead of queueing it for long.
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 3),
+            # While PostgreSQL is away the pool retries each connection with a doubling pause
+            # for this long, then gives up until a request asks again. The psycopg_pool
+            # default (300 s) lets the pauses grow to minutes, and so the time it takes
+            # requests to succeed again after PostgreSQL is back (docs/operations.md, "Outages").
+            "reconnect_timeout": 5,
         }
     # Behind PgBouncer in transaction mode: keep the RLS context transaction-local always
     # (chatsite.db runs a query outside a transaction in one of its own).
     DATABASES["default"]["OPTIONS"]["rls_transaction_local"] = env_bool(
         "DATABASE_TRANSACTION_POOLING", False
     )
+    # Test a pooled connection (one empty query) before a request uses it, so connections
+    # that a PostgreSQL restart killed are replaced, not served (chatsite.db; its measured
+    # cost is in docs/operations.md, "Outages").
+    DATABASES["default"]["OPTIONS"]["pool_check"] = env_bool("DATABASE_POOL_CHECK", True)
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("DATABASE_TEST_NAME") or None}
 # The runtime role (no ownership, no BYPASSRLS) that migrations grant data access to when it
 # exists; docs/operations.md "Roles and row-level security".
@@ -287,6 +296,9 @@ if REDIS_URL:
             "BACKEND": "chatsite.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CHANNEL_LAYER_PREFIX,
+            # A Redis that does not answer must not hold requests: past these the cache
+            # answers from process memory (chatsite.cache, docs/operations.md "Outages").
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:

@@ -349,7 +349,8 @@ class Room {
   handleError(event) {
     const item = event.ref ? this.pending.get(event.ref) : undefined;
     if (item) {
-      this.fail(item, event.detail || "Not sent.", event.code === "rate_limited");
+      const retryable = event.code === "rate_limited" || event.code === "unavailable";
+      this.fail(item, event.detail || "Not sent.", retryable);
     } else if (event.ref === "subscribe" && this.seq.syncing) {
       this.seq.syncing = false;
       this.setBusy("sync", false);

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import uuid
+from collections.abc import Callable, Iterator
 
+import pytest
 import redis
 from django.core.cache import caches
 from django.test import override_settings
 
+from chatsite import cache as cache_module
 from chatsite.cache import RedisCache, count_up
 
 
@@ -52,3 +57,64 @@ def test_count_up_works_on_caches_without_it() -> None:
     with override_settings(CACHES=locmem):
         key = f"count-up-{uuid.uuid4()}"
         assert [count_up(key, timeout=30) for _ in range(3)] == [1, 2, 3]
+
+
+# --- While Redis is away ------------------------------------------------------------------
+
+
+@pytest.fixture
+def unreachable_cache() -> Iterator[Callable[[], RedisCache]]:
+    """Backend instances on a port where no Redis listens (refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    location = f"redis://127.0.0.1:{port}/0"
+    params = {"KEY_PREFIX": f"away-{uuid.uuid4()}", "OPTIONS": {"socket_connect_timeout": 1}}
+    yield lambda: RedisCache(location, params)
+    cache_module._outages.pop(location, None)
+
+
+def test_count_up_counts_in_process_memory_while_redis_is_away(
+    unreachable_cache: Callable[[], RedisCache], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="chatsite.cache"):
+        # A backend instance per request under ASGI: they count into the same number.
+        counts = [unreachable_cache().count_up("throttle:message:1:1", 30) for _ in range(5)]
+    assert counts == [1, 2, 3, 4, 5]
+    # One warning for the outage, not one per request.
+    warnings = [r.getMessage() for r in caplog.records if r.name == "chatsite.cache"]
+    assert len(warnings) == 1 and "cache.redis_unavailable" in warnings[0]
+
+
+def test_get_set_add_and_incr_answer_from_memory_while_redis_is_away(
+    unreachable_cache: Callable[[], RedisCache],
+) -> None:
+    backend = unreachable_cache()
+    backend.set("a", 1, timeout=30)
+    assert backend.add("a", 5) is False
+    assert backend.incr("a") == 2
+    assert backend.get("a") == 2
+    assert backend.get_many(["a", "b"]) == {"a": 2}
+    backend.delete("a")
+    assert backend.get("a", "gone") == "gone"
+
+
+def test_redis_is_tried_again_after_the_retry_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = caches.create_connection("default")
+    assert isinstance(backend, RedisCache)
+    key = f"count-up-{uuid.uuid4()}"
+    backend.outage.failed(redis.exceptions.ConnectionError("gone"))
+    try:
+        # Inside the interval the count stays in this process; Redis never sees it.
+        assert backend.count_up(key, timeout=30) == 1
+        with redis.Redis(connection_pool=backend.connection_pool()) as connection:
+            assert connection.get(backend.make_and_validate_key(key)) is None
+        backend.outage.retry_at = 0.0
+        with caplog.at_level(logging.WARNING, logger="chatsite.cache"):
+            assert backend.count_up(key, timeout=30) == 1  # in Redis now, a fresh count
+        assert backend.outage.down is False
+        assert any("cache.redis_back" in r.getMessage() for r in caplog.records)
+    finally:
+        backend.outage.down = False

@@ -298,7 +298,7 @@ class Run:
         return gaps
 
     async def close(self) -> None:
-        """Everyone disconnects at once (the mass disconnect of DESIGN §10)."""
+        """Everyone disconnects at once (docs/operations.md, "Scaling out": a mass disconnect)."""
         connections = [*self.subscribers, *self.senders]
         await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
         await asyncio.gather(*self.tasks, return_exceptions=True)

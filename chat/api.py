@@ -1,4 +1,4 @@
-"""/api/chat/: channels, members, read markers and messages (DESIGN §5).
+"""/api/chat/: channels, members, read markers and messages (docs/api.md).
 
 Thin views: each parses its input with a serializer, calls one service (writes) or selector
 (reads) and serializes the result. Domain errors from the services travel up to

@@ -1,4 +1,4 @@
-"""Channels, memberships and messages (DESIGN §3).
+"""Channels, memberships and messages (docs/architecture.md).
 
 Every change in a channel takes the channel's next ``seq`` (see ``chat.services``): a create
 stores it as both ``seq`` and ``change_seq``, an edit or a delete as ``change_seq``. A client

@@ -1,8 +1,9 @@
 """Reads that need care: visibility, unread counts and keyset pagination on seq.
 
-Visibility follows DESIGN §4 and mirrors the row-level security policies: a member sees
-public channels and the private ones they belong to; moderators and admins see all. A private
-channel that a user may not see does not exist for them (NotFound, never PermissionDenied).
+Visibility follows the access model (docs/architecture.md) and mirrors the row-level security
+policies: a member sees public channels and the private ones they belong to; moderators and
+admins see all. A private channel that a user may not see does not exist for them (NotFound,
+never PermissionDenied).
 """
 
 from __future__ import annotations

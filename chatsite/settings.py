@@ -272,7 +272,7 @@ if REDIS_URL:
                 ],
                 "prefix": CHANNEL_LAYER_PREFIX,
                 # Pending events per Daphne process inbox; past it an event is dropped and
-                # clients recover by seq (DESIGN §6).
+                # clients recover by seq (docs/api.md).
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 60,
                 # Consumers re-add their groups every heartbeat (chat/consumers.py), so a dead

@@ -1,4 +1,4 @@
-"""Page routes (DESIGN §9): sign-up, log-in and log-out, the channel list, the rooms."""
+"""Page routes (docs/web.md): sign-up, log-in and log-out, the channel list, the rooms."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path

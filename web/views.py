@@ -1,4 +1,4 @@
-"""The pages: thin views that call the chat selectors and services (DESIGN §7, §9).
+"""The pages: thin views that call the chat selectors and services (docs/web.md).
 
 The room renders its last 50 messages on the server; ``static/js/chat.js`` then keeps it live
 over the WebSocket. Every form here also works without scripts (post, redirect, get).

@@ -17,9 +17,10 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # The tutorial gives just the address. The pool options are the fix from
-            # DESIGN §10 (redis-py's pool raises past 100 connections, and its 5 s socket
-            # timeout races the layer's 5 s blocking read); without them the reference
-            # itself loses clients at 1000 subscribers, which would flatter chatsite.
+            # docs/operations.md, "Scaling out" (redis-py's pool raises past 100
+            # connections, and its 5 s socket timeout races the layer's 5 s blocking
+            # read); without them the reference itself loses clients at 1000
+            # subscribers, which would flatter chatsite.
             "hosts": [
                 {
                     "address": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),

@@ -6,7 +6,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-# Row-level security for the revisions (DESIGN §4): moderators read all of them and write the
+# Row-level security for the revisions (docs/operations.md, "Roles and row-level security"): moderators read all of them and write the
 # ones they make; an author reads, writes (edits) and purges (own delete) the revisions of
 # their own messages; the service role does anything. Nobody else sees a row.
 ROLE = "current_setting('app.role', true)"

@@ -1,4 +1,5 @@
-"""Row-level security on chat_channel, chat_membership and chat_message (DESIGN §4).
+"""Row-level security on chat_channel, chat_membership and chat_message (docs/operations.md,
+"Roles and row-level security").
 
 PostgreSQL only: on SQLite (the embedded default) every operation here is a no-op and the
 application's own checks are the only ones.
@@ -167,7 +168,7 @@ FUNCTIONS = [
             RAISE EXCEPTION 'row-level security: a message stays where and whose it is'
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
-        -- A change takes the channel's next seq, so that clients hear of it (DESIGN §3).
+        -- A change takes the channel's next seq, so that clients hear of it (docs/architecture.md).
         IF (NEW.content, NEW.edited_at, NEW.deleted_at)
                 IS DISTINCT FROM (OLD.content, OLD.edited_at, OLD.deleted_at)
                 AND NEW.change_seq IS NOT DISTINCT FROM OLD.change_seq

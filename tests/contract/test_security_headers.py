@@ -1,4 +1,4 @@
-"""Security headers on HTML pages and API responses; CORS allow and deny (DESIGN §8)."""
+"""Security headers on HTML pages and API responses; CORS allow and deny (docs/operations.md)."""
 
 from __future__ import annotations
 

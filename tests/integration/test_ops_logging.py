@@ -1,4 +1,4 @@
-"""Log output of real flows: JSON lines with request ids, and never a secret (DESIGN §8).
+"""Log output of real flows: JSON lines with request ids, and never a secret (docs/operations.md).
 
 The flows go through the ASGI application (Django's AsyncClient for HTTP, Channels'
 WebsocketCommunicator for the socket), so the middleware runs as it does under Daphne.

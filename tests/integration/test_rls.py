@@ -1,4 +1,4 @@
-"""PostgreSQL row-level security (DESIGN §4), checked with raw SQL and through the ORM.
+"""PostgreSQL row-level security (docs/operations.md), checked with raw SQL and through the ORM.
 
 The suite connects as the role that owns the tables; it is neither superuser nor BYPASSRLS,
 and FORCE ROW LEVEL SECURITY makes the policies apply to it. The runtime role without

@@ -1,4 +1,4 @@
-"""The database itself holds the data rules (DESIGN §3), read back from pg_catalog."""
+"""The database itself holds the data rules (docs/architecture.md), read back from pg_catalog."""
 
 from __future__ import annotations
 

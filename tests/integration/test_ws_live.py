@@ -262,7 +262,8 @@ async def test_non_member_never_receives_a_private_channel_event(
 async def test_idle_socket_survives_on_an_idle_server(
     daphne_servers: list[Any], daphne: Any
 ) -> None:
-    """Longer than redis-py's 5 s read timeout that once dropped idle sockets (DESIGN §10)."""
+    """Longer than redis-py's 5 s read timeout that once dropped idle sockets
+    (docs/operations.md)."""
     user = await database_sync_to_async(UserFactory.create)()
     ws = await open_ws(daphne_servers[1], user)
     deadline = time.monotonic() + 12

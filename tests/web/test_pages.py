@@ -1,4 +1,4 @@
-"""The server-rendered pages: auth, channel list, room (DESIGN §7, §9), through Django's client."""
+"""The server-rendered pages: auth, channel list, room (docs/web.md), through Django's client."""
 
 from __future__ import annotations
 

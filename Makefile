@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://chatsite@127.0.0.1:5432/chatsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run test lint typecheck services browser bench clean
+.PHONY: install run test check lint typecheck services browser bench clean
 
 install: $(VENV)/.installed
 
@@ -63,6 +63,12 @@ $(E2E_DIR)/node_modules/.installed: $(E2E_DIR)/package.json $(E2E_DIR)/package-l
 test: install services browser lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS) --cov --cov-report=term $(ARGS)
+
+# The inner loop: lint, types and every test but the browser and live-server ones (no
+# coverage gate). `make test` stays the full gate. ARGS narrows it, e.g. ARGS=tests/unit.
+check: install services lint typecheck
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest $(PYTEST_ARGS) -m "not e2e and not live" $(ARGS)
 
 # Benchmarks (docs/performance.md): each starts its own servers against BENCH_DATABASE_URL
 # (created and migrated if missing) and BENCH_REDIS_URL, and prints one JSON summary, kept in

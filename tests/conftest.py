@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import get_hashers
 
 from chat import services
 from chatsite import rls
@@ -29,6 +30,20 @@ for _layer in settings.CHANNEL_LAYERS.values():
     _config = cast(dict[str, Any], _layer.setdefault("CONFIG", {}))
     _config["prefix"] = _TEST_PREFIX
 settings.CACHES["default"]["KEY_PREFIX"] = _TEST_PREFIX
+
+# Log-ins in the test process hash with one PBKDF2 iteration instead of a million.
+settings.PASSWORD_HASHERS = ["tests.factories.FastPasswordHasher"]
+get_hashers.cache_clear()  # type: ignore[attr-defined]
+
+
+LIVE_FIXTURES = {"daphne", "daphne_servers"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on live Daphne processes are `live`, so `make check` can leave them out."""
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
 
 
 @pytest.fixture(autouse=True)

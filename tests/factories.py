@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import factory
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 
 from accounts.models import User
 from chat.models import Channel, Membership
 
 PASSWORD = "correct-horse-battery"
-# Hashing once keeps factories fast; every factory user logs in with PASSWORD.
-_PASSWORD_HASH = make_password(PASSWORD)
+
+
+class FastPasswordHasher(PBKDF2PasswordHasher):
+    """PBKDF2 with one iteration, the test suite's hasher (tests/conftest.py).
+
+    Its hashes name their iteration count, so a live server with the production hasher
+    verifies them too (and upgrades them at the first log-in, as it would any old hash).
+    """
+
+    iterations = 1
+
+
+# Every factory user logs in with PASSWORD.
+_PASSWORD_HASH = make_password(PASSWORD, hasher=FastPasswordHasher())
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

@@ -96,6 +96,7 @@ def test_make_run_on_a_public_address_fails_with_one_clear_line(tmp_path: Path) 
     assert not (tmp_path / "db.sqlite3").exists(), "refused before migrating or seeding"
 
 
+@pytest.mark.live
 def test_without_debug_it_serves_any_address_and_prints_its_url_once(tmp_path: Path) -> None:
     port = sqlite_team.free_port()
     env = _clean_env(tmp_path, DJANGO_DEBUG="0")
@@ -178,6 +179,7 @@ def test_the_addresses_a_daphne_command_line_listens_on(
     assert serving.daphne_addresses(argv) == addresses
 
 
+@pytest.mark.live
 def test_a_debug_daphne_started_by_hand_refuses_a_public_address(tmp_path: Path) -> None:
     """`daphne -b 0.0.0.0 chatsite.asgi:application` with DEBUG on stops before listening."""
     port = str(sqlite_team.free_port())

@@ -18,6 +18,7 @@ from chat import presence
 from chatsite.asgi import application
 
 SITE_ORIGIN = (b"origin", b"http://localhost")
+SITE_HOST = (b"host", b"localhost")  # browsers send both; the origin must match the host
 TIMEOUT = 5.0
 
 

@@ -33,6 +33,7 @@ from chat.models import Message
 from chat.serializers import MessageCreateSerializer
 from chat.ws_auth import PROBLEM_INACTIVE, WebSocketAuth, seconds_left
 from chatsite import rates, rls
+from chatsite.ws_server import ClientGone
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         try:
             await handler(message)
+        except ClientGone:
+            # The client left while we were sending (chatsite/ws_server.py): no bug, and
+            # nothing more to send. Leave now; websocket.disconnect follows.
+            await self.disconnect(1006)
         except Exception:
             # A bug, not bad input (that gets an error event). The server closes with 1011;
             # leave the groups and presence now rather than when their entries expire, so

@@ -17,7 +17,9 @@ whatever its command line.
   producer registered with the transport (Twisted's public IPushProducer contract) is paused
   when the buffer fills and resumed when it drains, and ``send`` waits while it is paused.
   A consumer writing a replay then holds at most one page in memory plus 64 KiB in the
-  transport, however slowly its client reads (docs/performance.md, "Replays").
+  transport, however slowly its client reads (docs/performance.md, "Replays"). A send to a
+  connection that is gone raises ClientGone, an OSError as the ASGI spec advises, so a
+  consumer stops a replay to a client that left instead of reading it to the end.
 - **A server-initiated close reaches the client.** autobahn gives the client one second to
   answer a close frame and then aborts the TCP connection, discarding whatever is still in
   the write buffer, the close frame included: a client busy flooding, or reading a backlog,
@@ -37,6 +39,10 @@ CLOSE_HANDSHAKE_SECONDS = 5.0
 # How often a send blocked on a full buffer checks that the connection is still there: a
 # connection that autobahn drops unregisters the producer first, so no resume would come.
 DRAIN_CHECK_SECONDS = 1.0
+
+
+class ClientGone(OSError):
+    """A WebSocket send to a connection that is closed."""
 
 
 class WriteGate:
@@ -105,6 +111,8 @@ def configure_daphne() -> None:
         await handle_reply(self, protocol, message)
         if message.get("type") == "websocket.send" and isinstance(protocol, WebSocketProtocol):
             await wait_until_drained(protocol)
+            if protocol.state == protocol.STATE_CLOSED:
+                raise ClientGone("the WebSocket connection is closed")
 
     def on_close_handshake_timeout(self: Any) -> None:
         # autobahn's own handler aborts, throwing away the buffered close frame.

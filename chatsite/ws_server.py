@@ -20,6 +20,12 @@ whatever its command line.
   transport, however slowly its client reads (docs/performance.md, "Replays"). A send to a
   connection that is gone raises ClientGone, an OSError as the ASGI spec advises, so a
   consumer stops a replay to a client that left instead of reading it to the end.
+- **Frames a consumer has not taken yet are bounded.** Daphne queues every incoming frame for
+  the application without limit; while a consumer waits for a slow reader (above), a client
+  that keeps sending would grow that queue for ever. Past MAX_QUEUED_FRAMES waiting frames
+  (more than the consumer's burst allowance, so only a flood gets there) the connection is
+  closed with 4429 and later frames are dropped: at most MAX_QUEUED_FRAMES x 16 KiB per
+  connection.
 - **A server-initiated close reaches the client.** autobahn gives the client one second to
   answer a close frame and then aborts the TCP connection, discarding whatever is still in
   the write buffer, the close frame included: a client busy flooding, or reading a backlog,
@@ -35,6 +41,8 @@ import asyncio
 from typing import Any
 
 MAX_FRAME_BYTES = 16 * 1024
+MAX_QUEUED_FRAMES = 64
+CLOSE_FLOODED = 4429
 CLOSE_HANDSHAKE_SECONDS = 5.0
 # How often a send blocked on a full buffer checks that the connection is still there: a
 # connection that autobahn drops unregisters the producer first, so no resume would come.
@@ -126,7 +134,20 @@ def configure_daphne() -> None:
         self.dropConnection(abort=False)  # unregisters the producer, then loseConnection
         asyncio.get_event_loop().call_later(CLOSE_HANDSHAKE_SECONDS, _abort_if_open, transport)
 
+    on_message = WebSocketProtocol.onMessage
+
+    def on_message_bounded(self: Any, payload: bytes, is_binary: bool) -> None:
+        if getattr(self, "chatsite_flooded", False):
+            return
+        queue = getattr(self, "application_queue", None)
+        if queue is not None and queue.qsize() >= MAX_QUEUED_FRAMES:
+            self.chatsite_flooded = True
+            self.sendClose(code=CLOSE_FLOODED, reason="too many frames waiting")
+            return
+        on_message(self, payload, is_binary)
+
     WebSocketFactory.setProtocolOptions = set_protocol_options
+    WebSocketProtocol.onMessage = on_message_bounded
     Server.handle_reply = handle_reply_with_back_pressure
     WebSocketProtocol.onCloseHandshakeTimeout = on_close_handshake_timeout
     WebSocketFactory.chatsite_limits = True

@@ -221,6 +221,25 @@ async def test_a_flooding_client_with_a_backlog_receives_4429(
     assert await received_close_code(ws) == 4429
 
 
+async def test_frames_piling_up_behind_a_blocked_replay_close_with_4429_not_memory(
+    daphne: Any, alice: Any, bob: Any, channel: Any
+) -> None:
+    await database_sync_to_async(fill)(channel, alice, 2000)
+    pid = daphne.process.pid
+    before = await settled_rss_kb(pid)
+    ws = await backlog(daphne, bob, channel)  # the consumer now waits for the client to read
+    frame = json.dumps({"type": "ping", "pad": "x" * (15 * 1024)})
+    try:
+        async with asyncio.timeout(60):
+            for _ in range(2000):  # 30 MB that nobody takes from the queue
+                await ws.send(frame)
+    except ConnectionClosed:
+        pass  # the server closed first: what this test wants
+    during = await settled_rss_kb(pid)
+    assert during - before < 10 * 1024, (before, during)
+    assert await received_close_code(ws) == 4429
+
+
 async def test_a_client_with_a_backlog_deactivated_receives_4403(
     daphne: Any, alice: Any, bob: Any, channel: Any, moderator: Any
 ) -> None:

@@ -321,10 +321,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             epoch=self.rights_epoch,
         )
 
-    async def access_checked(
+    def access_checked(
         self, check: keepalive.AccessCheck, verdict: keepalive.AccessVerdict
     ) -> None:
-        """Act on a heartbeat's re-check (chat.keepalive): close, or drop what is gone."""
+        """Take a heartbeat's re-check (chat.keepalive). Acting on it means sending to the
+        client, so it runs in a task of this connection: the keep-alive never waits for a
+        slow reader."""
+        if self.closing or self.cleaned_up:
+            return
+        self.user = verdict.user or self.user  # a new role applies to every later check
+        gone = verdict.left | (verdict.hidden & self.subscribed)
+        if verdict.problem is not None or (gone and check.epoch == self.rights_epoch):
+            self.tasks.append(asyncio.ensure_future(self._act_on(check, verdict)))
+
+    async def _act_on(self, check: keepalive.AccessCheck, verdict: keepalive.AccessVerdict) -> None:
+        """Close, or drop the channels that are gone."""
         if self.closing or self.cleaned_up:
             return
         if verdict.problem == PROBLEM_INACTIVE:
@@ -336,7 +347,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.closing = True
             await self.close(CLOSE_UNAUTHORIZED)
             return
-        self.user = verdict.user  # a new role applies to every later check
         if check.epoch != self.rights_epoch:
             return  # joined or subscribed since the read: the next heartbeat decides
         for channel_id in sorted(verdict.left):

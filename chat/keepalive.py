@@ -66,7 +66,7 @@ class KeptConnection(Protocol):
 
     def access_to_check(self) -> AccessCheck | None: ...
 
-    async def access_checked(self, check: AccessCheck, verdict: AccessVerdict) -> None: ...
+    def access_checked(self, check: AccessCheck, verdict: AccessVerdict) -> None: ...
 
 
 class Keeper:
@@ -129,7 +129,7 @@ async def recheck(connections: list[KeptConnection]) -> None:
             continue
         verdicts = await database_sync_to_async(judge)([check for _, check in batch])
         for (connection, check), verdict in zip(batch, verdicts, strict=True):
-            await connection.access_checked(check, verdict)
+            connection.access_checked(check, verdict)  # acts in a task of its own
 
 
 def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:

@@ -133,8 +133,8 @@ async def recheck(connections: list[KeptConnection]) -> None:
 
 
 def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
-    """The verdicts of ``checks``: three queries for all of them, plus one session read per
-    distinct cookie session. Read as the service, since the batch spans users."""
+    """The verdicts of ``checks``: three queries for all of them, plus two (the session and
+    its user) per distinct cookie session. Read as the service, since the batch spans users."""
     channel_ids = sorted(set().union(*(check.subscribed | check.member_of for check in checks)))
     session_keys = {check.session_key for check in checks if check.session_key}
     with rls.acting_as_service():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, s
 from chatsite import rls
 from chatsite.cache import REDIS_UNAVAILABLE
 from chatsite.overload import DATABASE_UNAVAILABLE
+from chatsite.ws_server import ClientGone
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ MAX_FRAME_BYTES = 16 * 1024
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY_SOCKETS = 4408
 CLOSE_FLOODED = 4429
 CLOSE_UNAVAILABLE = 4503  # the database or Redis is away: reconnect after a pause
 
@@ -49,6 +52,15 @@ CLOSE_UNAVAILABLE = 4503  # the database or Redis is away: reconnect after a pau
 # and the socket stays open (docs/api.md); a connect that cannot be served closes with 4503.
 OUTAGE_ERRORS = (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE)
 UNAVAILABLE_DETAIL = "The server cannot reach its database or message bus. Try again shortly."
+
+# A replay reads the database this many changes at a time, so a subscribe holds one page in
+# memory while it waits for a slow reader (chatsite/ws_server.py), never the whole backlog.
+REPLAY_PAGE_SIZE = 100
+# Channels one ping may ask about (``{"type": "ping", "channels": [...]}``).
+MAX_PING_CHANNELS = 500
+# A JSON string escape of a UTF-16 surrogate: the only way valid UTF-8 text decodes to a
+# string that cannot be encoded again (a lone surrogate), so only then is it checked.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 # Rate-limit errors within FLOOD_WINDOW_SECONDS of each other before the socket is closed.
 FLOOD_STRIKES = 10
@@ -86,6 +98,30 @@ def _since_seq(content: dict[str, Any]) -> int | None:
         problem = "since_seq must be a non-negative integer."
         raise ValidationError(problem, fields={"since_seq": [problem]})
     return value
+
+
+def _channel_ids(content: dict[str, Any]) -> list[str]:
+    """A ping's ``channels``: a list of at most MAX_PING_CHANNELS channel ids."""
+    value = content.get("channels")
+    problem = f"channels must be a list of at most {MAX_PING_CHANNELS} channel ids."
+    if not isinstance(value, list) or len(value) > MAX_PING_CHANNELS:
+        raise ValidationError(problem, fields={"channels": [problem]})
+    try:
+        return [str(selectors._as_uuid(item, field="channels")) for item in value]
+    except ValidationError:
+        raise ValidationError(problem, fields={"channels": ["Must be channel ids."]}) from None
+
+
+def _is_encodable(text: str, content: Any) -> bool:
+    """False if the frame holds a lone surrogate, raw or escaped: PostgreSQL, the channel
+    layer and the socket all refuse it, so it is refused here with the other bad frames."""
+    try:
+        text.encode("utf-8")
+        if SURROGATE_ESCAPE.search(text):
+            json.dumps(content, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _replay_text(message: Message, since_seq: int) -> str:
@@ -139,6 +175,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     user: Any = None
     token_timer: asyncio.TimerHandle | None = None
     accepted = False
+    session_key: str | None = None
+    cleaned_up = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
@@ -164,7 +202,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except ClientGone:
+            # The client left while we were sending (chatsite/ws_server.py): no bug, and
+            # nothing more to send. Leave now; websocket.disconnect follows.
+            await self.disconnect(1006)
+        except Exception:
+            # A bug, not bad input (that gets an error event). The server closes with 1011;
+            # leave the groups and presence now rather than when their entries expire, so
+            # the user does not show as online for three heartbeats.
+            await self.disconnect(1011)
+            raise
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
@@ -187,8 +236,28 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
             await self._refuse("unauthorized", detail, CLOSE_UNAUTHORIZED)
             return
+        try:
+            went_online = await presence.connection_opened(
+                user_id=auth.user.pk,
+                connection=self.channel_name,
+                limit=settings.CHAT_MAX_SOCKETS_PER_USER,
+            )
+        except presence.TooManyConnections:
+            detail = (
+                f"At most {settings.CHAT_MAX_SOCKETS_PER_USER} open connections per user;"
+                " close one first."
+            )
+            await self._refuse("too_many_connections", detail, CLOSE_TOO_MANY_SOCKETS)
+            return
+        except OUTAGE_ERRORS as exc:
+            # While Redis is away neither presence nor the socket cap can be counted; the
+            # socket works without them and the next heartbeat counts it again.
+            logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
+            went_online = False
         self.user = auth.user
+        self.session_key = auth.session_key
         self._init_state()
+        keepalive.keeper().add(self)
         try:
             channels = await self._follow_member_channels()
         except OUTAGE_ERRORS as exc:
@@ -198,7 +267,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json(self._welcome(channels))
         try:
-            if await presence.connection_opened(user_id=self.user.pk, connection=self.channel_name):
+            if went_online:
                 await events.send_presence(
                     user_id=self.user.pk, status="online", channel_ids=self.member_channels
                 )
@@ -207,7 +276,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             # Presence is best effort: the socket works without it, and the next heartbeat
             # counts the connection again.
             logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
-        keepalive.keeper().add(self)
         if left is not None:
             self.token_timer = asyncio.get_running_loop().call_later(
                 left, lambda: self.tasks.append(asyncio.ensure_future(self._token_expired()))
@@ -219,6 +287,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.member_channels: set[str] = set()
         self.forwarded_seq: dict[str, int] = {}  # the last seq sent per channel
         self.replayed_to: dict[str, int] = {}  # changes up to here came from the database
+        # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
+        # replayed_to, so live events wait for that (they would come twice, or out of order).
+        self.paging: set[str] = set()
+        self.rights_epoch = 0  # counts subscribes and joins, for keepalive's re-checks
         self.presence_seen: dict[str, str] = {}
         # Floods of frames are this socket's business; the message budget (CHAT_MESSAGE_RATE)
         # is the user's, across sockets and doors, and chat.services spends it.
@@ -267,8 +339,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         }
 
     async def disconnect(self, code: int) -> None:
-        if self.user is None:
+        if self.user is None or self.cleaned_up:
             return
+        self.cleaned_up = True
         keepalive.keeper().discard(self)
         if self.token_timer is not None:
             self.token_timer.cancel()
@@ -302,6 +375,50 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def keep_alive_user_id(self) -> Any:
         return self.user.pk
 
+    def access_to_check(self) -> keepalive.AccessCheck | None:
+        if self.closing or self.cleaned_up:
+            return None
+        return keepalive.AccessCheck(
+            user_id=self.user.pk,
+            session_key=self.session_key,
+            subscribed=frozenset(self.subscribed),
+            member_of=frozenset(self.member_channels),
+            epoch=self.rights_epoch,
+        )
+
+    def access_checked(
+        self, check: keepalive.AccessCheck, verdict: keepalive.AccessVerdict
+    ) -> None:
+        """Take a heartbeat's re-check (chat.keepalive). Acting on it means sending to the
+        client, so it runs in a task of this connection: the keep-alive never waits for a
+        slow reader."""
+        if self.closing or self.cleaned_up:
+            return
+        self.user = verdict.user or self.user  # a new role applies to every later check
+        gone = verdict.left | (verdict.hidden & self.subscribed)
+        if verdict.problem is not None or (gone and check.epoch == self.rights_epoch):
+            self.tasks.append(asyncio.ensure_future(self._act_on(check, verdict)))
+
+    async def _act_on(self, check: keepalive.AccessCheck, verdict: keepalive.AccessVerdict) -> None:
+        """Close, or drop the channels that are gone."""
+        if self.closing or self.cleaned_up:
+            return
+        if verdict.problem == PROBLEM_INACTIVE:
+            await self.chat_deactivated({})
+            return
+        if verdict.problem is not None:
+            detail = "The session ended (logged out, or the password changed)."
+            await self._send_error("unauthorized", detail, ref="account")
+            self.closing = True
+            await self.close(CLOSE_UNAUTHORIZED)
+            return
+        if check.epoch != self.rights_epoch:
+            return  # joined or subscribed since the read: the next heartbeat decides
+        for channel_id in sorted(verdict.left):
+            await self.chat_membership({"channel_id": channel_id, "joined": False})
+        for channel_id in sorted(verdict.hidden & self.subscribed):
+            await self.handle_unsubscribe({"channel_id": channel_id})
+
     async def _token_expired(self) -> None:
         await self._send_error("unauthorized", "The access token expired.", ref="token")
         self.closing = True
@@ -331,10 +448,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not self.frame_bucket.take():
             await self._strike(RateLimited("Too many frames; slow down."), ref="frame")
             return
+        text = text_data or ""
         try:
-            content = json.loads(text_data or "")
-        except ValueError:
+            content = json.loads(text)
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             await self._send_error("bad_request", "Frames must be JSON objects.", ref="frame")
+            return
+        if not _is_encodable(text, content):
+            detail = "Frames must be valid Unicode text (no lone surrogates)."
+            await self._send_error("bad_request", detail, ref="frame")
             return
         kind = content.get("type") if isinstance(content, dict) else None
         if not isinstance(kind, str):
@@ -376,18 +498,71 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(CLOSE_FLOODED)
 
     async def handle_ping(self, content: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong"})
+        if "channels" not in content:
+            await self.send_json({"type": "pong"})
+            return
+        # The last seq of each channel asked about that the user can see (others are left
+        # out, as if they did not exist): a client that missed a channel's last event sees
+        # a seq above its own and re-subscribes with since_seq.
+        last_seqs = await self._last_seqs(_channel_ids(content))
+        await self.send_json({"type": "pong", "channels": last_seqs})
 
     async def handle_subscribe(self, content: dict[str, Any]) -> None:
+        """Join a visible channel's group, then replay what the client is missing.
+
+        Visibility is checked before joining, so a private channel's events never reach a
+        non-member; the changes are read after joining, so none falls between the two, and a
+        live event of a change already replayed is skipped (``chat_event``). The replay stops
+        after CHAT_REPLAY_LIMIT changes: ``subscribed`` then says ``has_more`` and
+        ``replayed_to``, and the client subscribes again from there.
+        """
         channel_id = _channel_id(content)
         since_seq = _since_seq(content)
-        last_seq, changes = await self._subscribe(channel_id, since_seq)
-        for text in changes:
-            await self.send(text_data=text)
-        await self.send_json({"type": "subscribed", "channel_id": channel_id, "last_seq": last_seq})
+        await self._channel_last_seq(channel_id)
+        self.rights_epoch += 1
+        await self._join_group(channel_id)
+        self.paging.discard(channel_id)
+        subscribed: dict[str, Any] = {"type": "subscribed", "channel_id": channel_id}
+        if since_seq is None:
+            last_seq = await self._channel_last_seq(channel_id)
+        else:
+            last_seq, replayed_to, has_more = await self._replay(channel_id, since_seq)
+            if has_more:
+                self.paging.add(channel_id)
+                subscribed.update(has_more=True, replayed_to=replayed_to)
+            self.replayed_to[channel_id] = max(replayed_to, self.replayed_to.get(channel_id, 0))
+        self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
+        subscribed["last_seq"] = last_seq
+        await self.send_json(subscribed)
+
+    async def _replay(self, channel_id: str, since_seq: int) -> tuple[int, int, bool]:
+        """Send the changes after ``since_seq``, a page at a time; (last_seq, the seq replayed
+        up to, whether CHAT_REPLAY_LIMIT stopped it).
+
+        Each send waits while the client's socket buffer is full (chatsite/ws_server.py), so
+        a slow reader holds this consumer, and at most one page, not the whole backlog.
+        """
+        limit = max(1, settings.CHAT_REPLAY_LIMIT)
+        sent, cursor, last_seq = 0, since_seq, 0
+        while True:
+            size = min(REPLAY_PAGE_SIZE, limit - sent)
+            channel_last_seq, texts, cursor_after, more = await self._changes_page(
+                channel_id, since_seq, cursor, size
+            )
+            last_seq = max(last_seq, channel_last_seq)
+            for text in texts:
+                await self.send(text_data=text)
+            sent += len(texts)
+            cursor = cursor_after
+            if not more:
+                # Everything up to the channel's last_seq is now with the client.
+                return max(last_seq, cursor), max(last_seq, cursor), False
+            if sent >= limit:
+                return max(last_seq, cursor), cursor, True
 
     async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
         channel_id = _channel_id(content)
+        self.paging.discard(channel_id)
         await self._leave_group(channel_id)
         await self.send_json(
             {
@@ -424,8 +599,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         channel_id = event.get("channel_id")
         seq = event.get("seq")
         if channel_id is not None:
-            if channel_id not in self.subscribed:
-                return  # left the group; this was already on its way
+            if channel_id not in self.subscribed or channel_id in self.paging:
+                return  # left the group (already on its way), or the client pages to it
             if seq is not None:
                 if seq <= self.replayed_to.get(channel_id, 0):
                     return  # sent in a replay from the database already
@@ -457,6 +632,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.handle_unsubscribe({"channel_id": channel_id})
             return
         self.member_channels.add(channel_id)
+        self.rights_epoch += 1
         if channel_id not in self.subscribed:
             try:
                 await self.handle_subscribe({"channel_id": channel_id})
@@ -490,20 +666,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 events.channel_group(channel_id), self.channel_name
             )
 
-    async def _subscribe(self, channel_id: str, since_seq: int | None) -> tuple[int, list[str]]:
-        """Join a visible channel's group, then read what the client is missing.
-
-        Visibility is checked before joining, so a private channel's events never reach a
-        non-member; the changes are read after joining, so none falls between the two.
-        """
-        await self._channel_last_seq(channel_id)
-        await self._join_group(channel_id)
-        last_seq, changes = await self._changes_since(channel_id, since_seq)
-        if since_seq is not None:
-            self.replayed_to[channel_id] = max(last_seq, self.replayed_to.get(channel_id, 0))
-        self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
-        return last_seq, changes
-
     @database_sync_to_async
     def _member_channels(self) -> list[tuple[str, str, int]]:
         with rls.acting_as_user(self.user):
@@ -521,17 +683,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return selectors.channel_get(user=self.user, channel_id=channel_id).last_seq
 
     @database_sync_to_async
-    def _changes_since(self, channel_id: str, since_seq: int | None) -> tuple[int, list[str]]:
+    def _last_seqs(self, channel_ids: list[str]) -> dict[str, int]:
         with rls.acting_as_user(self.user):
-            channel = selectors.channel_get(user=self.user, channel_id=channel_id)
-            if since_seq is None:
-                return channel.last_seq, []
-            changes = selectors.changes_since(
-                user=self.user, channel_id=channel_id, since_seq=since_seq
+            return selectors.channel_last_seqs(user=self.user, channel_ids=channel_ids)
+
+    @database_sync_to_async
+    def _changes_page(
+        self, channel_id: str, since_seq: int, after_seq: int, limit: int
+    ) -> tuple[int, list[str], int, bool]:
+        """One page of a replay: (the channel's last_seq, the changes after ``after_seq`` as
+        event texts, the seq of the last of them, whether more follow)."""
+        with rls.acting_as_user(self.user):
+            channel, changes, more = selectors.changes_since(
+                user=self.user, channel_id=channel_id, since_seq=after_seq, limit=limit
             )
             texts = [_replay_text(message, since_seq) for message in changes]
-        last_seq = max([channel.last_seq, *(message.change_seq for message in changes)])
-        return last_seq, texts
+        cursor = changes[-1].change_seq if changes else after_seq
+        return channel.last_seq, texts, cursor, more
 
     @database_sync_to_async
     def _create_message(self, channel_id: Any, content: str, client_id: Any) -> dict[str, Any]:

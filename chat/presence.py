@@ -30,9 +30,15 @@ from redis import asyncio as aioredis
 TYPING_INTERVAL_MS = 3000
 REFRESH_BATCH = 500  # connections per pipeline in connections_refreshed
 
+# ARGV: now, expiry score, connection, key TTL, the most connections a user may have (0: any).
+# Returns how many live connections the user had before, or -1 if that many is the limit.
 _CONNECT_SCRIPT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local before = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[5])
+if limit > 0 and before >= limit then
+  return -1
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return before
@@ -123,19 +129,34 @@ def _key(user_id: Any) -> str:
     return f"{_prefix()}:presence:{user_id}"
 
 
-async def connection_opened(*, user_id: Any, connection: str) -> bool:
-    """Count a new connection of a user; True if the user was offline until now."""
+class TooManyConnections(Exception):
+    """The user already has as many live connections as allowed."""
+
+
+async def connection_opened(*, user_id: Any, connection: str, limit: int = 0) -> bool:
+    """Count a new connection of a user; True if the user was offline until now.
+
+    With ``limit`` (> 0), a user who already has ``limit`` live connections, on any process,
+    gets TooManyConnections and the connection is not counted: the check and the count are
+    one atomic step, so two processes cannot both let the last one in.
+    """
     now = time.time()
     expires = now + presence_ttl_seconds()
     if not _uses_redis():
         entries = _local_connections.setdefault(str(user_id), {})
         live = {name: until for name, until in entries.items() if until > now}
+        if limit > 0 and len(live) >= limit:
+            raise TooManyConnections
         _local_connections[str(user_id)] = {**live, connection: expires}
         return not live
-    before = await _client().eval(
-        _CONNECT_SCRIPT, 1, _key(user_id), now, expires, connection, _key_ttl_seconds()
+    before = int(
+        await _client().eval(
+            _CONNECT_SCRIPT, 1, _key(user_id), now, expires, connection, _key_ttl_seconds(), limit
+        )
     )
-    return int(before) == 0
+    if before < 0:
+        raise TooManyConnections
+    return before == 0
 
 
 async def connection_refreshed(*, user_id: Any, connection: str) -> None:

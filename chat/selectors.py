@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts import roles
+from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
 
@@ -256,11 +257,45 @@ def message_page(
     return list(reversed(rows[:limit])), has_more
 
 
-def changes_since(*, user: Any, channel_id: Any, since_seq: int) -> list[Message]:
-    """Every change in a channel after ``since_seq``, in order (for WebSocket replay)."""
+def changes_since(
+    *, user: Any, channel_id: Any, since_seq: int, limit: int
+) -> tuple[Channel, list[Message], bool]:
+    """A visible channel, its first ``limit`` changes after ``since_seq`` in order, and
+    whether more follow (one page of a WebSocket replay)."""
     channel = channel_get(user=user, channel_id=channel_id)
-    return list(
+    rows = list(
         Message.objects.filter(channel=channel, change_seq__gt=since_seq)
         .select_related("user")
-        .order_by("change_seq")
+        .order_by("change_seq")[: limit + 1]
     )
+    return channel, rows[:limit], len(rows) > limit
+
+
+def channel_last_seqs(*, user: Any, channel_ids: list[str]) -> dict[str, int]:
+    """``{channel id: last_seq}`` of those of ``channel_ids`` the user can see."""
+    rows = channels_visible_to(user).filter(pk__in=channel_ids).values_list("id", "last_seq")
+    return {str(channel_id): last_seq for channel_id, last_seq in rows}
+
+
+def socket_rights(
+    *, user_ids: list[Any], channel_ids: list[str]
+) -> tuple[dict[Any, User], set[str], set[tuple[Any, str]]]:
+    """What the open sockets' users may still do, in three queries (chat.keepalive).
+
+    The current rows of ``user_ids`` by primary key, which of ``channel_ids`` are private,
+    and the (user id, channel id) memberships among them. Read as the service: it spans users.
+    """
+    users = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
+    private = {
+        str(channel_id)
+        for channel_id in Channel.objects.filter(pk__in=channel_ids, is_private=True).values_list(
+            "id", flat=True
+        )
+    }
+    memberships = {
+        (user_id, str(channel_id))
+        for user_id, channel_id in Membership.objects.filter(
+            user_id__in=user_ids, channel_id__in=channel_ids
+        ).values_list("user_id", "channel_id")
+    }
+    return users, private, memberships

@@ -2,8 +2,10 @@
 
 Two credentials are accepted (DESIGN §6):
 
-- the session cookie, but only when the handshake's Origin is the site's own (ALLOWED_HOSTS or
-  CSRF_TRUSTED_ORIGINS): a cross-site page must never ride on a visitor's cookie;
+- the session cookie, but only when the handshake's Origin is the site's own: the full origin
+  (scheme, host and port) must be that of the handshake (its Host, checked against
+  ALLOWED_HOSTS) or one of CSRF_TRUSTED_ORIGINS, by Django's own CSRF origin check. A
+  cross-site page must never ride on a visitor's cookie, nor a page on another port or scheme;
 - an access JWT in the subprotocol list, ``Sec-WebSocket-Protocol: chat.v1, bearer.<JWT>``.
   Native clients send no Origin; a token is no ambient credential, so they are served.
 
@@ -14,6 +16,7 @@ with an ``error`` event and a close code the client can act on. Tokens are never
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from importlib import import_module
@@ -26,7 +29,10 @@ from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
@@ -57,15 +63,30 @@ class WebSocketAuth:
     problem: str | None = None  # PROBLEM_UNAUTHORIZED, PROBLEM_INACTIVE or PROBLEM_UNAVAILABLE
     expires_at: float | None = None  # the access token's exp (epoch seconds)
     subprotocol: str | None = None  # what to echo on accept
+    session_key: str | None = None  # a session socket's session, re-checked every heartbeat
 
 
-def _site_patterns() -> list[str]:
-    hosts = list(settings.ALLOWED_HOSTS)
-    if settings.DEBUG and not hosts:
-        hosts = ["localhost", "127.0.0.1", "[::1]"]
-    # Django writes wildcard subdomains as "https://*.example.com"; Channels as ".example.com".
-    trusted = [origin.replace("://*.", "://.") for origin in settings.CSRF_TRUSTED_ORIGINS]
-    return hosts + trusted
+def _handshake_request(scope: dict[str, Any]) -> HttpRequest:
+    """The handshake as Django sees an HTTP request: Host, Origin, and the scheme (wss is
+    https; behind a proxy, SECURE_PROXY_SSL_HEADER decides as it does for pages)."""
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    http_scope = {"path": "/", **scope, "type": "http", "method": "GET", "scheme": scheme}
+    return ASGIRequest(http_scope, io.BytesIO())
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    raise AssertionError("the CSRF middleware is only asked about the origin")
+
+
+def _is_site_origin(scope: dict[str, Any]) -> bool:
+    """Django's CSRF origin check of the handshake: scheme, host and port all count.
+
+    ``_origin_verified`` is what CsrfViewMiddleware runs on every unsafe request with an
+    Origin header (same origin as ``request.get_host()``, or CSRF_TRUSTED_ORIGINS with their
+    wildcards); calling it keeps the pages and the socket on one rule instead of a copy.
+    """
+    middleware = CsrfViewMiddleware(_no_response)
+    return bool(middleware._origin_verified(_handshake_request(scope)))  # type: ignore[attr-defined]
 
 
 class _Matcher(OriginValidator):
@@ -90,7 +111,7 @@ def origin_kind(scope: dict[str, Any]) -> str:
     origin = _parsed_origin(scope)
     if origin is None:
         return ORIGIN_NONE
-    if _Matcher(_site_patterns()).validate_origin(origin):
+    if _is_site_origin(scope):
         return ORIGIN_SITE
     if _Matcher(list(settings.CORS_ALLOWED_ORIGINS)).validate_origin(origin):
         return ORIGIN_CROSS_SITE
@@ -151,7 +172,6 @@ def _session_hash_matches(session: Any, user: Any) -> bool:
 
 
 def _user_from_session(scope: dict[str, Any]) -> WebSocketAuth:
-    """The session's user, like django.contrib.auth.get_user, but telling inactive apart."""
     cookies: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
@@ -159,6 +179,19 @@ def _user_from_session(scope: dict[str, Any]) -> WebSocketAuth:
     session_key = cookies.get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+    return session_auth(session_key)
+
+
+def session_auth(session_key: str) -> WebSocketAuth:
+    """The user of a session, checked as django.contrib.auth.get_user checks it, telling an
+    inactive user apart (4403 rather than 4401).
+
+    Not get_user itself: on a session signed with a fallback SECRET_KEY it rotates the session
+    key, and a WebSocket handshake (or a heartbeat's re-check) cannot hand the browser the
+    new cookie, so the visitor would be logged out. The checks are Django's public pieces:
+    the session's user id and auth hash against ``get_session_auth_hash`` and its fallbacks,
+    so a log-out (session gone) or a password change (hash changed) fails it.
+    """
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user_id = session.get(SESSION_KEY)
     user_model = get_user_model()
@@ -173,7 +206,7 @@ def _user_from_session(scope: dict[str, Any]) -> WebSocketAuth:
         return WebSocketAuth(AnonymousUser(), "session", PROBLEM_UNAUTHORIZED)
     if not user.is_active:
         return WebSocketAuth(user, "session", PROBLEM_INACTIVE)
-    return WebSocketAuth(user, "session")
+    return WebSocketAuth(user, "session", session_key=session_key)
 
 
 @database_sync_to_async
@@ -195,7 +228,9 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
     except DATABASE_UNAVAILABLE:
         # The consumer answers with an `unavailable` error and closes with 4503.
         result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAVAILABLE)
-    return WebSocketAuth(result.user, result.method, result.problem, result.expires_at, echo)
+    return WebSocketAuth(
+        result.user, result.method, result.problem, result.expires_at, echo, result.session_key
+    )
 
 
 def seconds_left(auth: WebSocketAuth) -> float | None:

@@ -248,6 +248,10 @@ DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "chatsite_app")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chatsite")
 HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 30)
+# WebSocket limits (docs/operations.md, "Open sockets"): changes replayed per subscribe, and
+# open sockets per user across every process.
+CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500)
+CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20)
 # Presence changes of one moment leave together, one layer message per channel (chat.events).
 PRESENCE_BATCH_SECONDS = 0.25
 # The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).

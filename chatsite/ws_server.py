@@ -1,25 +1,103 @@
 """What Daphne's WebSocket side must do for chatsite, set from the application itself.
 
-DESIGN §6: a frame over 16 KiB closes the connection with 1009 (message too big). The check
-belongs in the server, before a big frame is even buffered, and Daphne has options for the size
-(``--websocket-max-message-size``) but its WebSocket library (autobahn) then drops the TCP
-connection without a close frame (``failByDrop``), and refuses to send 1009 when the
-application asks for it. So every Daphne that loads ``chatsite.asgi`` gets, whatever its command
-line: messages and frames up to MAX_FRAME_BYTES, and a real close frame with the reason's code
-when a connection fails. Daphne imports the application before it builds its WebSocket factory,
-which is what makes this work without a custom launcher.
+Daphne imports the application before it builds its WebSocket factory, which is what makes
+these work without a custom launcher: every Daphne that loads ``chatsite.asgi`` gets them,
+whatever its command line.
+
+- **Frames over 16 KiB close with 1009** (docs/api.md, "Limits"). The check belongs in the
+  server, before a big frame is even buffered. Daphne has options for the size
+  (``--websocket-max-message-size``) but its WebSocket library (autobahn) then drops the TCP
+  connection without a close frame (``failByDrop``), and refuses to send 1009 when the
+  application asks for it. So: messages and frames up to MAX_FRAME_BYTES, and a real close
+  frame with the reason's code when a connection fails.
+- **Sending waits for a slow reader** (back-pressure). Daphne's ASGI ``send`` writes into the
+  connection's Twisted transport and returns at once, so a client that stops reading makes the
+  server buffer everything sent to it. Here ``send`` of a ``websocket.send`` returns only once
+  the transport's write buffer is below Twisted's high-water mark (``bufferSize``, 64 KiB): a
+  producer registered with the transport (Twisted's public IPushProducer contract) is paused
+  when the buffer fills and resumed when it drains, and ``send`` waits while it is paused.
+  A consumer writing a replay then holds at most one page in memory plus 64 KiB in the
+  transport, however slowly its client reads (docs/performance.md, "Replays"). A send to a
+  connection that is gone raises ClientGone, an OSError as the ASGI spec advises, so a
+  consumer stops a replay to a client that left instead of reading it to the end.
+- **Frames a consumer has not taken yet are bounded.** Daphne queues every incoming frame for
+  the application without limit; while a consumer waits for a slow reader (above), a client
+  that keeps sending would grow that queue for ever. Past MAX_QUEUED_FRAMES waiting frames
+  (more than the consumer's burst allowance, so only a flood gets there) the connection is
+  closed with 4429 and later frames are dropped: at most MAX_QUEUED_FRAMES x 16 KiB per
+  connection.
+- **A server-initiated close reaches the client.** autobahn gives the client one second to
+  answer a close frame and then aborts the TCP connection, discarding whatever is still in
+  the write buffer, the close frame included: a client busy flooding, or reading a backlog,
+  saw 1006 instead of 4429. The close handshake gets CLOSE_HANDSHAKE_SECONDS, and when that
+  runs out the connection is closed gracefully (the buffer, close frame included, is
+  flushed first), and only aborted if even that does not finish within another
+  CLOSE_HANDSHAKE_SECONDS.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 MAX_FRAME_BYTES = 16 * 1024
+MAX_QUEUED_FRAMES = 64
+CLOSE_FLOODED = 4429
+CLOSE_HANDSHAKE_SECONDS = 5.0
+# How often a send blocked on a full buffer checks that the connection is still there: a
+# connection that autobahn drops unregisters the producer first, so no resume would come.
+DRAIN_CHECK_SECONDS = 1.0
+
+
+class ClientGone(OSError):
+    """A WebSocket send to a connection that is closed."""
+
+
+class WriteGate:
+    """A streaming producer for one transport: open while its write buffer has room."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.open.set()
+
+    def pauseProducing(self) -> None:
+        self.open.clear()
+
+    def resumeProducing(self) -> None:
+        self.open.set()
+
+    def stopProducing(self) -> None:
+        self.open.set()
+
+
+def _write_gate(protocol: Any) -> WriteGate | None:
+    gate: WriteGate | None = getattr(protocol, "chatsite_write_gate", None)
+    if gate is None:
+        transport = getattr(protocol, "transport", None)
+        if transport is None or getattr(transport, "producer", None) is not None:
+            return None
+        gate = WriteGate()
+        protocol.registerProducer(gate, True)
+        protocol.chatsite_write_gate = gate
+    return gate
+
+
+async def wait_until_drained(protocol: Any) -> None:
+    """Return once ``protocol``'s transport buffer has room again, or the connection is gone."""
+    gate = _write_gate(protocol)
+    if gate is None:
+        return
+    while not gate.open.is_set() and protocol.state != protocol.STATE_CLOSED:
+        try:
+            await asyncio.wait_for(gate.open.wait(), DRAIN_CHECK_SECONDS)
+        except TimeoutError:
+            continue
 
 
 def configure_daphne() -> None:
     try:
-        from daphne.ws_protocol import WebSocketFactory
+        from daphne.server import Server
+        from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     except ImportError:  # pragma: no cover - served by another ASGI server
         return
     if getattr(WebSocketFactory, "chatsite_limits", False):
@@ -31,8 +109,51 @@ def configure_daphne() -> None:
             maxMessagePayloadSize=MAX_FRAME_BYTES,
             maxFramePayloadSize=MAX_FRAME_BYTES,
             failByDrop=False,
+            closeHandshakeTimeout=CLOSE_HANDSHAKE_SECONDS,
         )
         set_options(self, **options)
 
+    handle_reply = Server.handle_reply
+
+    async def handle_reply_with_back_pressure(self: Any, protocol: Any, message: Any) -> None:
+        await handle_reply(self, protocol, message)
+        if message.get("type") == "websocket.send" and isinstance(protocol, WebSocketProtocol):
+            await wait_until_drained(protocol)
+            if protocol.state == protocol.STATE_CLOSED:
+                raise ClientGone("the WebSocket connection is closed")
+
+    def on_close_handshake_timeout(self: Any) -> None:
+        # autobahn's own handler aborts, throwing away the buffered close frame.
+        self.closeHandshakeTimeoutCall = None
+        if self.state == self.STATE_CLOSED:
+            return
+        self.wasClean = False
+        self.wasNotCleanReason = "closing handshake timeout; closed after flushing"
+        self.wasCloseHandshakeTimeout = True
+        transport = self.transport
+        self.dropConnection(abort=False)  # unregisters the producer, then loseConnection
+        asyncio.get_event_loop().call_later(CLOSE_HANDSHAKE_SECONDS, _abort_if_open, transport)
+
+    on_message = WebSocketProtocol.onMessage
+
+    def on_message_bounded(self: Any, payload: bytes, is_binary: bool) -> None:
+        if getattr(self, "chatsite_flooded", False):
+            return
+        queue = getattr(self, "application_queue", None)
+        if queue is not None and queue.qsize() >= MAX_QUEUED_FRAMES:
+            self.chatsite_flooded = True
+            self.sendClose(code=CLOSE_FLOODED, reason="too many frames waiting")
+            return
+        on_message(self, payload, is_binary)
+
     WebSocketFactory.setProtocolOptions = set_protocol_options
+    WebSocketProtocol.onMessage = on_message_bounded
+    Server.handle_reply = handle_reply_with_back_pressure
+    WebSocketProtocol.onCloseHandshakeTimeout = on_close_handshake_timeout
     WebSocketFactory.chatsite_limits = True
+
+
+def _abort_if_open(transport: Any) -> None:
+    """A client that reads nothing at all cannot hold the connection open for ever."""
+    if not getattr(transport, "disconnected", True):
+        transport.abortConnection()

@@ -89,8 +89,9 @@ function codePoints(text) {
 
 /** One WebSocket with heartbeat and reconnect by exponential back-off with jitter. */
 class Connection {
-  constructor({ heartbeatSeconds, onEvent, onOpen, onState }) {
+  constructor({ heartbeatSeconds, onEvent, onOpen, onState, pingFrame }) {
     this.heartbeatMs = Math.max(5, heartbeatSeconds || 30) * 1000;
+    this.pingFrame = pingFrame || (() => ({ type: "ping" }));
     this.onEvent = onEvent;
     this.onOpen = onOpen;
     this.onState = onState;
@@ -147,6 +148,11 @@ class Connection {
         this.onState("offline", "Disconnected: your session has ended. Reload the page to sign in.");
         return;
       }
+      if (closing.code === 4408) {
+        this.stopped = true;
+        this.onState("offline", "Disconnected: too many open tabs. Close one and reload the page.");
+        return;
+      }
       this.scheduleReconnect();
     });
   }
@@ -182,7 +188,8 @@ class Connection {
         this.socket.close(4000, "heartbeat timeout");
         return;
       }
-      this.send({ type: "ping" });
+      // The ping names the channels followed; the pong's last seqs reveal a lost last event.
+      this.send(this.pingFrame());
     }, this.heartbeatMs);
   }
 
@@ -258,6 +265,7 @@ class Room {
       onEvent: (event) => this.handle(event),
       onOpen: () => this.resume(),
       onState: (state, text) => this.showState(state, text),
+      pingFrame: () => ({ type: "ping", channels: [this.channelId] }),
     });
     this.bindComposer();
     this.bindLog();
@@ -318,9 +326,18 @@ class Room {
         break;
       case "subscribed":
         if (event.channel_id !== this.channelId) break;
+        if (event.has_more) {
+          // The server replays a bounded number of changes at a time: page on.
+          this.seq.caughtUp(Number(event.replayed_to));
+          this.subscribe();
+          break;
+        }
         // Still a gap after the replay (a live event overtook it): ask again.
         if (this.seq.caughtUp(Number(event.last_seq))) this.subscribe();
         else this.setBusy("sync", false);
+        break;
+      case "pong":
+        this.checkLastSeq(event.channels);
         break;
       case "ack":
         this.confirm(event.client_id, event.message);
@@ -337,6 +354,13 @@ class Room {
       default:
         break;
     }
+  }
+
+  /** A pong's last seq above ours: the last event(s) got lost on the way. Catch up. */
+  checkLastSeq(channels) {
+    if (!channels || this.seq.syncing) return;
+    const serverSeq = Number(channels[this.channelId]);
+    if (Number.isFinite(serverSeq) && serverSeq > this.seq.lastSeq) this.subscribe();
   }
 
   noteSeq(seq) {

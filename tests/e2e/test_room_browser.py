@@ -351,3 +351,54 @@ def test_without_a_websocket_the_composer_falls_back_to_rest(
     expect(alice.locator("article.message:not(.message-pending)")).to_have_count(1)
     expect(message(bob, "sent through REST")).to_have_count(1)
     assert Message.objects.filter(content="sent through REST").count() == 1
+
+
+def test_a_long_catch_up_pages_through_capped_replays(site: Site, people: dict[str, Any]) -> None:
+    bob = site.room(people["bob"])
+    # 1,100 changes that no live event announced (a bulk import), then one that is announced:
+    # the page sees the gap and catches up in pages of CHAT_REPLAY_LIMIT (500).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO chat_message (id, channel_id, user_id, content, created_at, seq,"
+            " change_seq) SELECT gen_random_uuid(), %s, %s, 'bulk ' || g, now(), g, g"
+            " FROM generate_series(1, 1100) g",
+            [people["general"].pk, people["alice"].pk],
+        )
+        cursor.execute(
+            "UPDATE chat_channel SET last_seq = 1100 WHERE id = %s", [people["general"].pk]
+        )
+    post(people["alice"], people["general"], "announced")
+    expect(message(bob, "announced")).to_have_count(1)
+    expect(message(bob, "bulk 1100")).to_have_count(1, timeout=20_000)
+    texts = log_texts(bob)
+    assert texts == [f"bulk {n}" for n in range(1, 1101)] + ["announced"]
+    expect(bob.get_by_role("log")).to_have_attribute("aria-busy", "false")
+
+
+@pytest.fixture
+def quick_heartbeat_server(daphne_servers: Any, tmp_path: Any) -> Iterator[RestartableServer]:
+    """A Daphne whose pages ping every 5 s (the client's shortest heartbeat)."""
+    env = live.server_environment(
+        database_url=live.database_url_for(connection.settings_dict),
+        redis_url=settings.REDIS_URL,
+        prefix=_TEST_PREFIX,
+        extra={"CHAT_HEARTBEAT_SECONDS": "5"},
+    )
+    server = RestartableServer(env, tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def test_a_lost_last_event_is_found_by_the_heartbeat_ping(
+    site: Site, people: dict[str, Any], quick_heartbeat_server: RestartableServer
+) -> None:
+    bob = site.page(people["bob"], "/channels/general/", base_url=quick_heartbeat_server.url)
+    expect(bob.get_by_role("status")).to_have_text("Connected")
+    expect(bob.get_by_role("log")).to_have_attribute("aria-busy", "false")
+    with override_settings(
+        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    ):
+        post(people["alice"], people["general"], "the last word, lost on the way")
+    # Nothing follows it, so no gap shows: the next ping's pong names the newer seq.
+    expect(message(bob, "the last word, lost on the way")).to_have_count(1, timeout=15_000)

@@ -25,8 +25,13 @@ def scope(*headers: tuple[bytes, bytes], subprotocols: list[str] | None = None) 
     [
         (None, ws_auth.ORIGIN_NONE),
         (b"http://localhost:8000", ws_auth.ORIGIN_SITE),
+        (b"https://localhost:8000", ws_auth.ORIGIN_FORBIDDEN),  # wrong scheme
+        (b"http://localhost:9000", ws_auth.ORIGIN_FORBIDDEN),  # wrong port
+        (b"http://localhost", ws_auth.ORIGIN_FORBIDDEN),  # no port is port 80
         (b"https://chat.example.com", ws_auth.ORIGIN_SITE),
         (b"https://eu.chat.example.com", ws_auth.ORIGIN_SITE),
+        (b"http://chat.example.com", ws_auth.ORIGIN_FORBIDDEN),
+        (b"https://chat.example.com:8443", ws_auth.ORIGIN_FORBIDDEN),
         (b"https://app.partner.example", ws_auth.ORIGIN_CROSS_SITE),
         (b"http://app.partner.example", ws_auth.ORIGIN_FORBIDDEN),
         (b"https://evil.example", ws_auth.ORIGIN_FORBIDDEN),
@@ -40,13 +45,32 @@ def scope(*headers: tuple[bytes, bytes], subprotocols: list[str] | None = None) 
     CORS_ALLOWED_ORIGINS=["https://app.partner.example"],
 )
 def test_origin_kind(origin: bytes | None, kind: str) -> None:
-    headers = [(b"origin", origin)] if origin is not None else []
+    headers = [(b"host", b"localhost:8000")]
+    headers += [(b"origin", origin)] if origin is not None else []
     assert ws_auth.origin_kind(scope(*headers)) == kind
+
+
+@override_settings(ALLOWED_HOSTS=["localhost"])
+def test_a_secure_handshake_has_an_https_origin() -> None:
+    """wss, or a proxy's X-Forwarded-Proto where SECURE_PROXY_SSL_HEADER trusts it."""
+    host, origin = (b"host", b"localhost"), (b"origin", b"https://localhost")
+    assert ws_auth.origin_kind(scope(host, origin)) == ws_auth.ORIGIN_FORBIDDEN
+    assert ws_auth.origin_kind({**scope(host, origin), "scheme": "wss"}) == ws_auth.ORIGIN_SITE
+    proxied = scope(host, origin, (b"x-forwarded-proto", b"https"))
+    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        assert ws_auth.origin_kind(proxied) == ws_auth.ORIGIN_SITE
+
+
+@override_settings(ALLOWED_HOSTS=["localhost"])
+def test_an_origin_naming_a_host_not_allowed_is_not_the_site() -> None:
+    evil = (b"host", b"evil.example"), (b"origin", b"http://evil.example")
+    assert ws_auth.origin_kind(scope(*evil)) == ws_auth.ORIGIN_FORBIDDEN
 
 
 @override_settings(ALLOWED_HOSTS=[], DEBUG=True)
 def test_debug_without_allowed_hosts_trusts_localhost_like_django() -> None:
-    assert ws_auth.origin_kind(scope((b"origin", b"http://127.0.0.1:8000"))) == "site"
+    site = scope((b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"))
+    assert ws_auth.origin_kind(site) == "site"
 
 
 # The consumer reads from worker threads: the data must be committed.
@@ -89,7 +113,9 @@ async def test_session_whose_password_changed_is_unauthorized(bob: Any) -> None:
         bob.save()
 
     await database_sync_to_async(change_password)()
-    auth = await ws_auth.authenticate(scope((b"origin", b"http://localhost"), (b"cookie", cookie)))
+    auth = await ws_auth.authenticate(
+        scope((b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie))
+    )
     assert auth.problem == ws_auth.PROBLEM_UNAUTHORIZED
 
 
@@ -104,7 +130,9 @@ async def test_session_with_garbage_user_id_is_unauthorized() -> None:
 
     key = await database_sync_to_async(make_session)()
     cookie = f"{settings.SESSION_COOKIE_NAME}={key}".encode()
-    auth = await ws_auth.authenticate(scope((b"origin", b"http://localhost"), (b"cookie", cookie)))
+    auth = await ws_auth.authenticate(
+        scope((b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie))
+    )
     assert auth.problem == ws_auth.PROBLEM_UNAUTHORIZED
 
 
@@ -113,5 +141,7 @@ async def test_session_with_garbage_user_id_is_unauthorized() -> None:
 async def test_session_signed_with_a_fallback_secret_key_still_works(bob: Any) -> None:
     with override_settings(SECRET_KEY=settings.SECRET_KEY_FALLBACKS[0], SECRET_KEY_FALLBACKS=[]):
         cookie = await database_sync_to_async(session_cookie)(bob)
-    auth = await ws_auth.authenticate(scope((b"origin", b"http://localhost"), (b"cookie", cookie)))
+    auth = await ws_auth.authenticate(
+        scope((b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie))
+    )
     assert auth.user == bob and auth.problem is None and auth.method == "session"

@@ -19,6 +19,7 @@ from chat import consumers, events, services
 from chatsite import ratelimit
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
 from tests.integration.ws_support import (
+    SITE_HOST,
     SITE_ORIGIN,
     close_code,
     communicator,
@@ -129,7 +130,7 @@ async def test_inactive_user_is_closed_with_4403(alice: Any) -> None:
 
 async def test_session_cookie_from_the_site_origin_is_accepted(alice: Any, channel: Any) -> None:
     cookie = await database_sync_to_async(session_cookie)(alice)
-    ws = communicator(headers=[SITE_ORIGIN, (b"cookie", cookie)])
+    ws = communicator(headers=[SITE_HOST, SITE_ORIGIN, (b"cookie", cookie)])
     connected, subprotocol = await ws.connect()
     assert connected and subprotocol is None
     welcome = await ws.receive_json_from(timeout=5)
@@ -141,7 +142,7 @@ async def test_session_cookie_of_a_deactivated_user_gets_4403(alice: Any) -> Non
     cookie = await database_sync_to_async(session_cookie)(alice)
     alice.is_active = False
     await database_sync_to_async(alice.save)()
-    ws = communicator(headers=[SITE_ORIGIN, (b"cookie", cookie)])
+    ws = communicator(headers=[SITE_HOST, SITE_ORIGIN, (b"cookie", cookie)])
     await ws.connect()
     assert await close_code(ws) == consumers.CLOSE_FORBIDDEN
 

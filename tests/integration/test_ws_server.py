@@ -14,3 +14,5 @@ def test_daphne_refuses_frames_over_16_kib_with_a_close_frame() -> None:
     factory.setProtocolOptions(maxMessagePayloadSize=1024 * 1024, maxFramePayloadSize=1024 * 1024)
     assert factory.maxMessagePayloadSize == factory.maxFramePayloadSize == 16 * 1024
     assert factory.failByDrop is False  # send 1009, do not just drop the TCP connection
+    # A client busy with a backlog gets time to read up to the close frame.
+    assert factory.closeHandshakeTimeout == ws_server.CLOSE_HANDSHAKE_SECONDS

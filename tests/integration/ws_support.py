@@ -18,6 +18,7 @@ from chat import presence
 from chatsite.asgi import application
 
 SITE_ORIGIN = (b"origin", b"http://localhost")
+SITE_HOST = (b"host", b"localhost")  # browsers send both; the origin must match the host
 TIMEOUT = 5.0
 
 
@@ -59,8 +60,10 @@ async def receive_until(
         skipped.append(event)
 
 
-async def receive_type(ws: WebsocketCommunicator, kind: str) -> dict[str, Any]:
-    event, _ = await receive_until(ws, lambda e: e["type"] == kind)
+async def receive_type(
+    ws: WebsocketCommunicator, kind: str, timeout: float = TIMEOUT
+) -> dict[str, Any]:
+    event, _ = await receive_until(ws, lambda e: e["type"] == kind, timeout=timeout)
     return event
 
 

@@ -1,19 +1,15 @@
-// The room view: the log, the composer, edit/delete, older pages, typing, presence and the
-// read marker. Writes: a message goes over the WebSocket (`message.send`) when it is open, and
-// through POST /api/chat/messages otherwise or when no ack comes in time. Both carry the same
-// client_id, so a retry never doubles a message. Edits, deletes, older pages and the read
+// The room view: the log, edit/delete, older pages, typing, presence and the read marker;
+// composer.js sends, sync.js keeps the log complete. Edits, deletes, older pages and the read
 // marker use the REST API (the WebSocket protocol has no frames for them).
 
 import { API, api } from "./api.js";
 import { Connection } from "./connection.js";
+import { Composer } from "./composer.js";
 import { openEditor } from "./editor.js";
-import { codePoints, composerError, isFinalRefusal, newClientId } from "./outgoing.js";
-import { element, hiddenText, localizeTimes, renderMessage, renderPending } from "./render.js";
+import { localizeTimes, renderMessage } from "./render.js";
 import { ChannelSync } from "./sync.js";
 
-const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
-const ACK_TIMEOUT_MS = 8000;
 
 export class Room {
   constructor(root, template) {
@@ -21,7 +17,6 @@ export class Room {
     this.template = template;
     this.channelId = root.dataset.channelId;
     this.userId = root.dataset.userId;
-    this.userName = root.dataset.userName;
     this.maxLength = Number(root.dataset.maxLength) || 4000;
     this.log = document.getElementById("message-log");
     // aria-busy while the log is being filled (catch-up, older pages): screen readers
@@ -35,15 +30,9 @@ export class Room {
       onBusy: (on) => this.setBusy("sync", on),
     });
     this.readSent = this.sync.lastSeq;
-    this.form = root.querySelector(".composer");
-    this.input = document.getElementById("composer-input");
-    this.counter = document.getElementById("composer-counter");
-    this.composerError = document.getElementById("composer-error");
     this.typingLine = document.getElementById("typing-indicator");
     this.status = document.getElementById("connection-status");
-    this.pending = new Map();
     this.typers = new Map();
-    this.lastTypingSent = 0;
     this.readTimer = null;
 
     this.connection = new Connection({
@@ -53,7 +42,19 @@ export class Room {
       onState: (state, text) => this.showState(state, text),
       pingFrame: () => this.sync.pingFrame(),
     });
-    this.bindComposer();
+    this.composer = new Composer({
+      form: root.querySelector(".composer"),
+      channelId: this.channelId,
+      userName: root.dataset.userName,
+      maxLength: this.maxLength,
+      template,
+      connection: this.connection,
+      show: (node) => {
+        this.log.append(node);
+        this.scrollToBottom();
+      },
+      sent: (message) => this.showSent(message),
+    });
     this.bindLog();
     this.bindLoadOlder();
     localizeTimes(this.log);
@@ -74,10 +75,7 @@ export class Room {
   /** After every welcome: catch up from the last seq seen, then resend unacked messages. */
   resume() {
     this.sync.subscribe();
-    for (const item of this.pending.values()) {
-      // Unsent for want of a connection: try again now; refused ones wait for the person.
-      if (!item.failed || item.retryable) this.deliver(item);
-    }
+    this.composer.resend();
   }
 
   setBusy(reason, on) {
@@ -108,7 +106,7 @@ export class Room {
         this.sync.pong(event.channels);
         break;
       case "ack":
-        this.confirm(event.client_id, event.message);
+        this.composer.confirm(event.client_id, event.message);
         break;
       case "error":
         this.handleError(event);
@@ -129,13 +127,7 @@ export class Room {
   }
 
   handleError(event) {
-    const item = event.ref ? this.pending.get(event.ref) : undefined;
-    if (item) {
-      const retryable = event.code === "rate_limited" || event.code === "unavailable";
-      this.fail(item, event.detail || "Not sent.", retryable);
-    } else if (event.ref === "subscribe") {
-      this.sync.refused();
-    }
+    if (!this.composer.refused(event) && event.ref === "subscribe") this.sync.refused();
   }
 
   // --- the log
@@ -187,10 +179,7 @@ export class Room {
       existing.querySelector(".message-edited").hidden = !message.edited_at;
       return;
     }
-    if (message.client_id && this.pending.has(message.client_id)) {
-      this.confirm(message.client_id, message);
-      return;
-    }
+    if (message.client_id && this.composer.confirm(message.client_id, message)) return;
     if (this.beforeLoadedHistory(message)) return;
     const follow = this.nearBottom();
     this.place(this.render(message));
@@ -206,6 +195,13 @@ export class Room {
     return oldest !== null && Number(message.seq) < Number(oldest.dataset.seq);
   }
 
+  /** Your message, confirmed: placed by seq, unless an event already put it there. */
+  showSent(message) {
+    const follow = this.nearBottom();
+    if (!document.getElementById(`m-${message.id}`)) this.place(this.render(message));
+    if (follow) this.scrollToBottom();
+  }
+
   removeMessage(id) {
     const node = document.getElementById(`m-${id}`);
     if (!node) return;
@@ -219,137 +215,6 @@ export class Room {
     if (details && window.matchMedia("(max-width: 47.99rem)").matches) details.open = false;
   }
 
-  // --- composer
-
-  bindComposer() {
-    if (!this.form) return;
-    this.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.submit();
-      }
-    });
-    this.input.addEventListener("input", () => {
-      this.updateCounter();
-      this.sendTyping();
-    });
-    this.form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.submit();
-    });
-    this.updateCounter();
-  }
-
-  updateCounter() {
-    const length = codePoints(this.input.value);
-    this.counter.textContent = `${length}/${this.maxLength}`;
-    this.counter.dataset.over = String(length > this.maxLength);
-    const lines = this.input.value.split("\n").length;
-    this.input.rows = Math.min(6, Math.max(1, lines));
-    if (length <= this.maxLength && this.composerError.dataset.reason === "length") {
-      this.setComposerError("");
-    }
-  }
-
-  setComposerError(text, reason = "") {
-    this.composerError.textContent = text;
-    this.composerError.dataset.reason = reason;
-    if (text) this.input.setAttribute("aria-invalid", "true");
-    else this.input.removeAttribute("aria-invalid");
-  }
-
-  sendTyping() {
-    const now = Date.now();
-    if (!this.input.value.trim() || now - this.lastTypingSent < TYPING_EVERY_MS) return;
-    if (this.connection.send({ type: "typing", channel_id: this.channelId })) {
-      this.lastTypingSent = now;
-    }
-  }
-
-  submit() {
-    const content = this.input.value;
-    const refusal = composerError(content, this.maxLength);
-    if (refusal.text) {
-      this.setComposerError(refusal.text, refusal.reason);
-      return;
-    }
-    this.setComposerError("");
-    const item = { clientId: newClientId(), content, failed: false, timer: null };
-    item.node = renderPending(this.template, { ...item, userName: this.userName });
-    item.status = item.node.querySelector(".message-status");
-    this.pending.set(item.clientId, item);
-    this.log.append(item.node);
-    this.scrollToBottom();
-    this.input.value = "";
-    this.updateCounter();
-    this.lastTypingSent = 0;
-    this.deliver(item);
-  }
-
-  deliver(item) {
-    clearTimeout(item.timer);
-    item.failed = false;
-    item.retryable = false;
-    item.node.classList.remove("message-failed");
-    const actions = item.node.querySelector(".message-actions");
-    if (actions) actions.remove();
-    item.status.textContent = "Sending…";
-    const frame = {
-      type: "message.send",
-      channel_id: this.channelId,
-      content: item.content,
-      client_id: item.clientId,
-    };
-    if (this.connection.send(frame)) {
-      item.timer = setTimeout(() => this.deliverByRest(item), ACK_TIMEOUT_MS);
-    } else {
-      this.deliverByRest(item);
-    }
-  }
-
-  async deliverByRest(item) {
-    if (!this.pending.has(item.clientId)) return;
-    try {
-      const message = await api("POST", `${API}/messages`, {
-        channel_id: this.channelId,
-        content: item.content,
-        client_id: item.clientId,
-      });
-      this.confirm(item.clientId, message);
-    } catch (error) {
-      const final = isFinalRefusal(error.status);
-      this.fail(item, final ? error.message : "Not sent yet: no connection.", !final);
-    }
-  }
-
-  confirm(clientId, message) {
-    const item = this.pending.get(clientId);
-    if (!item || !message) return;
-    clearTimeout(item.timer);
-    this.pending.delete(clientId);
-    item.node.remove();
-    const follow = this.nearBottom();
-    if (!document.getElementById(`m-${message.id}`)) this.place(this.render(message));
-    if (follow) this.scrollToBottom();
-    const stillFailing = [...this.pending.values()].some((other) => other.failed);
-    if (!stillFailing && this.composerError.dataset.reason === "send") this.setComposerError("");
-  }
-
-  fail(item, detail, retryable) {
-    clearTimeout(item.timer);
-    item.failed = true;
-    item.retryable = retryable;
-    item.node.classList.add("message-failed");
-    item.status.textContent = detail;
-    if (!item.node.querySelector("[data-action]")) {
-      const actions = element("div", "message-actions");
-      if (retryable) actions.append(actionButton("retry", "Retry", " sending"));
-      actions.append(actionButton("discard", "Discard", " unsent message"));
-      item.node.append(actions);
-    }
-    this.setComposerError(`Your message was not sent: ${detail}`, "send");
-  }
-
   // --- edit, delete, retry (event delegation on the log)
 
   bindLog() {
@@ -361,18 +226,7 @@ export class Room {
       if (action === "edit") this.edit(node);
       else if (action === "delete") this.deleteMessage(node);
       else if (action === "retry" || action === "discard") {
-        const item = this.pending.get(node.dataset.clientId);
-        if (!item) return;
-        node.querySelector(".message-actions").remove();
-        this.setComposerError("");
-        if (action === "retry") {
-          this.deliver(item);
-          this.input.focus();
-        } else {
-          this.pending.delete(item.clientId);
-          node.remove();
-          this.input.focus();
-        }
+        this.composer.retryOrDiscard(node, action);
       }
     });
   }
@@ -394,7 +248,7 @@ export class Room {
       await api("DELETE", `${API}/messages/${node.dataset.id}`);
       this.removeMessage(node.dataset.id);
     } catch (failure) {
-      this.setComposerError(`Could not delete the message: ${failure.message}`, "delete");
+      this.composer.setError(`Could not delete the message: ${failure.message}`, "delete");
     }
   }
 
@@ -487,10 +341,3 @@ export class Room {
   }
 }
 
-function actionButton(action, label, hidden) {
-  const button = element("button", "button button-small", label);
-  button.type = "button";
-  button.dataset.action = action;
-  button.append(hiddenText(hidden));
-  return button;
-}

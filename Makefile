@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://chatsite@127.0.0.1:5432/chatsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run test check lint typecheck services browser bench clean
+.PHONY: install run test check lint typecheck services browser jsdeps bench clean
 
 install: $(VENV)/.installed
 
@@ -54,19 +54,32 @@ browser: $(E2E_DIR)/node_modules/.installed
 	test -x $(CHROMIUM) || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+NEED_NPM = command -v npm >/dev/null || (apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)
+
 $(E2E_DIR)/node_modules/.installed: $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
-	command -v npm >/dev/null || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)
+	$(NEED_NPM)
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --silent
 	touch $@
 
-test: install services browser lint typecheck
+# Unit tests of static/js (tests/js): Node's built-in runner, started by
+# tests/unit/test_js_units.py; linkedom from npm, pinned in tests/js/package-lock.json.
+JS_DIR := tests/js
+
+jsdeps: $(JS_DIR)/node_modules/.installed
+
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	$(NEED_NPM)
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: install services browser jsdeps lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS) --cov --cov-report=term $(ARGS)
 
 # The inner loop: lint, types and every test but the browser and live-server ones (no
 # coverage gate). `make test` stays the full gate. ARGS narrows it, e.g. ARGS=tests/unit.
-check: install services lint typecheck
+check: install services jsdeps lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS) -m "not e2e and not live" $(ARGS)
 

@@ -186,7 +186,7 @@ def test_at_360_by_740_nothing_scrolls_sideways_and_the_composer_is_on_screen(
 
 
 def test_static_files_are_served_under_asgi(site: Site) -> None:
-    response = site.context().request.get("/static/js/chat.js")
+    response = site.context().request.get("/static/js/room.js")
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert "class Room" in response.text()

@@ -131,7 +131,7 @@ def test_channel_list_counts_what_was_posted_before_its_socket_connected(
         test_context.run(post, people["alice"], people["general"], "while the page loads")
         route.continue_()
 
-    page.route("**/chat*.js", post_then_serve_script)
+    page.route("**/js/channels-page.js", post_then_serve_script)
     page.goto("/")
     link = page.get_by_role("link", name="#general")
     # The welcome shows #general moved past the rendered seq: the counts are fetched again.

@@ -1,0 +1,194 @@
+// The composer and your messages on their way. A message goes over the WebSocket
+// (`message.send`) when it is open, and through POST /api/chat/messages otherwise or when no
+// ack comes in time. Both carry the same client_id, so a retry never doubles a message.
+
+import { API, api } from "./api.js";
+import { codePoints, composerError, isFinalRefusal, newClientId } from "./outgoing.js";
+import { element, hiddenText, renderPending } from "./render.js";
+
+const TYPING_EVERY_MS = 3000;
+const ACK_TIMEOUT_MS = 8000;
+
+export class Composer {
+  /** `show(node)` puts a pending message in the log; `sent(message)` shows it for real. */
+  constructor({ form, channelId, userName, maxLength, template, connection, show, sent }) {
+    this.form = form;
+    this.channelId = channelId;
+    this.userName = userName;
+    this.maxLength = maxLength;
+    this.template = template;
+    this.connection = connection;
+    this.show = show;
+    this.sent = sent;
+    this.input = document.getElementById("composer-input");
+    this.counter = document.getElementById("composer-counter");
+    this.error = document.getElementById("composer-error");
+    this.pending = new Map();
+    this.lastTypingSent = 0;
+    if (form) this.bind();
+  }
+
+  bind() {
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      this.updateCounter();
+      this.sendTyping();
+    });
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.updateCounter();
+  }
+
+  updateCounter() {
+    const length = codePoints(this.input.value);
+    this.counter.textContent = `${length}/${this.maxLength}`;
+    this.counter.dataset.over = String(length > this.maxLength);
+    const lines = this.input.value.split("\n").length;
+    this.input.rows = Math.min(6, Math.max(1, lines));
+    if (length <= this.maxLength && this.error.dataset.reason === "length") this.setError("");
+  }
+
+  setError(text, reason = "") {
+    this.error.textContent = text;
+    this.error.dataset.reason = reason;
+    if (text) this.input.setAttribute("aria-invalid", "true");
+    else this.input.removeAttribute("aria-invalid");
+  }
+
+  sendTyping() {
+    const now = Date.now();
+    if (!this.input.value.trim() || now - this.lastTypingSent < TYPING_EVERY_MS) return;
+    if (this.connection.send({ type: "typing", channel_id: this.channelId })) {
+      this.lastTypingSent = now;
+    }
+  }
+
+  submit() {
+    const content = this.input.value;
+    const refusal = composerError(content, this.maxLength);
+    if (refusal.text) {
+      this.setError(refusal.text, refusal.reason);
+      return;
+    }
+    this.setError("");
+    const item = { clientId: newClientId(), content, failed: false, timer: null };
+    item.node = renderPending(this.template, { ...item, userName: this.userName });
+    item.status = item.node.querySelector(".message-status");
+    this.pending.set(item.clientId, item);
+    this.show(item.node);
+    this.input.value = "";
+    this.updateCounter();
+    this.lastTypingSent = 0;
+    this.deliver(item);
+  }
+
+  /** After every welcome: unsent for want of a connection goes again; refused ones wait. */
+  resend() {
+    for (const item of this.pending.values()) {
+      if (!item.failed || item.retryable) this.deliver(item);
+    }
+  }
+
+  deliver(item) {
+    clearTimeout(item.timer);
+    item.failed = false;
+    item.retryable = false;
+    item.node.classList.remove("message-failed");
+    const actions = item.node.querySelector(".message-actions");
+    if (actions) actions.remove();
+    item.status.textContent = "Sending…";
+    const frame = {
+      type: "message.send",
+      channel_id: this.channelId,
+      content: item.content,
+      client_id: item.clientId,
+    };
+    if (this.connection.send(frame)) {
+      item.timer = setTimeout(() => this.deliverByRest(item), ACK_TIMEOUT_MS);
+    } else {
+      this.deliverByRest(item);
+    }
+  }
+
+  async deliverByRest(item) {
+    if (!this.pending.has(item.clientId)) return;
+    try {
+      const message = await api("POST", `${API}/messages`, {
+        channel_id: this.channelId,
+        content: item.content,
+        client_id: item.clientId,
+      });
+      this.confirm(item.clientId, message);
+    } catch (error) {
+      const final = isFinalRefusal(error.status);
+      this.fail(item, final ? error.message : "Not sent yet: no connection.", !final);
+    }
+  }
+
+  /** The server has the message (ack, REST reply or event): false when it was not ours. */
+  confirm(clientId, message) {
+    const item = this.pending.get(clientId);
+    if (!item || !message) return false;
+    clearTimeout(item.timer);
+    this.pending.delete(clientId);
+    item.node.remove();
+    this.sent(message);
+    const stillFailing = [...this.pending.values()].some((other) => other.failed);
+    if (!stillFailing && this.error.dataset.reason === "send") this.setError("");
+    return true;
+  }
+
+  /** An `error` event about one of ours: true when it was. */
+  refused(event) {
+    const item = event.ref ? this.pending.get(event.ref) : undefined;
+    if (!item) return false;
+    const retryable = event.code === "rate_limited" || event.code === "unavailable";
+    this.fail(item, event.detail || "Not sent.", retryable);
+    return true;
+  }
+
+  fail(item, detail, retryable) {
+    clearTimeout(item.timer);
+    item.failed = true;
+    item.retryable = retryable;
+    item.node.classList.add("message-failed");
+    item.status.textContent = detail;
+    if (!item.node.querySelector("[data-action]")) {
+      const actions = element("div", "message-actions");
+      if (retryable) actions.append(actionButton("retry", "Retry", " sending"));
+      actions.append(actionButton("discard", "Discard", " unsent message"));
+      item.node.append(actions);
+    }
+    this.setError(`Your message was not sent: ${detail}`, "send");
+  }
+
+  /** The Retry or Discard button on a message that was not sent. */
+  retryOrDiscard(node, action) {
+    const item = this.pending.get(node.dataset.clientId);
+    if (!item) return;
+    node.querySelector(".message-actions").remove();
+    this.setError("");
+    if (action === "retry") {
+      this.deliver(item);
+    } else {
+      this.pending.delete(item.clientId);
+      node.remove();
+    }
+    this.input.focus();
+  }
+}
+
+function actionButton(action, label, hidden) {
+  const button = element("button", "button button-small", label);
+  button.type = "button";
+  button.dataset.action = action;
+  button.append(hiddenText(hidden));
+  return button;
+}

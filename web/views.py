@@ -1,7 +1,7 @@
 """The pages: thin views that call the chat selectors and services (docs/web.md).
 
-The room renders its last 50 messages on the server; ``static/js/chat.js`` then keeps it live
-over the WebSocket. Every form here also works without scripts (post, redirect, get).
+The room renders its last 50 messages on the server; the modules in static/js/ then keep it
+live over the WebSocket. Every form here also works without scripts (post, redirect, get).
 """
 
 from __future__ import annotations

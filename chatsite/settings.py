@@ -365,6 +365,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": "/api/",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatsite.api_errors.document_global_errors",
+        "chatsite.api_errors.document_string_rules",
+    ],
 }
 
 # ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The API reads JSON bodies only, as its schema says; any other body is a 415 in the error
-shape, through the WSGI app and through a live Daphne alike (docs/api.md, "Conventions")."""
+shape, through the WSGI app and through a live Daphne alike (docs/api.md, "Conventions").
+Inside the JSON, a value of another type than the schema's is a 400, not coerced."""
 
 from __future__ import annotations
 
@@ -121,3 +122,38 @@ def test_daphne_hands_a_malformed_multipart_body_to_the_api(daphne: Any) -> None
     assert refused.value.headers["Content-Type"] == "application/json"
     body = json.loads(refused.value.read())
     assert body["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("/api/chat/channels/", {"name": "typed", "is_private": "0"}, "is_private"),
+        ("/api/chat/channels/", {"name": "typed", "is_private": 1}, "is_private"),
+        ("/api/chat/channels/{channel}/read/", {"seq": "1"}, "seq"),
+        ("/api/chat/channels/{channel}/read/", {"seq": True}, "seq"),
+    ],
+)
+def test_json_values_of_another_type_are_refused_not_coerced(
+    alice_api: APIClient, channel: Any, path: str, payload: dict, field: str
+) -> None:
+    response = alice_api.post(path.format(channel=channel.pk), payload)
+    assert_error(response, 400, "validation_error", field=field)
+    assert not Channel.objects.filter(name="typed").exists()
+
+
+def test_a_number_is_not_a_username_email_or_password(anon: APIClient) -> None:
+    body = {"username": 12345, "email": "n@example.com", "password": 8.5e144}
+    error = assert_error(anon.post("/api/auth/register/", body), 400, "validation_error")
+    assert set(error["fields"]) == {"username", "password"}
+
+
+def test_a_member_to_add_may_be_named_by_a_numeric_id(
+    alice_api: APIClient, channel: Any, bob: Any, anon: APIClient
+) -> None:
+    """As the schema says: user_id is the string the API writes, or that number."""
+    url = f"/api/chat/channels/{channel.pk}/members/"
+    assert alice_api.post(url, {"user_id": bob.pk}).status_code == 201
+    user_id = anon.get("/api/schema/?format=json").json()["components"]["schemas"][
+        "MemberAddRequest"
+    ]["properties"]["user_id"]
+    assert {branch["type"] for branch in user_id["oneOf"]} == {"string", "integer"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -50,6 +51,15 @@ class RegisterSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # Strings only, as the schema says (DRF's CharField turns a number into text).
+        if isinstance(data, Mapping):
+            wrong = [name for name in ("username", "email", "password") if name in data]
+            wrong = [name for name in wrong if not isinstance(data[name], str)]
+            if wrong:
+                raise serializers.ValidationError({name: ["Must be a string."] for name in wrong})
+        return super().to_internal_value(data)
 
     def validate_email(self, value: str) -> str:
         return User.objects.normalize_email(value)

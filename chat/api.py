@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -48,8 +48,19 @@ class ContentFieldSchema(OpenApiSerializerFieldExtension):
             "type": "string",
             "minLength": 1,
             "maxLength": MAX_CONTENT_LENGTH,
-            "pattern": r"^[^\x00-\x08\x0b-\x1f]*\S[^\x00-\x08\x0b-\x1f]*$",
+            # One character that is neither white space nor a control, none of the controls.
+            "pattern": r"^[^\x00-\x08\x0b-\x1f]*[^\s\x00-\x08\x0b-\x1f][^\x00-\x08\x0b-\x1f]*$",
         }
+
+
+class MemberAddSchema(OpenApiSerializerExtension):
+    """drf-spectacular: a member is named by ``user_id`` or ``username``, exactly one."""
+
+    target_class = "chat.api_serializers.MemberAddSerializer"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "oneOf": [{"required": ["user_id"]}, {"required": ["username"]}]}
 
 
 def _path_uuid(value: str, *, what: str) -> uuid.UUID:

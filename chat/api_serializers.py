@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import User
@@ -42,6 +42,31 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON's true or false only (DRF's also takes "yes", "0", 1 and more)."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON number only (DRF's also takes numeric strings and booleans)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "maxLength": 20}, {"type": "integer"}]})
+class UserIdField(serializers.CharField):
+    """A user's id, as the API writes it (a string of digits) or as a number."""
 
 
 # --- Channels ------------------------------------------------------------------------------
@@ -97,7 +122,7 @@ class ChannelCreateSerializer(serializers.Serializer):
     )
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     topic = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
-    is_private = serializers.BooleanField(required=False, default=False)
+    is_private = StrictBooleanField(required=False, default=False)
 
 
 # --- Members ---------------------------------------------------------------------------------
@@ -125,7 +150,7 @@ class MemberSerializer(serializers.Serializer):
 class MemberAddSerializer(serializers.Serializer):
     """Who to add: ``user_id`` or ``username``, exactly one."""
 
-    user_id = serializers.CharField(required=False, max_length=20, help_text="A user's id.")
+    user_id = UserIdField(required=False, max_length=20, help_text="A user's id.")
     username = StrictCharField(required=False, max_length=150)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +170,7 @@ class MemberAddSerializer(serializers.Serializer):
 
 
 class ReadMarkerSerializer(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT)
+    seq = StrictIntegerField(min_value=0, max_value=MAX_BIGINT)
 
 
 # --- Messages --------------------------------------------------------------------------------

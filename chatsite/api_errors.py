@@ -150,7 +150,9 @@ _ERROR_DESCRIPTIONS = {
     401: "Missing, invalid or expired credentials; see WWW-Authenticate.",
     403: "Not allowed (permission_denied, archived).",
     404: "Not found, or not visible to this user.",
+    415: "A body that is not application/json (unsupported_media_type).",
     429: "Too many requests; see Retry-After.",
+    503: "The database is away or busy (unavailable); see Retry-After.",
 }
 
 
@@ -160,3 +162,49 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(response=ErrorSerializer, description=_ERROR_DESCRIPTIONS[status])
         for status in statuses
     }
+
+
+def document_global_errors(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]: the errors any operation can answer.
+
+    Every operation may answer 503 (the database is away or busy, chatsite.overload), and every
+    operation that takes a body answers 415 to a body in another content type than JSON.
+    """
+    error = {"$ref": "#/components/schemas/Error"}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            statuses = [503, 415] if "requestBody" in operation else [503]
+            for status in statuses:
+                responses.setdefault(
+                    str(status),
+                    {
+                        "content": {"application/json": {"schema": error}},
+                        "description": _ERROR_DESCRIPTIONS[status],
+                    },
+                )
+    return result
+
+
+# DRF's CharField refuses NUL ("Null characters are not allowed."), a 400.
+_NO_NUL = r"^[^\x00]*$"
+
+
+def _says_no_nul(schema: dict) -> None:
+    if schema.get("type") == "string" and not {"format", "pattern", "enum"} & set(schema):
+        schema["pattern"] = _NO_NUL
+
+
+def document_string_rules(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]: the free-text strings of requests (bodies
+    and query parameters) say that they may not hold NUL, which every text field refuses."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST: the request side only.
+            for field in component.get("properties", {}).values():
+                _says_no_nul(field)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _says_no_nul(parameter.get("schema", {}))
+    return result

@@ -337,11 +337,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "chatsite.api_parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, as the schema says: any other body is a 415 (docs/api.md). The browsable
+    # API posts through its "Raw data" tab as application/json.
+    "DEFAULT_PARSER_CLASSES": ["chatsite.api_parsers.StrictJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # One error shape for every 4xx (docs/api.md); rate limits in chatsite/ratelimit.py.
     "EXCEPTION_HANDLER": "chatsite.api_errors.exception_handler",
     "NUM_PROXIES": NUM_PROXIES,
@@ -366,6 +365,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": "/api/",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatsite.api_errors.document_global_errors",
+        "chatsite.api_errors.document_string_rules",
+    ],
 }
 
 # ------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ whatever its command line.
   runs out the connection is closed gracefully (the buffer, close frame included, is
   flushed first), and only aborted if even that does not finish within another
   CLOSE_HANDSHAKE_SECONDS.
+- **Request bodies reach Django as they came.** Twisted's HTTP request parses form and
+  multipart POST bodies itself (for its own ``request.args``, which Daphne never reads) and
+  answers a malformed multipart body with a bare 400 before the application sees it. Daphne
+  hands the raw body to Django anyway, so that parsing is switched off: the API answers such
+  a body with its own 415 in the error shape (docs/api.md).
 """
 
 from __future__ import annotations
@@ -150,7 +155,20 @@ def configure_daphne() -> None:
     WebSocketProtocol.onMessage = on_message_bounded
     Server.handle_reply = handle_reply_with_back_pressure
     WebSocketProtocol.onCloseHandshakeTimeout = on_close_handshake_timeout
+    _pass_request_bodies_through()
     WebSocketFactory.chatsite_limits = True
+
+
+def _pass_request_bodies_through() -> None:
+    from daphne.http_protocol import WebRequest
+
+    init = WebRequest.__init__
+
+    def init_without_form_parsing(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+    WebRequest.__init__ = init_without_form_parsing
 
 
 def _abort_if_open(transport: Any) -> None:

@@ -184,6 +184,7 @@ def test_session_login_works_for_the_browsable_api(alice: Any) -> None:
             "csrfmiddlewaretoken": login_page.cookies["csrftoken"].value,
             "next": "/api/chat/channels/",
         },
+        format="multipart",  # Django's login page reads a form, not the API's JSON
     )
     assert response.status_code == 302
     page = client.get("/api/chat/channels/", HTTP_ACCEPT="text/html")

@@ -25,13 +25,6 @@ from chat.admin_access import is_admin, is_moderator, run_action
 from chat.exceptions import ChatError
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
-
-
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = (
@@ -80,7 +73,7 @@ class UserAdmin(DjangoUserAdmin):
             return False
         if obj is None:
             return True
-        actor = _actor(request)
+        actor = roles.acting_user(request)
         return bool(obj.pk == actor.pk or roles.outranks(actor, obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -103,7 +96,7 @@ class UserAdmin(DjangoUserAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         role = form.base_fields.get("role")
         if isinstance(role, forms.ChoiceField):
-            allowed = set(roles.assignable_roles(_actor(request)))
+            allowed = set(roles.assignable_roles(roles.acting_user(request)))
             if obj is not None:
                 allowed.add(obj.role)  # shown as it is; the form refuses other changes
             role.choices = [
@@ -112,7 +105,7 @@ class UserAdmin(DjangoUserAdmin):
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        actor = _actor(request)
+        actor = roles.acting_user(request)
         try:
             if change:
                 original = User.objects.get(pk=obj.pk)
@@ -151,7 +144,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset,
-            lambda user: services.user_deactivate(actor=_actor(request), user=user),
+            lambda user: services.user_deactivate(actor=roles.acting_user(request), user=user),
             done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
         )
 
@@ -161,6 +154,6 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset,
-            lambda user: services.user_reactivate(actor=_actor(request), user=user),
+            lambda user: services.user_reactivate(actor=roles.acting_user(request), user=user),
             done="Reactivated {count} user(s).",
         )

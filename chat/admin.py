@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.roles import acting_user
 from chat import services
 from chat.admin_access import ModeratorAccessMixin, is_moderator, run_action
 from chat.models import AuditEntry, Channel, Membership, Message, MessageRevision
@@ -135,7 +136,7 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
             request,
             queryset.filter(deleted_at__isnull=True),
             lambda message: services.message_tombstone_by_moderator(
-                moderator=request.user, message_id=message.pk
+                moderator=acting_user(request), message_id=message.pk
             ),
             done="Tombstoned {count} message(s).",
             nothing="The selected messages are tombstoned already.",
@@ -147,7 +148,9 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
             self,
             request,
             queryset.filter(deleted_at__isnull=False),
-            lambda message: services.message_restore(moderator=request.user, message_id=message.pk),
+            lambda message: services.message_restore(
+                moderator=acting_user(request), message_id=message.pk
+            ),
             done="Restored {count} message(s).",
             nothing="None of the selected messages is tombstoned.",
         )
@@ -250,15 +253,15 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         formset.save(commit=False)
         for membership in formset.deleted_objects:
             services.channel_member_remove(
-                actor=request.user, channel_id=channel.pk, user=membership.user
+                actor=acting_user(request), channel_id=channel.pk, user=membership.user
             )
         for membership in formset.new_objects:
             services.channel_member_add(
-                actor=request.user, channel_id=channel.pk, user=membership.user
+                actor=acting_user(request), channel_id=channel.pk, user=membership.user
             )
             if membership.role != Membership.Role.MEMBER:
                 services.channel_member_set_role(
-                    actor=request.user,
+                    actor=acting_user(request),
                     channel_id=channel.pk,
                     user=membership.user,
                     role=membership.role,
@@ -266,7 +269,7 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         for membership, changed in formset.changed_objects:
             if "role" in changed:
                 services.channel_member_set_role(
-                    actor=request.user,
+                    actor=acting_user(request),
                     channel_id=channel.pk,
                     user=membership.user,
                     role=membership.role,
@@ -299,7 +302,9 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda channel: services.channel_archive(moderator=request.user, channel_id=channel.pk),
+            lambda channel: services.channel_archive(
+                moderator=acting_user(request), channel_id=channel.pk
+            ),
             done="Archived {count} channel(s).",
         )
 
@@ -310,7 +315,7 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
             request,
             queryset,
             lambda channel: services.channel_unarchive(
-                moderator=request.user, channel_id=channel.pk
+                moderator=acting_user(request), channel_id=channel.pk
             ),
             done="Unarchived {count} channel(s).",
         )

@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
+from accounts.roles import acting_user
 from chat import selectors, services
 from chat.api_serializers import (
     ChannelCreateSerializer,
@@ -60,7 +62,7 @@ def _path_uuid(value: str, *, what: str) -> uuid.UUID:
         raise NotFound(f"{what} not found.") from None
 
 
-def _channel_for(user: Any, channel_id: str) -> Channel:
+def _channel_for(user: User, channel_id: str) -> Channel:
     """The channel with ``is_member`` and ``unread_count`` for ``user``, or 404."""
     channel = (
         selectors.channel_list(user=user).filter(pk=_path_uuid(channel_id, what="Channel")).first()
@@ -109,7 +111,7 @@ class ChannelListView(APIView):
     )
     def get(self, request: Request) -> Response:
         page = _list_page(request)
-        channels, next_cursor = selectors.channel_list_page(user=request.user, **page)
+        channels, next_cursor = selectors.channel_list_page(user=acting_user(request), **page)
         data = ChannelSerializer(channels, many=True).data
         return _paged(request, data, limit=page["limit"], next_cursor=next_cursor)
 
@@ -122,8 +124,8 @@ class ChannelListView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ChannelCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        channel = services.channel_create(user=request.user, **serializer.validated_data)
-        data = ChannelDetailSerializer(_channel_for(request.user, str(channel.pk))).data
+        channel = services.channel_create(user=acting_user(request), **serializer.validated_data)
+        data = ChannelDetailSerializer(_channel_for(acting_user(request), str(channel.pk))).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -135,7 +137,9 @@ class ChannelDetailView(APIView):
         responses={200: ChannelDetailSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, channel_id: str) -> Response:
-        return Response(ChannelDetailSerializer(_channel_for(request.user, channel_id)).data)
+        return Response(
+            ChannelDetailSerializer(_channel_for(acting_user(request), channel_id)).data
+        )
 
 
 class ChannelJoinView(APIView):
@@ -148,8 +152,10 @@ class ChannelJoinView(APIView):
     )
     def post(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        services.channel_join(user=request.user, channel_id=channel_uuid)
-        return Response(ChannelDetailSerializer(_channel_for(request.user, channel_id)).data)
+        services.channel_join(user=acting_user(request), channel_id=channel_uuid)
+        return Response(
+            ChannelDetailSerializer(_channel_for(acting_user(request), channel_id)).data
+        )
 
 
 class ChannelLeaveView(APIView):
@@ -162,7 +168,7 @@ class ChannelLeaveView(APIView):
     )
     def post(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        services.channel_leave(user=request.user, channel_id=channel_uuid)
+        services.channel_leave(user=acting_user(request), channel_id=channel_uuid)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -178,7 +184,7 @@ class ChannelMembersView(APIView):
         channel_uuid = _path_uuid(channel_id, what="Channel")
         page = _list_page(request)
         members, next_cursor = selectors.channel_members_page(
-            user=request.user, channel_id=channel_uuid, **page
+            user=acting_user(request), channel_id=channel_uuid, **page
         )
         data = MemberSerializer(members, many=True).data
         return _paged(request, data, limit=page["limit"], next_cursor=next_cursor)
@@ -199,7 +205,9 @@ class ChannelMembersView(APIView):
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership, created = services.channel_member_add(
-            actor=request.user, channel_id=channel_uuid, user=serializer.validated_data["user"]
+            actor=acting_user(request),
+            channel_id=channel_uuid,
+            user=serializer.validated_data["user"],
         )
         return Response(
             MemberSerializer(membership).data,
@@ -220,7 +228,7 @@ class ChannelReadView(APIView):
         serializer = ReadMarkerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.channel_mark_read(
-            user=request.user, channel_id=channel_uuid, seq=serializer.validated_data["seq"]
+            user=acting_user(request), channel_id=channel_uuid, seq=serializer.validated_data["seq"]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -239,7 +247,9 @@ class MessageListView(APIView):
     def get(self, request: Request) -> Response:
         query = MessageListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        messages, has_more = selectors.message_page(user=request.user, **query.validated_data)
+        messages, has_more = selectors.message_page(
+            user=acting_user(request), **query.validated_data
+        )
         return Response(
             {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
         )
@@ -257,7 +267,9 @@ class MessageListView(APIView):
     def post(self, request: Request) -> Response:
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        message, created = services.message_create(user=request.user, **serializer.validated_data)
+        message, created = services.message_create(
+            user=acting_user(request), **serializer.validated_data
+        )
         return Response(
             MessageSerializer(message).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -273,7 +285,7 @@ class MessageDetailView(APIView):
     )
     def get(self, request: Request, message_id: str) -> Response:
         message_uuid = _path_uuid(message_id, what="Message")
-        message = selectors.message_get(user=request.user, message_id=message_uuid)
+        message = selectors.message_get(user=acting_user(request), message_id=message_uuid)
         return Response(MessageSerializer(message).data)
 
     @extend_schema(
@@ -288,7 +300,7 @@ class MessageDetailView(APIView):
         serializer = MessageEditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = services.message_edit(
-            user=request.user, message_id=message_uuid, **serializer.validated_data
+            user=acting_user(request), message_id=message_uuid, **serializer.validated_data
         )
         return Response(MessageSerializer(message).data)
 
@@ -300,5 +312,5 @@ class MessageDetailView(APIView):
     )
     def delete(self, request: Request, message_id: str) -> Response:
         message_uuid = _path_uuid(message_id, what="Message")
-        services.message_delete(user=request.user, message_id=message_uuid)
+        services.message_delete(user=acting_user(request), message_id=message_uuid)
         return Response(status=status.HTTP_204_NO_CONTENT)

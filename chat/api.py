@@ -36,7 +36,7 @@ from chat.api_serializers import (
 from chat.exceptions import NotFound
 from chat.models import Channel
 from chat.serializers import MessageCreateSerializer, MessageEditSerializer, MessageSerializer
-from chat.validators import MAX_CONTENT_LENGTH
+from chat.validators import MAX_CONTENT_LENGTH, parse_uuid
 from chatsite.api_errors import error_responses
 
 
@@ -56,10 +56,10 @@ class ContentFieldSchema(OpenApiSerializerFieldExtension):
 
 def _path_uuid(value: str, *, what: str) -> uuid.UUID:
     """An id from the path; anything but a UUID names nothing, so it is a 404."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"{what} not found.") from None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise NotFound(f"{what} not found.")
+    return parsed
 
 
 def _channel_for(user: User, channel_id: str) -> Channel:

@@ -22,7 +22,7 @@ from chat.selectors import (
     MAX_LIST_PAGE_SIZE,
     MAX_PAGE_SIZE,
 )
-from chat.validators import CHANNEL_NAME_RE
+from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
 
 # PostgreSQL bigint: larger numbers are refused here rather than by the database.
 MAX_BIGINT = 2**63 - 1
@@ -88,12 +88,7 @@ class ChannelDetailSerializer(ChannelSerializer):
 class ChannelCreateSerializer(serializers.Serializer):
     name = StrictCharField(
         max_length=80,
-        validators=[
-            RegexValidator(
-                CHANNEL_NAME_RE,
-                "Use 1-80 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
-            )
-        ],
+        validators=[RegexValidator(CHANNEL_NAME_RE, CHANNEL_NAME_RULE)],
     )
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     topic = StrictCharField(max_length=500, required=False, allow_blank=True, default="")

@@ -30,20 +30,17 @@ from accounts import roles
 from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
+from chat.validators import parse_uuid
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
 def _as_uuid(value: Any, *, field: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise ValidationError(
-            f"{field} must be a UUID.", fields={field: ["Must be a valid UUID."]}
-        ) from None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise ValidationError(f"{field} must be a UUID.", fields={field: ["Must be a valid UUID."]})
+    return parsed
 
 
 def channels_visible_to(user: User) -> QuerySet[Channel]:

@@ -9,6 +9,7 @@ call these functions, so there is one validation, one permission check and one b
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +20,13 @@ from accounts.models import User
 from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
-from chat.validators import CHANNEL_NAME_RE, clean_content, content_problem
+from chat.validators import (
+    CHANNEL_NAME_RE,
+    CHANNEL_NAME_RULE,
+    clean_content,
+    content_problem,
+    parse_uuid,
+)
 from chatsite import ratelimit
 
 NEXT_SEQ_SQL = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
@@ -201,26 +208,35 @@ def _check_moderator(user: User) -> None:
 
 def _message_tombstone(*, message: Message, moderator: User) -> Message:
     """Tombstone a locked, live message, keeping its content for a possible restore."""
-    removed = message.content
-    message.content = ""
-    message.deleted_at = timezone.now()
-    message.change_seq = _next_seq(message.channel_id)
-    message.save(update_fields=["content", "deleted_at", "change_seq"])
-    _record_moderation(
+    _moderate_message(
         message=message,
         moderator=moderator,
+        content="",
+        deleted_at=timezone.now(),
         kind=MessageRevision.Kind.TOMBSTONE,
-        kept_content=removed,
         verb="Tombstoned",
     )
     events.notify_message(message, "message.deleted")
     return message
 
 
-def _record_moderation(
-    *, message: Message, moderator: User, kind: str, kept_content: str, verb: str
+def _moderate_message(
+    *,
+    message: Message,
+    moderator: User,
+    content: str,
+    deleted_at: datetime | None,
+    kind: str,
+    verb: str,
 ) -> None:
-    """Keep a moderator's change in the message's history and in the audit log."""
+    """Set a locked message's content and deletion time as a new change, and keep the
+    moderator's change in the message's history (with the content it replaced) and in the
+    audit log."""
+    kept_content = message.content
+    message.content = content
+    message.deleted_at = deleted_at
+    message.change_seq = _next_seq(message.channel_id)
+    message.save(update_fields=["content", "deleted_at", "change_seq"])
     MessageRevision.objects.create(
         message=message,
         kind=kind,
@@ -253,15 +269,14 @@ def message_restore(*, moderator: User, message_id: Any) -> Message:
     content is gone for good.
     """
     _check_moderator(moderator)
-    try:
-        message_uuid = uuid.UUID(str(message_id))
-    except ValueError:
-        raise NotFound("Message not found.") from None
+    message_uuid = parse_uuid(message_id)
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("user", "channel")
         .filter(pk=message_uuid)
         .first()
+        if message_uuid is not None
+        else None
     )
     if message is None:
         raise NotFound("Message not found.")
@@ -277,15 +292,12 @@ def message_restore(*, moderator: User, message_id: Any) -> Message:
             "Only a moderator's tombstone can be restored; the author deleted this message.",
             code="not_restorable",
         )
-    message.content = kept.content
-    message.deleted_at = None
-    message.change_seq = _next_seq(message.channel_id)
-    message.save(update_fields=["content", "deleted_at", "change_seq"])
-    _record_moderation(
+    _moderate_message(
         message=message,
         moderator=moderator,
+        content=kept.content,
+        deleted_at=None,
         kind=MessageRevision.Kind.RESTORE,
-        kept_content="",
         verb="Restored",
     )
     events.notify_message(message, "message.updated")
@@ -334,10 +346,7 @@ def channel_create(
     """Create a channel; its creator becomes its owner."""
     _check_rate(ratelimit.CHANNEL_CREATE, user, "new channels")
     if not isinstance(name, str) or not CHANNEL_NAME_RE.match(name):
-        raise ValidationError(
-            "Invalid channel name.",
-            fields={"name": ["Use 1-80 lowercase letters, digits, '-' or '_'."]},
-        )
+        raise ValidationError("Invalid channel name.", fields={"name": [CHANNEL_NAME_RULE]})
     if Channel.objects.filter(name=name).exists():
         raise ValidationError(
             "A channel with this name exists.", fields={"name": ["This name is taken."]}

@@ -16,12 +16,11 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import roles, services
 from accounts.models import User
-from chat.admin_access import is_admin, is_moderator, run_action
+from chat.admin_access import is_admin, is_moderator, moderation_action
 from chat.exceptions import ChatError
 
 
@@ -136,24 +135,13 @@ class UserAdmin(DjangoUserAdmin):
             message += f" Changed {', '.join(others)}."
         return message
 
-    @admin.action(
-        description="Deactivate selected users (sign out everywhere)", permissions=["moderate"]
+    deactivate_selected = moderation_action(
+        "Deactivate selected users (sign out everywhere)",
+        lambda actor, user: services.user_deactivate(actor=actor, user=user),
+        done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
     )
-    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda user: services.user_deactivate(actor=roles.acting_user(request), user=user),
-            done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
-        )
-
-    @admin.action(description="Reactivate selected users", permissions=["moderate"])
-    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda user: services.user_reactivate(actor=roles.acting_user(request), user=user),
-            done="Reactivated {count} user(s).",
-        )
+    reactivate_selected = moderation_action(
+        "Reactivate selected users",
+        lambda actor, user: services.user_reactivate(actor=actor, user=user),
+        done="Reactivated {count} user(s).",
+    )

@@ -168,7 +168,18 @@ class MessagePageSerializer(serializers.Serializer):
     has_more = serializers.BooleanField()
 
 
-class ListPageQuerySerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """A query string: DRF reads an empty value (``limit=``) as "not given"; here it is a
+    mistake, refused with the field named."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
+        return super().to_internal_value(data)
+
+
+class ListPageQuerySerializer(QuerySerializer):
     """The query string of a list that pages (channels, members): a page size and a cursor."""
 
     limit = serializers.IntegerField(
@@ -183,14 +194,8 @@ class ListPageQuerySerializer(serializers.Serializer):
         help_text='Opaque: the cursor from the Link rel="next" header of the page before.',
     )
 
-    def to_internal_value(self, data: Any) -> Any:
-        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
-        if blank:
-            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
-        return super().to_internal_value(data)
 
-
-class MessageListQuerySerializer(serializers.Serializer):
+class MessageListQuerySerializer(QuerySerializer):
     """The query string of the history: one channel, a page size and at most one cursor."""
 
     channel_id = serializers.UUIDField()
@@ -209,13 +214,6 @@ class MessageListQuerySerializer(serializers.Serializer):
         max_value=MAX_BIGINT,
         help_text="Every change (creates, edits, tombstones) with change_seq above it.",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        # DRF reads an empty query value as "not given"; here it is a mistake (limit=).
-        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
-        if blank:
-            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         cursors = [name for name in ("before", "after", "since_seq") if name in attrs]

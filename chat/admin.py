@@ -62,7 +62,6 @@ class AuthorFilter(admin.RelatedOnlyFieldListFilter):
 class MessageRevisionInline(ModeratorAccessMixin, admin.TabularInline):
     model = MessageRevision
     fields = ("change_seq", "kind", "actor", "created_at", "content")
-    readonly_fields = fields
     ordering = ("change_seq",)
     extra = 0
     can_delete = False
@@ -104,7 +103,6 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         "change_seq",
         "client_id",
     )
-    readonly_fields = fields
     inlines = (MessageRevisionInline,)
     actions = ("tombstone_selected", "restore_selected")
 
@@ -211,7 +209,6 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         "archived_at",
         "last_seq",
     )
-    readonly_fields = fields
     inlines = (MembershipInline,)
     actions = ("archive_selected", "unarchive_selected")
 
@@ -311,7 +308,6 @@ class AuditEntryAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     date_hierarchy = "action_time"
     ordering = ("-action_time",)
     fields = ("action_time", "user", "kind", "object_id", "target", "what")
-    readonly_fields = fields
 
     @admin.display(description="on", ordering="content_type")
     def kind(self, obj: AuditEntry) -> str:

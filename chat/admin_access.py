@@ -53,6 +53,10 @@ class ModeratorAccessMixin:
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return is_moderator(request)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Rows change only through the services, so every field shown is read-only.
+        return getattr(self, "fields", None) or ()
+
 
 def run_action(
     model_admin: admin.ModelAdmin,

@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.models import User
 from accounts.roles import acting_user
 from chat import services
 from chat.admin_access import ModeratorAccessMixin, is_moderator, moderation_action
@@ -153,8 +154,8 @@ class MembershipInlineForm(forms.ModelForm):
             # Moving a membership to another person would be a removal and an addition.
             self.fields["user"].disabled = True
 
-    def clean_user(self) -> Any:
-        user = self.cleaned_data["user"]
+    def clean_user(self) -> User:
+        user: User = self.cleaned_data["user"]
         if self.instance.pk is None and not user.is_active:
             raise forms.ValidationError("This user is deactivated.")
         return user

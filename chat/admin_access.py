@@ -53,9 +53,12 @@ class ModeratorAccessMixin:
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return is_moderator(request)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str] | tuple[str, ...]:
         # Rows change only through the services, so every field shown is read-only.
-        return getattr(self, "fields", None) or ()
+        fields: list[str] | tuple[str, ...] = getattr(self, "fields", None) or ()
+        return fields
 
 
 def run_action(

@@ -16,20 +16,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import roles, services
 from accounts.models import User
-from chat.admin_access import is_admin, is_moderator, run_action
+from chat.admin_access import is_admin, is_moderator, moderation_action
 from chat.exceptions import ChatError
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
 
 
 @admin.register(User)
@@ -80,7 +72,7 @@ class UserAdmin(DjangoUserAdmin):
             return False
         if obj is None:
             return True
-        actor = _actor(request)
+        actor = roles.acting_user(request)
         return bool(obj.pk == actor.pk or roles.outranks(actor, obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -103,7 +95,7 @@ class UserAdmin(DjangoUserAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         role = form.base_fields.get("role")
         if isinstance(role, forms.ChoiceField):
-            allowed = set(roles.assignable_roles(_actor(request)))
+            allowed = set(roles.assignable_roles(roles.acting_user(request)))
             if obj is not None:
                 allowed.add(obj.role)  # shown as it is; the form refuses other changes
             role.choices = [
@@ -112,7 +104,7 @@ class UserAdmin(DjangoUserAdmin):
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        actor = _actor(request)
+        actor = roles.acting_user(request)
         try:
             if change:
                 original = User.objects.get(pk=obj.pk)
@@ -143,24 +135,13 @@ class UserAdmin(DjangoUserAdmin):
             message += f" Changed {', '.join(others)}."
         return message
 
-    @admin.action(
-        description="Deactivate selected users (sign out everywhere)", permissions=["moderate"]
+    deactivate_selected = moderation_action(
+        "Deactivate selected users (sign out everywhere)",
+        lambda actor, user: services.user_deactivate(actor=actor, user=user),
+        done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
     )
-    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda user: services.user_deactivate(actor=_actor(request), user=user),
-            done="Deactivated {count} user(s); their sessions, tokens and sockets are closed.",
-        )
-
-    @admin.action(description="Reactivate selected users", permissions=["moderate"])
-    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda user: services.user_reactivate(actor=_actor(request), user=user),
-            done="Reactivated {count} user(s).",
-        )
+    reactivate_selected = moderation_action(
+        "Reactivate selected users",
+        lambda actor, user: services.user_reactivate(actor=actor, user=user),
+        done="Reactivated {count} user(s).",
+    )

@@ -87,15 +87,6 @@ class MeSerializer(serializers.Serializer):
     display_name = serializers.CharField()
     role = serializers.ChoiceField(choices=User.Role.choices)
 
-    def to_representation(self, instance: User) -> dict[str, Any]:
-        return {
-            "id": str(instance.pk),
-            "username": instance.username,
-            "email": instance.email,
-            "display_name": instance.display_name,
-            "role": instance.role,
-        }
-
 
 # --- Views --------------------------------------------------------------------------------
 

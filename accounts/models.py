@@ -53,11 +53,6 @@ class User(AbstractUser):
         return self.username
 
     @property
-    def is_moderator(self) -> bool:
-        """Moderators and admins moderate every channel."""
-        return self.role in (self.Role.MODERATOR, self.Role.ADMIN)
-
-    @property
     def shown_name(self) -> str:
         return self.display_name or self.username
 
@@ -93,8 +88,11 @@ class User(AbstractUser):
         # A superuser (createsuperuser knows nothing of roles) administers the site: role admin.
         if self.is_superuser:
             self.role = self.Role.ADMIN
-        # Staff status follows the role: moderators and admins reach the admin site.
-        self.is_staff = self.is_moderator or self.is_superuser
+        # Staff status follows the rank (accounts.roles, which builds on this model and is
+        # imported here, not at the top): moderators and above reach the admin site.
+        from accounts import roles
+
+        self.is_staff = roles.rank(self) >= roles.MODERATOR_RANK
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"role", "is_superuser"} & set(update_fields):  # type: ignore[call-overload]
             kwargs["update_fields"] = update_fields = {*update_fields, "role", "is_staff"}  # type: ignore[misc]

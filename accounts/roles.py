@@ -8,7 +8,11 @@ superuser; and nobody hands out a role at or above their own rank, unless a supe
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from rest_framework.request import Request
 
 from accounts.models import User
 
@@ -31,14 +35,14 @@ def rank(user: User) -> int:
     return _ROLE_RANK.get(User.Role(user.role), MEMBER_RANK)
 
 
-def is_moderator(user: User | AnonymousUser) -> bool:
+def is_moderator(user: AbstractBaseUser | AnonymousUser) -> bool:
     """An active moderator, admin or superuser: moderates every channel."""
     if not isinstance(user, User) or not user.is_active:
         return False
     return rank(user) >= MODERATOR_RANK
 
 
-def is_admin(user: User | AnonymousUser) -> bool:
+def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
     """An active admin or superuser: manages accounts in the admin."""
     if not isinstance(user, User) or not user.is_active:
         return False
@@ -57,3 +61,13 @@ def assignable_roles(actor: User) -> list[str]:
     if actor.is_superuser:
         return list(User.Role.values)
     return [role for role, value in _ROLE_RANK.items() if value < rank(actor)]
+
+
+def acting_user(request: HttpRequest | Request) -> User:
+    """The signed-in user of a request its edge already admitted (``login_required``, DRF's
+    ``IsAuthenticated``, the admin's staff check): the one place an edge narrows
+    ``User | AnonymousUser`` to the ``User`` that services and selectors take."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user

@@ -14,8 +14,10 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.models import User
+from accounts.roles import acting_user
 from chat import services
-from chat.admin_access import ModeratorAccessMixin, is_moderator, run_action
+from chat.admin_access import ModeratorAccessMixin, is_moderator, moderation_action
 from chat.models import AuditEntry, Channel, Membership, Message, MessageRevision
 
 admin.site.site_header = "chatsite moderation"
@@ -25,34 +27,31 @@ admin.site.index_title = "Moderation"
 EXCERPT_LENGTH = 80
 
 
-class DeletedFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "deleted"
+class _DateSetFilter(admin.SimpleListFilter):
+    """Whether the date field ``field`` is set: ``yes``, ``no`` (labelled ``unset_label``,
+    ``set_label``), or either."""
+
+    field: str
+    unset_label: str
+    set_label: str
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "Live"), ("yes", "Tombstoned")]
+        return [("no", self.unset_label), ("yes", self.set_label)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
+        if self.value() in ("yes", "no"):
+            return queryset.filter(**{f"{self.field}__isnull": self.value() == "no"})
         return queryset
 
 
-class ArchivedFilter(admin.SimpleListFilter):
-    title = "archived"
-    parameter_name = "archived"
+class DeletedFilter(_DateSetFilter):
+    title, parameter_name = "status", "deleted"
+    field, unset_label, set_label = "deleted_at", "Live", "Tombstoned"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "Open"), ("yes", "Archived")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(archived_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(archived_at__isnull=True)
-        return queryset
+class ArchivedFilter(_DateSetFilter):
+    title, parameter_name = "archived", "archived"
+    field, unset_label, set_label = "archived_at", "Open", "Archived"
 
 
 class AuthorFilter(admin.RelatedOnlyFieldListFilter):
@@ -64,7 +63,6 @@ class AuthorFilter(admin.RelatedOnlyFieldListFilter):
 class MessageRevisionInline(ModeratorAccessMixin, admin.TabularInline):
     model = MessageRevision
     fields = ("change_seq", "kind", "actor", "created_at", "content")
-    readonly_fields = fields
     ordering = ("change_seq",)
     extra = 0
     can_delete = False
@@ -106,7 +104,6 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         "change_seq",
         "client_id",
     )
-    readonly_fields = fields
     inlines = (MessageRevisionInline,)
     actions = ("tombstone_selected", "restore_selected")
 
@@ -128,29 +125,22 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     def deleted(self, obj: Message) -> bool:
         return obj.is_deleted
 
-    @admin.action(description="Tombstone selected messages", permissions=["moderate"])
-    def tombstone_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        run_action(
-            self,
-            request,
-            queryset.filter(deleted_at__isnull=True),
-            lambda message: services.message_tombstone_by_moderator(
-                moderator=request.user, message_id=message.pk
-            ),
-            done="Tombstoned {count} message(s).",
-            nothing="The selected messages are tombstoned already.",
-        )
-
-    @admin.action(description="Restore selected tombstoned messages", permissions=["moderate"])
-    def restore_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        run_action(
-            self,
-            request,
-            queryset.filter(deleted_at__isnull=False),
-            lambda message: services.message_restore(moderator=request.user, message_id=message.pk),
-            done="Restored {count} message(s).",
-            nothing="None of the selected messages is tombstoned.",
-        )
+    tombstone_selected = moderation_action(
+        "Tombstone selected messages",
+        lambda actor, message: services.message_tombstone_by_moderator(
+            moderator=actor, message_id=message.pk
+        ),
+        only={"deleted_at__isnull": True},
+        done="Tombstoned {count} message(s).",
+        nothing="The selected messages are tombstoned already.",
+    )
+    restore_selected = moderation_action(
+        "Restore selected tombstoned messages",
+        lambda actor, message: services.message_restore(moderator=actor, message_id=message.pk),
+        only={"deleted_at__isnull": False},
+        done="Restored {count} message(s).",
+        nothing="None of the selected messages is tombstoned.",
+    )
 
 
 class MembershipInlineForm(forms.ModelForm):
@@ -164,8 +154,8 @@ class MembershipInlineForm(forms.ModelForm):
             # Moving a membership to another person would be a removal and an addition.
             self.fields["user"].disabled = True
 
-    def clean_user(self) -> Any:
-        user = self.cleaned_data["user"]
+    def clean_user(self) -> User:
+        user: User = self.cleaned_data["user"]
         if self.instance.pk is None and not user.is_active:
             raise forms.ValidationError("This user is deactivated.")
         return user
@@ -220,7 +210,6 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         "archived_at",
         "last_seq",
     )
-    readonly_fields = fields
     inlines = (MembershipInline,)
     actions = ("archive_selected", "unarchive_selected")
 
@@ -250,15 +239,15 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         formset.save(commit=False)
         for membership in formset.deleted_objects:
             services.channel_member_remove(
-                actor=request.user, channel_id=channel.pk, user=membership.user
+                actor=acting_user(request), channel_id=channel.pk, user=membership.user
             )
         for membership in formset.new_objects:
             services.channel_member_add(
-                actor=request.user, channel_id=channel.pk, user=membership.user
+                actor=acting_user(request), channel_id=channel.pk, user=membership.user
             )
             if membership.role != Membership.Role.MEMBER:
                 services.channel_member_set_role(
-                    actor=request.user,
+                    actor=acting_user(request),
                     channel_id=channel.pk,
                     user=membership.user,
                     role=membership.role,
@@ -266,7 +255,7 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         for membership, changed in formset.changed_objects:
             if "role" in changed:
                 services.channel_member_set_role(
-                    actor=request.user,
+                    actor=acting_user(request),
                     channel_id=channel.pk,
                     user=membership.user,
                     role=membership.role,
@@ -293,27 +282,16 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
             return None  # a save that changed nothing is not a moderation action
         return super().log_change(request, obj, message)
 
-    @admin.action(description="Archive selected channels (read-only)", permissions=["moderate"])
-    def archive_selected(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda channel: services.channel_archive(moderator=request.user, channel_id=channel.pk),
-            done="Archived {count} channel(s).",
-        )
-
-    @admin.action(description="Unarchive selected channels", permissions=["moderate"])
-    def unarchive_selected(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda channel: services.channel_unarchive(
-                moderator=request.user, channel_id=channel.pk
-            ),
-            done="Unarchived {count} channel(s).",
-        )
+    archive_selected = moderation_action(
+        "Archive selected channels (read-only)",
+        lambda actor, channel: services.channel_archive(moderator=actor, channel_id=channel.pk),
+        done="Archived {count} channel(s).",
+    )
+    unarchive_selected = moderation_action(
+        "Unarchive selected channels",
+        lambda actor, channel: services.channel_unarchive(moderator=actor, channel_id=channel.pk),
+        done="Unarchived {count} channel(s).",
+    )
 
 
 @admin.register(AuditEntry)
@@ -331,7 +309,6 @@ class AuditEntryAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     date_hierarchy = "action_time"
     ordering = ("-action_time",)
     fields = ("action_time", "user", "kind", "object_id", "target", "what")
-    readonly_fields = fields
 
     @admin.display(description="on", ordering="content_type")
     def kind(self, obj: AuditEntry) -> str:

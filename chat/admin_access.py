@@ -14,10 +14,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import roles
+from accounts.models import User
 from chat.exceptions import ChatError
+
+AdminAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet[Any]], None]
 
 
 def is_moderator(request: HttpRequest) -> bool:
@@ -49,6 +53,13 @@ class ModeratorAccessMixin:
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return is_moderator(request)
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str] | tuple[str, ...]:
+        # Rows change only through the services, so every field shown is read-only.
+        fields: list[str] | tuple[str, ...] = getattr(self, "fields", None) or ()
+        return fields
+
 
 def run_action(
     model_admin: admin.ModelAdmin,
@@ -78,3 +89,32 @@ def run_action(
     elif not refused:
         model_admin.message_user(request, nothing, messages.WARNING)
     return count
+
+
+def moderation_action(
+    description: str,
+    change: Callable[[User, Any], object],
+    *,
+    done: str,
+    nothing: str = "Nothing to change in the selection.",
+    only: dict[str, object] | None = None,
+) -> AdminAction:
+    """An admin action for moderators that calls ``change(actor, obj)`` (a service) for each
+    selected object (those matching the lookups ``only``, if given), through ``run_action``."""
+
+    @admin.action(description=description, permissions=["moderate"])
+    def action(
+        model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
+    ) -> None:
+        actor = roles.acting_user(request)
+        objects = queryset.filter(**only) if only else queryset
+        run_action(
+            model_admin,
+            request,
+            objects,
+            lambda obj: change(actor, obj),
+            done=done,
+            nothing=nothing,
+        )
+
+    return action

@@ -16,8 +16,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.models import User
+from accounts.roles import acting_user
 from chat import selectors, services
 from chat.api_serializers import (
     ChannelCreateSerializer,
@@ -34,7 +37,7 @@ from chat.api_serializers import (
 from chat.exceptions import NotFound
 from chat.models import Channel
 from chat.serializers import MessageCreateSerializer, MessageEditSerializer, MessageSerializer
-from chat.validators import MAX_CONTENT_LENGTH
+from chat.validators import MAX_CONTENT_LENGTH, parse_uuid
 from chatsite.api_errors import error_responses
 
 
@@ -65,13 +68,13 @@ class MemberAddSchema(OpenApiSerializerExtension):
 
 def _path_uuid(value: str, *, what: str) -> uuid.UUID:
     """An id from the path; anything but a UUID names nothing, so it is a 404."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"{what} not found.") from None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise NotFound(f"{what} not found.")
+    return parsed
 
 
-def _channel_for(user: Any, channel_id: str) -> Channel:
+def _channel_for(user: User, channel_id: str) -> Channel:
     """The channel with ``is_member`` and ``unread_count`` for ``user``, or 404."""
     channel = (
         selectors.channel_list(user=user).filter(pk=_path_uuid(channel_id, what="Channel")).first()
@@ -81,10 +84,26 @@ def _channel_for(user: Any, channel_id: str) -> Channel:
     return channel
 
 
+def _channel_detail(request: Request, channel_id: str, *, status_code: int = 200) -> Response:
+    """The channel as ``ChannelDetailSerializer`` shows it to the user asking."""
+    channel = _channel_for(acting_user(request), channel_id)
+    return Response(ChannelDetailSerializer(channel).data, status=status_code)
+
+
+def _created_or_found(data: Any, *, created: bool) -> Response:
+    """201 for a row just made, 200 for one that was there already (an idempotent repeat)."""
+    return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _validated(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
+    """The input checked by ``serializer_class``; a 400 naming the fields otherwise."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def _list_page(request: Request) -> dict[str, Any]:
-    query = ListPageQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return dict(query.validated_data)
+    return _validated(ListPageQuerySerializer, request.query_params)
 
 
 def _paged(request: Request, data: Any, *, limit: int, next_cursor: str | None) -> Response:
@@ -120,7 +139,7 @@ class ChannelListView(APIView):
     )
     def get(self, request: Request) -> Response:
         page = _list_page(request)
-        channels, next_cursor = selectors.channel_list_page(user=request.user, **page)
+        channels, next_cursor = selectors.channel_list_page(user=acting_user(request), **page)
         data = ChannelSerializer(channels, many=True).data
         return _paged(request, data, limit=page["limit"], next_cursor=next_cursor)
 
@@ -131,11 +150,9 @@ class ChannelListView(APIView):
         responses={201: ChannelDetailSerializer, **error_responses(400, 401, 429)},
     )
     def post(self, request: Request) -> Response:
-        serializer = ChannelCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        channel = services.channel_create(user=request.user, **serializer.validated_data)
-        data = ChannelDetailSerializer(_channel_for(request.user, str(channel.pk))).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        data = _validated(ChannelCreateSerializer, request.data)
+        channel = services.channel_create(user=acting_user(request), **data)
+        return _channel_detail(request, str(channel.pk), status_code=status.HTTP_201_CREATED)
 
 
 class ChannelDetailView(APIView):
@@ -146,7 +163,7 @@ class ChannelDetailView(APIView):
         responses={200: ChannelDetailSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, channel_id: str) -> Response:
-        return Response(ChannelDetailSerializer(_channel_for(request.user, channel_id)).data)
+        return _channel_detail(request, channel_id)
 
 
 class ChannelJoinView(APIView):
@@ -159,8 +176,8 @@ class ChannelJoinView(APIView):
     )
     def post(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        services.channel_join(user=request.user, channel_id=channel_uuid)
-        return Response(ChannelDetailSerializer(_channel_for(request.user, channel_id)).data)
+        services.channel_join(user=acting_user(request), channel_id=channel_uuid)
+        return _channel_detail(request, channel_id)
 
 
 class ChannelLeaveView(APIView):
@@ -173,7 +190,7 @@ class ChannelLeaveView(APIView):
     )
     def post(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        services.channel_leave(user=request.user, channel_id=channel_uuid)
+        services.channel_leave(user=acting_user(request), channel_id=channel_uuid)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -189,7 +206,7 @@ class ChannelMembersView(APIView):
         channel_uuid = _path_uuid(channel_id, what="Channel")
         page = _list_page(request)
         members, next_cursor = selectors.channel_members_page(
-            user=request.user, channel_id=channel_uuid, **page
+            user=acting_user(request), channel_id=channel_uuid, **page
         )
         data = MemberSerializer(members, many=True).data
         return _paged(request, data, limit=page["limit"], next_cursor=next_cursor)
@@ -207,15 +224,13 @@ class ChannelMembersView(APIView):
     )
     def post(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        serializer = MemberAddSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = _validated(MemberAddSerializer, request.data)
         membership, created = services.channel_member_add(
-            actor=request.user, channel_id=channel_uuid, user=serializer.validated_data["user"]
+            actor=acting_user(request),
+            channel_id=channel_uuid,
+            user=data["user"],
         )
-        return Response(
-            MemberSerializer(membership).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return _created_or_found(MemberSerializer(membership).data, created=created)
 
 
 class ChannelReadView(APIView):
@@ -228,10 +243,9 @@ class ChannelReadView(APIView):
     )
     def post(self, request: Request, channel_id: str) -> Response:
         channel_uuid = _path_uuid(channel_id, what="Channel")
-        serializer = ReadMarkerSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = _validated(ReadMarkerSerializer, request.data)
         services.channel_mark_read(
-            user=request.user, channel_id=channel_uuid, seq=serializer.validated_data["seq"]
+            user=acting_user(request), channel_id=channel_uuid, seq=data["seq"]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -248,9 +262,8 @@ class MessageListView(APIView):
         responses={200: MessagePageSerializer, **error_responses(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        query = MessageListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        messages, has_more = selectors.message_page(user=request.user, **query.validated_data)
+        query = _validated(MessageListQuerySerializer, request.query_params)
+        messages, has_more = selectors.message_page(user=acting_user(request), **query)
         return Response(
             {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
         )
@@ -266,13 +279,9 @@ class MessageListView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = MessageCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        message, created = services.message_create(user=request.user, **serializer.validated_data)
-        return Response(
-            MessageSerializer(message).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        data = _validated(MessageCreateSerializer, request.data)
+        message, created = services.message_create(user=acting_user(request), **data)
+        return _created_or_found(MessageSerializer(message).data, created=created)
 
 
 class MessageDetailView(APIView):
@@ -284,7 +293,7 @@ class MessageDetailView(APIView):
     )
     def get(self, request: Request, message_id: str) -> Response:
         message_uuid = _path_uuid(message_id, what="Message")
-        message = selectors.message_get(user=request.user, message_id=message_uuid)
+        message = selectors.message_get(user=acting_user(request), message_id=message_uuid)
         return Response(MessageSerializer(message).data)
 
     @extend_schema(
@@ -296,11 +305,8 @@ class MessageDetailView(APIView):
     )
     def patch(self, request: Request, message_id: str) -> Response:
         message_uuid = _path_uuid(message_id, what="Message")
-        serializer = MessageEditSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        message = services.message_edit(
-            user=request.user, message_id=message_uuid, **serializer.validated_data
-        )
+        data = _validated(MessageEditSerializer, request.data)
+        message = services.message_edit(user=acting_user(request), message_id=message_uuid, **data)
         return Response(MessageSerializer(message).data)
 
     @extend_schema(
@@ -311,5 +317,5 @@ class MessageDetailView(APIView):
     )
     def delete(self, request: Request, message_id: str) -> Response:
         message_uuid = _path_uuid(message_id, what="Message")
-        services.message_delete(user=request.user, message_id=message_uuid)
+        services.message_delete(user=acting_user(request), message_id=message_uuid)
         return Response(status=status.HTTP_204_NO_CONTENT)

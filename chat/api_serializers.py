@@ -22,7 +22,7 @@ from chat.selectors import (
     MAX_LIST_PAGE_SIZE,
     MAX_PAGE_SIZE,
 )
-from chat.validators import CHANNEL_NAME_RE
+from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
 
 # PostgreSQL bigint: larger numbers are refused here rather than by the database.
 MAX_BIGINT = 2**63 - 1
@@ -113,12 +113,7 @@ class ChannelDetailSerializer(ChannelSerializer):
 class ChannelCreateSerializer(serializers.Serializer):
     name = StrictCharField(
         max_length=80,
-        validators=[
-            RegexValidator(
-                CHANNEL_NAME_RE,
-                "Use 1-80 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
-            )
-        ],
+        validators=[RegexValidator(CHANNEL_NAME_RE, CHANNEL_NAME_RULE)],
     )
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     topic = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
@@ -198,7 +193,18 @@ class MessagePageSerializer(serializers.Serializer):
     has_more = serializers.BooleanField()
 
 
-class ListPageQuerySerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """A query string: DRF reads an empty value (``limit=``) as "not given"; here it is a
+    mistake, refused with the field named."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
+        return super().to_internal_value(data)
+
+
+class ListPageQuerySerializer(QuerySerializer):
     """The query string of a list that pages (channels, members): a page size and a cursor."""
 
     limit = serializers.IntegerField(
@@ -213,14 +219,8 @@ class ListPageQuerySerializer(serializers.Serializer):
         help_text='Opaque: the cursor from the Link rel="next" header of the page before.',
     )
 
-    def to_internal_value(self, data: Any) -> Any:
-        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
-        if blank:
-            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
-        return super().to_internal_value(data)
 
-
-class MessageListQuerySerializer(serializers.Serializer):
+class MessageListQuerySerializer(QuerySerializer):
     """The query string of the history: one channel, a page size and at most one cursor."""
 
     channel_id = serializers.UUIDField()
@@ -239,13 +239,6 @@ class MessageListQuerySerializer(serializers.Serializer):
         max_value=MAX_BIGINT,
         help_text="Every change (creates, edits, tombstones) with change_seq above it.",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        # DRF reads an empty query value as "not given"; here it is a mistake (limit=).
-        blank = [str(name) for name in self.fields if data.get(name, None) == ""]
-        if blank:
-            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         cursors = [name for name in ("before", "after", "since_seq") if name in attrs]

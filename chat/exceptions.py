@@ -8,8 +8,18 @@ from __future__ import annotations
 
 
 class ChatError(Exception):
+    """A domain error: ``detail`` for people, ``code`` for programs, ``fields`` for forms.
+
+    Each kind declares its HTTP status and default code in its class line.
+    """
+
     status_code = 400
     default_code = "error"
+
+    def __init_subclass__(cls, *, status_code: int, code: str, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status_code = status_code
+        cls.default_code = code
 
     def __init__(
         self, detail: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None
@@ -20,26 +30,20 @@ class ChatError(Exception):
         self.fields = fields or {}
 
 
-class ValidationError(ChatError):
-    status_code = 400
-    default_code = "validation_error"
+class ValidationError(ChatError, status_code=400, code="validation_error"):
+    """Bad input, with the fields at fault."""
 
 
-class PermissionDenied(ChatError):
-    status_code = 403
-    default_code = "permission_denied"
+class PermissionDenied(ChatError, status_code=403, code="permission_denied"):
+    """The user may see the thing but not do this to it."""
 
 
-class NotFound(ChatError):
-    status_code = 404
-    default_code = "not_found"
+class NotFound(ChatError, status_code=404, code="not_found"):
+    """Nothing by that id that the user can see (a private channel they are not in included)."""
 
 
-class RateLimited(ChatError):
+class RateLimited(ChatError, status_code=429, code="rate_limited"):
     """Over a rate limit (chatsite.ratelimit): 429 with Retry-After, or an ``error`` event."""
-
-    status_code = 429
-    default_code = "rate_limited"
 
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail)

@@ -30,23 +30,20 @@ from accounts import roles
 from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
+from chat.validators import parse_uuid
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
 def _as_uuid(value: Any, *, field: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise ValidationError(
-            f"{field} must be a UUID.", fields={field: ["Must be a valid UUID."]}
-        ) from None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise ValidationError(f"{field} must be a UUID.", fields={field: ["Must be a valid UUID."]})
+    return parsed
 
 
-def channels_visible_to(user: Any) -> QuerySet[Channel]:
+def channels_visible_to(user: User) -> QuerySet[Channel]:
     channels = Channel.objects.all()
     if roles.is_moderator(user):
         return channels
@@ -54,7 +51,7 @@ def channels_visible_to(user: Any) -> QuerySet[Channel]:
     return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
 
 
-def channel_list(*, user: Any) -> QuerySet[Channel]:
+def channel_list(*, user: User) -> QuerySet[Channel]:
     """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``."""
     membership = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     read_up_to = Membership.objects.filter(channel=OuterRef(OuterRef("pk")), user=user)
@@ -86,7 +83,7 @@ def channel_list(*, user: Any) -> QuerySet[Channel]:
     )
 
 
-def channel_get(*, user: Any, channel_id: Any) -> Channel:
+def channel_get(*, user: User, channel_id: Any) -> Channel:
     channel_uuid = _as_uuid(channel_id, field="channel_id")
     try:
         return channels_visible_to(user).get(pk=channel_uuid)
@@ -101,7 +98,7 @@ _CHANNEL_WITH_MEMBERSHIP_SQL = (
 )
 
 
-def channel_get_with_membership(*, user: Any, channel_id: Any) -> tuple[Channel, bool]:
+def channel_get_with_membership(*, user: User, channel_id: Any) -> tuple[Channel, bool]:
     """``channel_get`` and whether ``user`` belongs to the channel, in one query."""
     channel_uuid = _as_uuid(channel_id, field="channel_id")
     # Raw SQL: on the hot path of every post, the ORM's compilation of this query cost more
@@ -124,18 +121,18 @@ def channel_get_with_membership(*, user: Any, channel_id: Any) -> tuple[Channel,
     return channel, is_member
 
 
-def channel_get_by_name(*, user: Any, name: str) -> Channel:
+def channel_get_by_name(*, user: User, name: str) -> Channel:
     try:
         return channels_visible_to(user).get(name=name)
     except Channel.DoesNotExist:
         raise NotFound("Channel not found.") from None
 
 
-def membership_get(*, user: Any, channel: Channel) -> Membership | None:
+def membership_get(*, user: User, channel: Channel) -> Membership | None:
     return Membership.objects.filter(channel=channel, user=user).first()
 
 
-def channel_members(*, user: Any, channel_id: Any) -> QuerySet[Membership]:
+def channel_members(*, user: User, channel_id: Any) -> QuerySet[Membership]:
     channel = channel_get(user=user, channel_id=channel_id)
     return Membership.objects.filter(channel=channel).select_related("user").order_by("joined_at")
 
@@ -153,7 +150,7 @@ def _next_cursor(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str 
 
 
 def channel_list_page(
-    *, user: Any, limit: int, cursor: str | None = None
+    *, user: User, limit: int, cursor: str | None = None
 ) -> tuple[list[Channel], str | None]:
     """A page of ``channel_list`` by name; the cursor is the last name of the page before."""
     channels = channel_list(user=user)
@@ -163,7 +160,7 @@ def channel_list_page(
 
 
 def channel_members_page(
-    *, user: Any, channel_id: Any, limit: int, cursor: str | None = None
+    *, user: User, channel_id: Any, limit: int, cursor: str | None = None
 ) -> tuple[list[Membership], str | None]:
     """A page of a channel's members in the order they joined (the membership's id)."""
     members = channel_members(user=user, channel_id=channel_id).order_by("pk")
@@ -174,7 +171,7 @@ def channel_members_page(
     return _next_cursor(list(members[: limit + 1]), limit, lambda membership: membership.pk)
 
 
-def channel_ids_of_member(*, user: Any) -> list[tuple[uuid.UUID, str, int]]:
+def channel_ids_of_member(*, user: User) -> list[tuple[uuid.UUID, str, int]]:
     """(id, name, last_seq) of every channel the user belongs to."""
     return list(
         Channel.objects.filter(memberships__user=user)
@@ -183,7 +180,7 @@ def channel_ids_of_member(*, user: Any) -> list[tuple[uuid.UUID, str, int]]:
     )
 
 
-def co_member_ids(*, user: Any, limit: int = 1000) -> list[int]:
+def co_member_ids(*, user: User, limit: int = 1000) -> list[int]:
     """Ids of the people who share a channel with the user (not the user), at most ``limit``."""
     my_channels = Membership.objects.filter(user=user).values("channel")
     return list(
@@ -195,7 +192,7 @@ def co_member_ids(*, user: Any, limit: int = 1000) -> list[int]:
     )
 
 
-def message_get(*, user: Any, message_id: Any) -> Message:
+def message_get(*, user: User, message_id: Any) -> Message:
     """A live message in a channel the user can see."""
     message_uuid = _as_uuid(message_id, field="id")
     visible = channels_visible_to(user).values("pk")
@@ -221,7 +218,7 @@ def _message_seq_in_channel(*, channel: Channel, message_id: Any, field: str) ->
 
 def message_page(
     *,
-    user: Any,
+    user: User,
     channel_id: Any,
     limit: int = DEFAULT_PAGE_SIZE,
     before: Any = None,
@@ -258,7 +255,7 @@ def message_page(
 
 
 def changes_since(
-    *, user: Any, channel_id: Any, since_seq: int, limit: int
+    *, user: User, channel_id: Any, since_seq: int, limit: int
 ) -> tuple[Channel, list[Message], bool]:
     """A visible channel, its first ``limit`` changes after ``since_seq`` in order, and
     whether more follow (one page of a WebSocket replay)."""
@@ -271,7 +268,7 @@ def changes_since(
     return channel, rows[:limit], len(rows) > limit
 
 
-def channel_last_seqs(*, user: Any, channel_ids: list[str]) -> dict[str, int]:
+def channel_last_seqs(*, user: User, channel_ids: list[str]) -> dict[str, int]:
     """``{channel id: last_seq}`` of those of ``channel_ids`` the user can see."""
     rows = channels_visible_to(user).filter(pk__in=channel_ids).values_list("id", "last_seq")
     return {str(channel_id): last_seq for channel_id, last_seq in rows}

@@ -9,6 +9,7 @@ call these functions, so there is one validation, one permission check and one b
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +20,13 @@ from accounts.models import User
 from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
-from chat.validators import CHANNEL_NAME_RE, clean_content, content_problem
+from chat.validators import (
+    CHANNEL_NAME_RE,
+    CHANNEL_NAME_RULE,
+    clean_content,
+    content_problem,
+    parse_uuid,
+)
 from chatsite import ratelimit
 
 NEXT_SEQ_SQL = "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
@@ -65,7 +72,7 @@ def _check_writable(channel: Channel) -> None:
         raise PermissionDenied("This channel is archived and read-only.", code="archived")
 
 
-def _ensure_poster_is_member(*, user: Any, channel: Channel, is_member: bool) -> None:
+def _ensure_poster_is_member(*, user: User, channel: Channel, is_member: bool) -> None:
     """Posting to a public channel joins it; a private one needs membership already."""
     if is_member:
         return
@@ -76,13 +83,13 @@ def _ensure_poster_is_member(*, user: Any, channel: Channel, is_member: bool) ->
         events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
 
 
-def _sent_before(*, user: Any, client_id: uuid.UUID) -> Message | None:
+def _sent_before(*, user: User, client_id: uuid.UUID) -> Message | None:
     return Message.objects.select_related("user").filter(user=user, client_id=client_id).first()
 
 
 @transaction.atomic
 def message_create(
-    *, user: Any, channel_id: Any, content: object, client_id: uuid.UUID | None = None
+    *, user: User, channel_id: Any, content: object, client_id: uuid.UUID | None = None
 ) -> tuple[Message, bool]:
     """Post a message. Returns the message and whether it was created just now.
 
@@ -124,7 +131,7 @@ def message_create(
     return message, True
 
 
-def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> Message:
+def _message_for_change(*, user: User, message_id: Any, verb: str = "change") -> Message:
     """The live message, locked, in a channel the user can see, if the user may change it.
 
     Authors change their own messages, moderators anyone's. The rights are checked before the
@@ -145,7 +152,7 @@ def _message_for_change(*, user: Any, message_id: Any, verb: str = "change") -> 
 
 
 @transaction.atomic
-def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
+def message_edit(*, user: User, message_id: Any, content: object) -> Message:
     """Replace the content of one's own message."""
     _check_rate(ratelimit.EDIT, user, "edits")
     text = _check_content(content)
@@ -170,7 +177,7 @@ def message_edit(*, user: Any, message_id: Any, content: object) -> Message:
 
 
 @transaction.atomic
-def message_delete(*, user: Any, message_id: Any) -> Message:
+def message_delete(*, user: User, message_id: Any) -> Message:
     """Tombstone a message: one's own, or anyone's for a moderator."""
     message = _message_for_change(user=user, message_id=message_id, verb="delete")
     if message.user_id != user.pk:
@@ -199,28 +206,37 @@ def _check_moderator(user: User) -> None:
         raise PermissionDenied("Only moderators can do this.")
 
 
-def _message_tombstone(*, message: Message, moderator: Any) -> Message:
+def _message_tombstone(*, message: Message, moderator: User) -> Message:
     """Tombstone a locked, live message, keeping its content for a possible restore."""
-    removed = message.content
-    message.content = ""
-    message.deleted_at = timezone.now()
-    message.change_seq = _next_seq(message.channel_id)
-    message.save(update_fields=["content", "deleted_at", "change_seq"])
-    _record_moderation(
+    _moderate_message(
         message=message,
         moderator=moderator,
+        content="",
+        deleted_at=timezone.now(),
         kind=MessageRevision.Kind.TOMBSTONE,
-        kept_content=removed,
         verb="Tombstoned",
     )
     events.notify_message(message, "message.deleted")
     return message
 
 
-def _record_moderation(
-    *, message: Message, moderator: Any, kind: str, kept_content: str, verb: str
+def _moderate_message(
+    *,
+    message: Message,
+    moderator: User,
+    content: str,
+    deleted_at: datetime | None,
+    kind: str,
+    verb: str,
 ) -> None:
-    """Keep a moderator's change in the message's history and in the audit log."""
+    """Set a locked message's content and deletion time as a new change, and keep the
+    moderator's change in the message's history (with the content it replaced) and in the
+    audit log."""
+    kept_content = message.content
+    message.content = content
+    message.deleted_at = deleted_at
+    message.change_seq = _next_seq(message.channel_id)
+    message.save(update_fields=["content", "deleted_at", "change_seq"])
     MessageRevision.objects.create(
         message=message,
         kind=kind,
@@ -238,7 +254,7 @@ def _record_moderation(
 
 
 @transaction.atomic
-def message_tombstone_by_moderator(*, moderator: Any, message_id: Any) -> Message:
+def message_tombstone_by_moderator(*, moderator: User, message_id: Any) -> Message:
     """Tombstone any live message; its content is kept so that a moderator can restore it."""
     _check_moderator(moderator)
     message = _message_for_change(user=moderator, message_id=message_id)
@@ -246,22 +262,21 @@ def message_tombstone_by_moderator(*, moderator: Any, message_id: Any) -> Messag
 
 
 @transaction.atomic
-def message_restore(*, moderator: Any, message_id: Any) -> Message:
+def message_restore(*, moderator: User, message_id: Any) -> Message:
     """Bring back a message that a moderator tombstoned, as a new change (message.updated).
 
     Only a moderator's tombstone can be undone: when authors delete their own message, its
     content is gone for good.
     """
     _check_moderator(moderator)
-    try:
-        message_uuid = uuid.UUID(str(message_id))
-    except ValueError:
-        raise NotFound("Message not found.") from None
+    message_uuid = parse_uuid(message_id)
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("user", "channel")
         .filter(pk=message_uuid)
         .first()
+        if message_uuid is not None
+        else None
     )
     if message is None:
         raise NotFound("Message not found.")
@@ -277,27 +292,24 @@ def message_restore(*, moderator: Any, message_id: Any) -> Message:
             "Only a moderator's tombstone can be restored; the author deleted this message.",
             code="not_restorable",
         )
-    message.content = kept.content
-    message.deleted_at = None
-    message.change_seq = _next_seq(message.channel_id)
-    message.save(update_fields=["content", "deleted_at", "change_seq"])
-    _record_moderation(
+    _moderate_message(
         message=message,
         moderator=moderator,
+        content=kept.content,
+        deleted_at=None,
         kind=MessageRevision.Kind.RESTORE,
-        kept_content="",
         verb="Restored",
     )
     events.notify_message(message, "message.updated")
     return message
 
 
-def _channel_locked(*, moderator: Any, channel_id: Any) -> Channel:
+def _channel_locked(*, moderator: User, channel_id: Any) -> Channel:
     channel = selectors.channel_get(user=moderator, channel_id=channel_id)
     return Channel.objects.select_for_update().get(pk=channel.pk)
 
 
-def _channel_set_archived(*, moderator: Any, channel_id: Any, archived: bool) -> Channel:
+def _channel_set_archived(*, moderator: User, channel_id: Any, archived: bool) -> Channel:
     _check_moderator(moderator)
     channel = _channel_locked(moderator=moderator, channel_id=channel_id)
     if channel.is_archived == archived:
@@ -316,28 +328,25 @@ def _channel_set_archived(*, moderator: Any, channel_id: Any, archived: bool) ->
 
 
 @transaction.atomic
-def channel_archive(*, moderator: Any, channel_id: Any) -> Channel:
+def channel_archive(*, moderator: User, channel_id: Any) -> Channel:
     """Make a channel read-only: posts, edits and joins answer 403 ``archived``."""
     return _channel_set_archived(moderator=moderator, channel_id=channel_id, archived=True)
 
 
 @transaction.atomic
-def channel_unarchive(*, moderator: Any, channel_id: Any) -> Channel:
+def channel_unarchive(*, moderator: User, channel_id: Any) -> Channel:
     """Open an archived channel for posting again."""
     return _channel_set_archived(moderator=moderator, channel_id=channel_id, archived=False)
 
 
 @transaction.atomic
 def channel_create(
-    *, user: Any, name: str, title: str = "", topic: str = "", is_private: bool = False
+    *, user: User, name: str, title: str = "", topic: str = "", is_private: bool = False
 ) -> Channel:
     """Create a channel; its creator becomes its owner."""
     _check_rate(ratelimit.CHANNEL_CREATE, user, "new channels")
     if not isinstance(name, str) or not CHANNEL_NAME_RE.match(name):
-        raise ValidationError(
-            "Invalid channel name.",
-            fields={"name": ["Use 1-80 lowercase letters, digits, '-' or '_'."]},
-        )
+        raise ValidationError("Invalid channel name.", fields={"name": [CHANNEL_NAME_RULE]})
     if Channel.objects.filter(name=name).exists():
         raise ValidationError(
             "A channel with this name exists.", fields={"name": ["This name is taken."]}
@@ -359,7 +368,7 @@ def channel_create(
 
 
 @transaction.atomic
-def channel_join(*, user: Any, channel_id: Any) -> Membership:
+def channel_join(*, user: User, channel_id: Any) -> Membership:
     """Join a public channel (joining one's own channel again changes nothing)."""
     channel = selectors.channel_get(user=user, channel_id=channel_id)
     membership = Membership.objects.filter(channel=channel, user=user).first()
@@ -375,7 +384,7 @@ def channel_join(*, user: Any, channel_id: Any) -> Membership:
 
 
 @transaction.atomic
-def channel_leave(*, user: Any, channel_id: Any) -> None:
+def channel_leave(*, user: User, channel_id: Any) -> None:
     channel = selectors.channel_get(user=user, channel_id=channel_id)
     deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
     if deleted:
@@ -383,7 +392,7 @@ def channel_leave(*, user: Any, channel_id: Any) -> None:
 
 
 @transaction.atomic
-def channel_member_add(*, actor: Any, channel_id: Any, user: Any) -> tuple[Membership, bool]:
+def channel_member_add(*, actor: User, channel_id: Any, user: User) -> tuple[Membership, bool]:
     """Add a user to a channel: its owners and moderators may."""
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
     is_owner = Membership.objects.filter(
@@ -400,7 +409,7 @@ def channel_member_add(*, actor: Any, channel_id: Any, user: Any) -> tuple[Membe
     return membership, created
 
 
-def _check_owner_or_moderator(*, actor: Any, channel: Channel) -> None:
+def _check_owner_or_moderator(*, actor: User, channel: Channel) -> None:
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
@@ -409,7 +418,7 @@ def _check_owner_or_moderator(*, actor: Any, channel: Channel) -> None:
 
 
 @transaction.atomic
-def channel_member_remove(*, actor: Any, channel_id: Any, user: Any) -> bool:
+def channel_member_remove(*, actor: User, channel_id: Any, user: User) -> bool:
     """Take a user out of a channel (owners and moderators). Returns whether they were in."""
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
     _check_owner_or_moderator(actor=actor, channel=channel)
@@ -420,7 +429,7 @@ def channel_member_remove(*, actor: Any, channel_id: Any, user: Any) -> bool:
 
 
 @transaction.atomic
-def channel_member_set_role(*, actor: Any, channel_id: Any, user: Any, role: str) -> Membership:
+def channel_member_set_role(*, actor: User, channel_id: Any, user: User, role: str) -> Membership:
     """Make a member an owner of the channel, or an owner a plain member."""
     if role not in Membership.Role.values:
         raise ValidationError("Unknown membership role.", fields={"role": ["Unknown role."]})
@@ -438,7 +447,7 @@ def channel_member_set_role(*, actor: Any, channel_id: Any, user: Any, role: str
 
 
 @transaction.atomic
-def channel_mark_read(*, user: Any, channel_id: Any, seq: int) -> Membership:
+def channel_mark_read(*, user: User, channel_id: Any, seq: int) -> Membership:
     """Move the user's read marker forward to ``seq`` (never back, never past last_seq)."""
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise ValidationError("seq must be a non-negative integer.", fields={"seq": ["Invalid."]})

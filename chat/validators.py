@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 
 from django.core.exceptions import ValidationError
 
 MAX_CONTENT_LENGTH = 4000
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+# What every door (the model, the API, the services, the page) says about a bad channel name.
+CHANNEL_NAME_RULE = (
+    "Use 1-80 lowercase letters, digits, hyphens or underscores, starting with a letter or digit."
+)
 # C0 controls other than tab (\x09) and newline (\x0a); DEL is harmless and allowed.
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
@@ -70,8 +75,18 @@ def validate_message_content(content: object) -> None:
 
 def validate_channel_name(name: str) -> None:
     if not CHANNEL_NAME_RE.match(name):
-        raise ValidationError(
-            "Use 1-80 lowercase letters, digits, hyphens or underscores, "
-            "starting with a letter or digit.",
-            code="invalid_name",
-        )
+        raise ValidationError(CHANNEL_NAME_RULE, code="invalid_name")
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """``value`` as a UUID (a UUID, or text that ``uuid.UUID`` reads), or None if it is not one.
+
+    The one parser of ids from paths, bodies and frames; each caller says what a bad id means
+    there (a 404 for a path, a 400 for a field).
+    """
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

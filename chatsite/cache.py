@@ -1,14 +1,15 @@
-"""Django's Redis cache with one connection pool per server for the whole process.
+"""The Redis cache: django-redis, answering from process memory while Redis is away.
 
-Under ASGI, Django builds a cache backend per request context, and its Redis client keeps its
-connection pool on that instance: every request would dial Redis anew (rate limits, login
-lockouts). This backend keeps the pools at module level, keyed by server and options, so
-requests share warm connections. redis-py's ConnectionPool is thread-safe.
+django-redis keeps one connection pool per server for the whole process (under ASGI, Django
+builds a cache backend per request context, and each would otherwise dial Redis anew for rate
+limits and login lockouts).
 
 While Redis is away the cache keeps answering from process memory instead of raising: rate
 limits and login lockouts then count per process, and a request never fails because a
 counter could not be reached (docs/operations.md, "Outages"). The first failure is logged as
 a warning; Redis is tried again every ``REDIS_RETRY_SECONDS``, and its return is logged too.
+django-redis's own ``IGNORE_EXCEPTIONS`` would only fail open (a miss, no count at all), so
+it stays off here: this subclass sees the connection error and answers from memory instead.
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import redis
 from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
-from django.core.cache.backends.redis import RedisCacheClient
+from django_redis.cache import RedisCache as DjangoRedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +34,23 @@ REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutE
 REDIS_RETRY_SECONDS = 5.0
 # Counters of a whole outage fit: rate-limit windows of every active user, lockout entries.
 LOCAL_MAX_ENTRIES = 100_000
+# The cache operations that fall back to process memory (Django's cache API).
+FALLBACK_OPERATIONS = (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "decr",
+    "set_many",
+    "delete_many",
+    "clear",
+)
 
-_pools: dict[tuple[str, str], Any] = {}
-_pools_lock = threading.Lock()
+_outages_lock = threading.Lock()
 
 
 class RedisOutage:
@@ -80,7 +93,7 @@ _outages: dict[str, RedisOutage] = {}
 
 def outage_of(server: str) -> RedisOutage:
     """The outage state of the Redis server at ``server`` (a LOCATION) in this process."""
-    with _pools_lock:
+    with _outages_lock:
         return _outages.setdefault(server, RedisOutage(server))
 
 
@@ -99,82 +112,29 @@ def _first_available(
     return locally()
 
 
-class SharedPoolRedisCacheClient(RedisCacheClient):
-    # Set by RedisCacheClient.__init__ (not in the type stubs).
-    _servers: list[str]
-    _pool_class: Any
-    _pool_options: dict[str, Any]
-
-    def _get_connection_pool(self, write: bool) -> Any:
-        index: int = super()._get_connection_pool_index(write)  # type: ignore[misc]
-        server = self._servers[index]
-        key = (server, repr(sorted(self._pool_options.items(), key=lambda item: item[0])))
-        pool = _pools.get(key)
-        if pool is None:
-            with _pools_lock:
-                pool = _pools.get(key)
-                if pool is None:
-                    pool = self._pool_class.from_url(server, **self._pool_options)
-                    _pools[key] = pool
-        return pool
-
-
 class RedisCache(DjangoRedisCache):
-    """Django's Redis cache on shared pools, answering from process memory while Redis is away."""
+    """django-redis's cache, answering from process memory while Redis is away.
+
+    Every operation of ``FALLBACK_OPERATIONS`` goes to Redis, or to the process's own store
+    while Redis is away (methods made by ``_falls_back`` below).
+    """
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        self._class = SharedPoolRedisCacheClient
         self.outage = outage_of(server)
         # LocMemCache keeps its data per name at module level: one store for the process.
         self._local = LocMemCache(
             "chatsite-redis-fallback", {**params, "OPTIONS": {"MAX_ENTRIES": LOCAL_MAX_ENTRIES}}
         )
 
-    def _redis_or_local(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return _first_available(
-            self.outage,
-            partial(getattr(super(), name), *args, **kwargs),
-            partial(getattr(self._local, name), *args, **kwargs),
-        )
-
-    def add(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("add", *args, **kwargs)
-
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("get", *args, **kwargs)
-
-    def set(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("set", *args, **kwargs)
-
-    def touch(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("touch", *args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("delete", *args, **kwargs)
-
-    def get_many(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("get_many", *args, **kwargs)
-
-    def has_key(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("has_key", *args, **kwargs)
-
-    def incr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("incr", *args, **kwargs)
-
-    def set_many(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("set_many", *args, **kwargs)
-
-    def delete_many(self, *args: Any, **kwargs: Any) -> Any:
-        return self._redis_or_local("delete_many", *args, **kwargs)
-
-    def clear(self) -> Any:
-        return self._redis_or_local("clear")
+    def redis_client(self) -> redis.Redis:
+        """The raw client that writes go through (django-redis's shared pool)."""
+        client: redis.Redis = self.client.get_client(write=True)
+        return client
 
     def connection_pool(self) -> Any:
         """The pool that writes go through (shared by every instance in this process)."""
-        client: SharedPoolRedisCacheClient = self._cache  # type: ignore[attr-defined]
-        return client._get_connection_pool(True)
+        return self.redis_client().connection_pool
 
     def count_up(self, key: str, timeout: int) -> int:
         """Add one to the counter at ``key``, created with ``timeout`` seconds to live.
@@ -185,19 +145,37 @@ class RedisCache(DjangoRedisCache):
         return int(
             _first_available(
                 self.outage,
-                partial(self._count_up_in_redis, key, timeout),
-                partial(_add_then_incr, self._local, key, timeout),
+                lambda: self._count_up_in_redis(key, timeout),
+                lambda: _add_then_incr(self._local, key, timeout),
             )
         )
 
     def _count_up_in_redis(self, key: str, timeout: int) -> int:
         redis_key = self.make_and_validate_key(key)
-        client = self._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
-        with client.pipeline(transaction=True) as pipe:
+        with self.redis_client().pipeline(transaction=True) as pipe:
             pipe.incr(redis_key)
             pipe.expire(redis_key, timeout, nx=True)
             count, _ = pipe.execute()
         return int(count)
+
+
+def _falls_back(name: str) -> Callable[..., Any]:
+    in_redis = getattr(DjangoRedisCache, name)
+
+    def operation(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+        return _first_available(
+            self.outage,
+            lambda: in_redis(self, *args, **kwargs),
+            lambda: getattr(self._local, name)(*args, **kwargs),
+        )
+
+    operation.__name__ = operation.__qualname__ = name
+    operation.__doc__ = f"``{name}`` in Redis, or in process memory while Redis is away."
+    return operation
+
+
+for _name in FALLBACK_OPERATIONS:
+    setattr(RedisCache, _name, _falls_back(_name))
 
 
 def count_up(key: str, timeout: int) -> int:

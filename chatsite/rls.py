@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
     from django.http import HttpRequest, HttpResponse
 
 ROLE_AUTHENTICATED = "authenticated"
@@ -55,16 +57,30 @@ def current() -> DbContext:
     return pending.get() if pending is not None else ANONYMOUS
 
 
-def context_for(user: Any) -> DbContext:
-    """The context of a user: anonymous, a member, or a moderator.
+def _nobody_moderates(user: AbstractBaseUser) -> bool:
+    return False
 
-    Moderators, admins and Django superusers (who run the admin site) get the moderator
-    role; inactive users are anonymous.
+
+# "Does this user moderate every channel?" is the accounts app's rule (accounts.roles), which
+# it registers when Django starts (accounts.apps); infrastructure imports no app's rules.
+# Until then everyone signed in is a member: the policies fail closed.
+_moderates: Callable[[AbstractBaseUser], bool] = _nobody_moderates
+
+
+def register_moderator_rule(rule: Callable[[AbstractBaseUser], bool]) -> None:
+    """Make ``rule`` decide which signed-in users act with the moderator role."""
+    global _moderates
+    _moderates = rule
+
+
+def context_for(user: AbstractBaseUser | AnonymousUser | None) -> DbContext:
+    """The context of a user: anonymous, a member, or a moderator (by the registered rule).
+
+    Inactive users are anonymous.
     """
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    moderates = getattr(user, "is_moderator", False) or getattr(user, "is_superuser", False)
-    role = ROLE_MODERATOR if moderates else ROLE_AUTHENTICATED
+    role = ROLE_MODERATOR if _moderates(user) else ROLE_AUTHENTICATED
     return DbContext(user_id=str(user.pk), role=role)
 
 
@@ -81,11 +97,13 @@ def acting_as(context: DbContext) -> Iterator[DbContext]:
         _current.reset(token)
 
 
-def acting_as_user(user: Any) -> Any:
+def acting_as_user(
+    user: AbstractBaseUser | AnonymousUser | None,
+) -> AbstractContextManager[DbContext]:
     return acting_as(context_for(user))
 
 
-def acting_as_service() -> Any:
+def acting_as_service() -> AbstractContextManager[DbContext]:
     return acting_as(SERVICE)
 
 

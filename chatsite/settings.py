@@ -302,7 +302,7 @@ if REDIS_URL:
             "KEY_PREFIX": CHANNEL_LAYER_PREFIX,
             # A Redis that does not answer must not hold requests: past these the cache
             # answers from process memory (chatsite.cache, docs/operations.md "Outages").
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
         }
     }
 else:

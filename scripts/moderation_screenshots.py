@@ -13,28 +13,17 @@ throwaway database.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
+from screenshot_browser import PASSWORD, launch, save_shot
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "img" / "moderation"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-PASSWORD = os.environ.get("SEED_PASSWORD", "chatsite-demo")
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
-    print(f"saved {OUT / name}.png")
+    save_shot(page, OUT, name, full_page=full_page)
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
@@ -75,7 +64,7 @@ def main() -> None:
 
     with sync_playwright() as playwright:
         edited = edit_a_message_as_alice(playwright, base_url)
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = launch(playwright)
 
         # A member never reaches the admin: the login page says so.
         member = browser.new_page(viewport={"width": 1200, "height": 700})

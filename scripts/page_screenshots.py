@@ -12,29 +12,18 @@ messages to the demo data: run it on a throwaway database.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from screenshot_browser import PASSWORD, launch, save_shot
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-PASSWORD = os.environ.get("SEED_PASSWORD", "chatsite-demo")
 DESKTOP = {"width": 1280, "height": 760}
 MOBILE = {"width": 360, "height": 740}
 
 
 def shot(page: Page, name: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(OUT / f"{name}.png"))
-    print(f"saved {OUT / name}.png")
+    save_shot(page, OUT, name)
 
 
 def signed_in(browser: Browser, base_url: str, username: str, **options: object) -> Page:
@@ -66,7 +55,7 @@ def main() -> None:
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     base_url = parser.parse_args().base_url.rstrip("/")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = launch(playwright)
         bob = signed_in(browser, base_url, "bob", viewport=DESKTOP)
         shot(bob, "channels-desktop")
         alice = signed_in(browser, base_url, "alice", viewport=MOBILE)

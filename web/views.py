@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.roles import acting_user
 from chat import selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.models import Channel
@@ -84,7 +85,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def _channel_list_page(
     request: HttpRequest, form: ChannelCreateForm, status: int = 200
 ) -> HttpResponse:
-    channels = selectors.channel_list(user=request.user)
+    channels = selectors.channel_list(user=acting_user(request))
     return render(
         request, "chat/channel_list.html", {"channels": channels, "form": form}, status=status
     )
@@ -102,7 +103,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
     form = ChannelCreateForm(request.POST)
     if form.is_valid():
         try:
-            channel = services.channel_create(user=request.user, **form.cleaned_data)
+            channel = services.channel_create(user=acting_user(request), **form.cleaned_data)
         except ChatError as error:
             _add_errors(form, error)
             response = _channel_list_page(request, form, status=error.status_code)
@@ -119,7 +120,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 def channel_join(request: HttpRequest, name: str) -> HttpResponse:
     channel = _visible_channel(request, name)
     try:
-        services.channel_join(user=request.user, channel_id=channel.pk)
+        services.channel_join(user=acting_user(request), channel_id=channel.pk)
     except ChatError as error:
         messages.error(request, error.detail)
         return redirect("web:channel_list")
@@ -135,7 +136,7 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         if form.is_valid():
             try:
                 message, _ = services.message_create(
-                    user=request.user,
+                    user=acting_user(request),
                     channel_id=channel.pk,
                     content=form.cleaned_data["content"],
                     client_id=form.cleaned_data["client_id"],
@@ -156,7 +157,7 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
 def _room_page(
     request: HttpRequest, channel: Channel, form: MessageForm, status: int = 200
 ) -> HttpResponse:
-    user = request.user
+    user = acting_user(request)
     before = request.GET.get("before") or None
     # Read last_seq before the page: a change that lands in between is replayed by the
     # script's since_seq catch-up, and the page never claims more than it shows.
@@ -191,7 +192,7 @@ def _room_page(
 
 def _visible_channel(request: HttpRequest, name: str) -> Channel:
     try:
-        return selectors.channel_get_by_name(user=request.user, name=name)
+        return selectors.channel_get_by_name(user=acting_user(request), name=name)
     except NotFound:
         raise Http404("Channel not found.") from None
 

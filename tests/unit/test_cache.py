@@ -11,6 +11,7 @@ import pytest
 import redis
 from django.core.cache import caches
 from django.test import override_settings
+from django_redis.cache import RedisCache as DjangoRedisCache
 
 from chatsite import cache as cache_module
 from chatsite.cache import RedisCache, count_up
@@ -118,3 +119,23 @@ def test_redis_is_tried_again_after_the_retry_interval(
         assert any("cache.redis_back" in r.getMessage() for r in caplog.records)
     finally:
         backend.outage.down = False
+
+
+def test_the_cache_is_django_redis_with_the_timeouts_that_bound_an_outage() -> None:
+    backend = caches.create_connection("default")
+    assert isinstance(backend, DjangoRedisCache)
+    # django-redis reads SOCKET_*_TIMEOUT only: a Redis that does not answer costs a request
+    # at most these before the in-memory fallback (docs/operations.md, "Outages").
+    pool_kwargs = backend.connection_pool().connection_kwargs
+    assert (pool_kwargs["socket_connect_timeout"], pool_kwargs["socket_timeout"]) == (1, 2)
+
+
+def test_decr_and_has_key_answer_from_memory_while_redis_is_away(
+    unreachable_cache: Callable[[], RedisCache],
+) -> None:
+    backend = unreachable_cache()
+    backend.set("n", 5, timeout=30)
+    assert backend.decr("n") == 4
+    assert backend.has_key("n") is True
+    backend.clear()
+    assert backend.has_key("n") is False

@@ -4,9 +4,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts import roles
 from accounts.models import User
 from chat.models import Message
 from chat.validators import content_problem, validate_channel_name, validate_message_content
+from chatsite import rls
 from tests.factories import UserFactory
 
 
@@ -63,7 +65,7 @@ def test_moderators_and_admins_are_staff_members_are_not(db) -> None:
     moderator.save(update_fields=["role"])
     moderator.refresh_from_db()
     assert moderator.is_staff is False
-    assert moderator.is_moderator is False
+    assert roles.is_moderator(moderator) is False
 
 
 def test_message_str_and_flags(post, alice, channel) -> None:
@@ -72,3 +74,31 @@ def test_message_str_and_flags(post, alice, channel) -> None:
     assert message.is_deleted is False
     assert str(channel) == "#general"
     assert Message.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "superuser", "active", "db_role"),
+    [
+        ("member", False, True, rls.ROLE_AUTHENTICATED),
+        ("moderator", False, True, rls.ROLE_MODERATOR),
+        ("admin", False, True, rls.ROLE_MODERATOR),
+        ("admin", True, True, rls.ROLE_MODERATOR),
+        ("moderator", False, False, ""),
+    ],
+)
+def test_the_database_role_follows_the_one_moderator_rule(
+    db: None, role: str, superuser: bool, active: bool, db_role: str
+) -> None:
+    user = UserFactory.create(role=role, is_superuser=superuser, is_active=active)
+    assert rls.context_for(user).role == db_role
+    assert (db_role == rls.ROLE_MODERATOR) == roles.is_moderator(user)
+
+
+def test_the_database_role_asks_the_registered_rule(
+    monkeypatch: pytest.MonkeyPatch, alice: User
+) -> None:
+    # accounts registers roles.is_moderator when Django starts; chatsite.rls only asks it.
+    monkeypatch.setattr(rls, "_moderates", lambda user: user.pk == alice.pk)
+    assert rls.context_for(alice).role == rls.ROLE_MODERATOR
+    monkeypatch.setattr(rls, "_moderates", rls._nobody_moderates)
+    assert rls.context_for(alice).role == rls.ROLE_AUTHENTICATED

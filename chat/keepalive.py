@@ -71,7 +71,8 @@ class KeptConnection(Protocol):
 
 
 class Keeper:
-    """The connections of one event loop and the task that refreshes them."""
+    """The connections of the process and the task that refreshes them (``chat.realtime``
+    holds the one of the process: ``realtime.current().keeper``)."""
 
     def __init__(self) -> None:
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -168,15 +169,3 @@ def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
             AccessVerdict(user, left=frozenset(check.member_of - member), hidden=frozenset(hidden))
         )
     return verdicts
-
-
-_keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Keeper] = weakref.WeakKeyDictionary()
-
-
-def keeper() -> Keeper:
-    """The keeper of the running event loop."""
-    loop = asyncio.get_running_loop()
-    found = _keepers.get(loop)
-    if found is None:
-        found = _keepers[loop] = Keeper()
-    return found

@@ -5,6 +5,11 @@ the transaction commits (``transaction.on_commit``), so nobody hears of a change
 still roll back. Each event is encoded to JSON once, here, and travels through the channel
 layer as text that every consumer forwards unchanged.
 
+It also builds the events a consumer sends to its own client (``welcome_event``,
+``subscribed_event``, ``error_event``, ...), so every shape a client receives is built here.
+docs/asyncapi.yaml describes each of them, and the WebSocket tests check every event sent
+against it.
+
 Payloads hold primitives only: ids as strings, ISO-8601 times, ints, and a ``type``.
 """
 

@@ -3,9 +3,9 @@
 Every heartbeat each open connection must re-add its channel-layer groups (the layer lets a
 group entry expire after a few heartbeats, so the entries of a process that died fall away)
 and refresh its presence entry (chat.presence). One task, the ``Keeper`` that chat.realtime
-holds for the process, does that for every connection of the process, with the presence refreshes pipelined, instead of a task and a few
-Redis round trips per connection: idle connections then cost next to nothing between
-heartbeats (docs/performance.md).
+holds for the process, does that for every connection of the process, with the presence
+refreshes pipelined, instead of a task and a few Redis round trips per connection: idle
+connections then cost next to nothing between heartbeats (docs/performance.md).
 
 The same task re-checks, every heartbeat, what each connection's user may still do
 (``recheck``): whether the account is active, whether a cookie socket's session still holds

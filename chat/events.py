@@ -5,6 +5,11 @@ the transaction commits (``transaction.on_commit``), so nobody hears of a change
 still roll back. Each event is encoded to JSON once, here, and travels through the channel
 layer as text that every consumer forwards unchanged.
 
+It also builds the events a consumer sends to its own client (``welcome_event``,
+``subscribed_event``, ``error_event``, ...), so every shape a client receives is built here.
+docs/asyncapi.yaml describes each of them, and the WebSocket tests check every event sent
+against it.
+
 Payloads hold primitives only: ids as strings, ISO-8601 times, ints, and a ``type``.
 """
 
@@ -13,15 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from chat import realtime
 from chat.models import Message
 from chatsite.cache import REDIS_UNAVAILABLE
 
@@ -76,7 +79,8 @@ def message_event(message: Message, kind: str) -> dict[str, Any]:
     return {"type": kind, "seq": message.change_seq, "message": message_data(message)}
 
 
-def _encode(event: dict[str, Any]) -> str:
+def encode(event: dict[str, Any]) -> str:
+    """An event as the text frame clients receive: compact JSON."""
     return json.dumps(event, separators=(",", ":"))
 
 
@@ -86,54 +90,20 @@ def layer_message(event: dict[str, Any], **routing: Any) -> dict[str, Any]:
     ``routing`` keys (``channel_id``, ``seq``) travel beside the text so a consumer can skip
     a change it already replayed from the database without decoding the text.
     """
-    return {"type": LAYER_EVENT_TYPE, "text": _encode(event), **routing}
+    return {"type": LAYER_EVENT_TYPE, "text": encode(event), **routing}
 
 
 def _send_now(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    loop = _serving_loop()
-    if loop is None:
-        async_to_sync(layer.group_send)(group, message)
-        return
-    # In a request thread of a running server: hand the send to the server's event loop and
-    # let the response go. Sends keep their order (the loop runs callbacks first in, first
-    # out), and a client that sees a gap in seq fetches what it missed.
-    loop.call_soon_threadsafe(_start_send, loop, layer, group, message)
+    # From a request thread of a running server the send is handed to the server's event
+    # loop and the response goes without waiting for Redis; sends keep their order
+    # (chat.realtime.submit), and a client that sees a gap in seq fetches what it missed.
+    realtime.submit(_group_send, group, message, what="events.send")
 
 
-def _serving_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the ASGI server this thread works for, if it is running."""
-    loop: asyncio.AbstractEventLoop | None = getattr(
-        SyncToAsync.threadlocal, "main_event_loop", None
-    )
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return None
-    return loop
-
-
-def _start_send(
-    loop: asyncio.AbstractEventLoop, layer: Any, group: str, message: dict[str, Any]
-) -> None:
-    task = loop.create_task(layer.group_send(group, message))
-    _sending.add(task)
-    task.add_done_callback(_sent)
-
-
-_sending: set[asyncio.Task[None]] = set()  # strong references until each send is done
-
-
-def _sent(task: asyncio.Task[None]) -> None:
-    _sending.discard(task)
-    if task.cancelled() or task.exception() is None:
-        return
-    error = task.exception()
-    if isinstance(error, REDIS_UNAVAILABLE):
-        # The layer is away: the write stands, and clients recover the event by seq.
-        logger.warning("events.send_failed: channel layer unavailable (%s)", error)
-    else:
-        logger.error("events.send_failed", exc_info=error)
+async def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = realtime.channel_layer()
+    if layer is not None:
+        await layer.group_send(group, message)
 
 
 def _send_on_commit(group: str, message: dict[str, Any]) -> None:
@@ -163,18 +133,85 @@ def notify_user_deactivated(*, user_id: Any) -> None:
     _send_on_commit(user_group(user_id), {"type": "chat.deactivated"})
 
 
+# Events for one socket, built here and sent by the consumer (chat/consumers) to its client.
+
+
+def welcome_event(
+    user: Any, channels: Iterable[tuple[str, str, int]], heartbeat_s: float
+) -> dict[str, Any]:
+    """The first event of a connection: who the user is and the channels it follows, as
+    (id, name, last_seq)."""
+    return {
+        "type": "welcome",
+        "user": {**author_data(user), "role": user.role},
+        "channels": [
+            {"id": channel_id, "name": name, "last_seq": last_seq}
+            for channel_id, name, last_seq in channels
+        ],
+        "heartbeat_s": heartbeat_s,
+    }
+
+
+def subscribed_event(
+    channel_id: str, last_seq: int, *, replayed_to: int | None = None
+) -> dict[str, Any]:
+    """A subscribe done; with ``replayed_to``, the replay stopped there and more follow."""
+    event: dict[str, Any] = {"type": "subscribed", "channel_id": channel_id}
+    if replayed_to is not None:
+        event.update(has_more=True, replayed_to=replayed_to)
+    event["last_seq"] = last_seq
+    return event
+
+
+def unsubscribed_event(channel_id: str, last_seq: int) -> dict[str, Any]:
+    return {"type": "unsubscribed", "channel_id": channel_id, "last_seq": last_seq}
+
+
+def pong_event(last_seqs: dict[str, int] | None = None) -> dict[str, Any]:
+    """The answer to a ping; with ``last_seqs``, the last seq of each channel asked about."""
+    if last_seqs is None:
+        return {"type": "pong"}
+    return {"type": "pong", "channels": last_seqs}
+
+
+def ack_event(message: dict[str, Any]) -> dict[str, Any]:
+    """To the sender of ``message.send``: the stored message (its REST shape)."""
+    return {"type": "ack", "client_id": message["client_id"], "message": message}
+
+
+def error_event(
+    code: str, detail: str, ref: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """What went wrong (``code``, docs/api.md), and the frame or request that caused it."""
+    event: dict[str, Any] = {"type": "error", "code": code, "detail": detail, "ref": ref}
+    if fields:
+        event["fields"] = fields
+    return event
+
+
+def presence_event(user_id: Any, status: str) -> dict[str, Any]:
+    return {"type": "presence", "user_id": str(user_id), "status": status}
+
+
+def typing_event(channel_id: Any, user: Any) -> dict[str, Any]:
+    return {"type": "typing", "channel_id": str(channel_id), "user": author_data(user)}
+
+
 # Ephemeral events: sent at once from the consumer, never stored, so they need no commit.
 
 
 async def send_typing(*, channel_id: Any, user: Any) -> None:
     """Tell a channel's subscribers that ``user`` is typing (consumers skip the typist)."""
-    layer = get_channel_layer()
+    layer = realtime.current().layer
     if layer is None:
         return
-    event = {"type": "typing", "channel_id": str(channel_id), "user": author_data(user)}
     await layer.group_send(
         channel_group(channel_id),
-        {"type": "chat.typing", "user_id": str(user.pk), "text": _encode(event)},
+        {
+            "type": "chat.typing",
+            "user_id": str(user.pk),
+            "text": encode(typing_event(channel_id, user)),
+        },
     )
 
 
@@ -186,17 +223,23 @@ async def send_presence(*, user_id: Any, status: str, channel_ids: Iterable[Any]
     together (a restart, the morning), every subscriber handles one message per batch rather
     than one per member. Each change still reaches clients as its own ``presence`` event.
     """
-    layer = get_channel_layer()
-    if layer is None:
+    outbox = realtime.current().presence_outbox
+    if outbox.realtime.layer is None:
         return
-    event = {"type": "presence", "user_id": str(user_id), "status": status}
-    change = {"user_id": str(user_id), "status": status, "text": _encode(event)}
-    _presence_outbox(layer).add(change, [str(channel_id) for channel_id in channel_ids])
+    change = {
+        "user_id": str(user_id),
+        "status": status,
+        "text": encode(presence_event(user_id, status)),
+    }
+    outbox.add(change, [str(channel_id) for channel_id in channel_ids])
 
 
-class _PresenceOutbox:
-    def __init__(self, layer: Any) -> None:
-        self.layer = layer
+class PresenceOutbox:
+    """Presence changes waiting to go out, per channel (``chat.realtime`` holds the one of
+    the process)."""
+
+    def __init__(self, owner: realtime.Realtime) -> None:
+        self.realtime = owner
         self.pending: dict[str, list[dict[str, str]]] = {}
         self.flushing: asyncio.Task[None] | None = None
 
@@ -204,17 +247,18 @@ class _PresenceOutbox:
         for channel_id in channel_ids:
             self.pending.setdefault(channel_id, []).append(change)
         if self.pending and (self.flushing is None or self.flushing.done()):
-            self.flushing = asyncio.get_running_loop().create_task(self._flush_soon())
+            self.flushing = self.realtime.loop.create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
         # Changes added while a batch is being sent go out with the next one.
+        layer = self.realtime.layer
         while self.pending:
             await asyncio.sleep(settings.PRESENCE_BATCH_SECONDS)
             pending, self.pending = self.pending, {}
             try:
                 await asyncio.gather(
                     *(
-                        self.layer.group_send(
+                        layer.group_send(
                             channel_group(channel_id),
                             {"type": "chat.presence", "changes": changes},
                         )
@@ -226,16 +270,3 @@ class _PresenceOutbox:
                 logger.warning("presence.send_failed: channel layer unavailable (%s)", exc)
             except Exception:
                 logger.exception("presence.send_failed")
-
-
-_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PresenceOutbox] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _presence_outbox(layer: Any) -> _PresenceOutbox:
-    loop = asyncio.get_running_loop()
-    outbox = _outboxes.get(loop)
-    if outbox is None or outbox.layer is not layer:
-        outbox = _outboxes[loop] = _PresenceOutbox(layer)
-    return outbox

@@ -2,10 +2,10 @@
 
 Every heartbeat each open connection must re-add its channel-layer groups (the layer lets a
 group entry expire after a few heartbeats, so the entries of a process that died fall away)
-and refresh its presence entry (chat.presence). One task per event loop does that for every
-connection of the process, with the presence refreshes pipelined, instead of a task and a few
-Redis round trips per connection: idle connections then cost next to nothing between
-heartbeats (docs/performance.md).
+and refresh its presence entry (chat.presence). One task, the ``Keeper`` that chat.realtime
+holds for the process, does that for every connection of the process, with the presence
+refreshes pipelined, instead of a task and a few Redis round trips per connection: idle
+connections then cost next to nothing between heartbeats (docs/performance.md).
 
 The same task re-checks, every heartbeat, what each connection's user may still do
 (``recheck``): whether the account is active, whether a cookie socket's session still holds
@@ -71,7 +71,8 @@ class KeptConnection(Protocol):
 
 
 class Keeper:
-    """The connections of one event loop and the task that refreshes them."""
+    """The connections of the process and the task that refreshes them (``chat.realtime``
+    holds the one of the process: ``realtime.current().keeper``)."""
 
     def __init__(self) -> None:
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -168,15 +169,3 @@ def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
             AccessVerdict(user, left=frozenset(check.member_of - member), hidden=frozenset(hidden))
         )
     return verdicts
-
-
-_keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Keeper] = weakref.WeakKeyDictionary()
-
-
-def keeper() -> Keeper:
-    """The keeper of the running event loop."""
-    loop = asyncio.get_running_loop()
-    found = _keepers.get(loop)
-    if found is None:
-        found = _keepers[loop] = Keeper()
-    return found

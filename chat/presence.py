@@ -15,17 +15,14 @@ process, which is then the only one.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
-import types
-import weakref
 from typing import Any
 
-from channels.layers import get_channel_layer
-from channels_redis.utils import create_pool
 from django.conf import settings
 from redis import asyncio as aioredis
+
+from chat import realtime
 
 TYPING_INTERVAL_MS = 3000
 REFRESH_BATCH = 500  # connections per pipeline in connections_refreshed
@@ -71,58 +68,28 @@ def _key_ttl_seconds() -> int:
     return math.ceil(presence_ttl_seconds()) + 1
 
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-    weakref.WeakKeyDictionary()
-)
 _local_connections: dict[str, dict[str, float]] = {}
 _local_typing: dict[str, float] = {}
 
 
-def _layer_config() -> dict[str, Any]:
-    return dict(settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}))
-
-
 def _prefix() -> str:
-    layer = get_channel_layer()
-    return str(getattr(layer, "prefix", None) or _layer_config().get("prefix") or "chatsite")
+    layer = realtime.current().layer
+    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    return str(getattr(layer, "prefix", None) or config.get("prefix") or "chatsite")
 
 
 def _uses_redis() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def _close_with_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Close this loop's client when the loop closes (as channels_redis does for its pools)."""
-    original_close = loop.close
-
-    def close(self: asyncio.AbstractEventLoop) -> None:
-        client = _clients.pop(loop, None)
-        if client is not None and not loop.is_running():
-            loop.run_until_complete(client.aclose(close_connection_pool=True))
-        loop.close = original_close  # type: ignore[method-assign]
-        original_close()
-
-    loop.close = types.MethodType(close, loop)  # type: ignore[method-assign]
-
-
 def _client() -> aioredis.Redis:
-    """One Redis client per event loop, on the channel layer's host and pool options."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        hosts = _layer_config().get("hosts") or [{"address": settings.REDIS_URL}]
-        host = hosts[0] if isinstance(hosts[0], dict) else {"address": hosts[0]}
-        client = aioredis.Redis(connection_pool=create_pool(host))
-        _clients[loop] = client
-        _close_with_loop(loop)
-    return client
+    """The process's Redis client (chat.realtime owns it)."""
+    return realtime.current().redis()
 
 
 async def close_client() -> None:
-    """Close the current loop's client (tests call this before their loop ends)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose(close_connection_pool=True)
+    """Close the process's Redis client (tests call this before their loop ends)."""
+    await realtime.current().close()
 
 
 def _key(user_id: Any) -> str:

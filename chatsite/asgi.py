@@ -14,6 +14,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from chat.realtime import Serving  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
 from chatsite.serving import refuse_public_debug_server  # noqa: E402
@@ -37,7 +38,9 @@ websocket_app = WebSocketSessionLogMiddleware(  # one log line per session (chat
     )
 )
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+# Serving binds the process's real-time state (layer, Redis client, keep-alive, presence
+# outbox) to the server's event loop on the first connection or request (chat/realtime.py).
+application = Serving(ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app}))
 
 # What is loaded by now lives as long as the process. Frozen, it stays out of the garbage
 # collector's full passes, which otherwise walk all of Django's ~135,000 objects: a pause of

@@ -6,6 +6,7 @@ committed (``transactional_db``).
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -470,7 +471,7 @@ async def test_send_flood_gets_rate_limited_then_4429(
         if output["type"] == "websocket.close":
             await ws.disconnect()
             break
-        event = consumers.json.loads(output["text"])
+        event = json.loads(output["text"])
         if event["type"] == "error":
             codes.append(event["code"])
     assert output.get("code") == consumers.CLOSE_FLOODED

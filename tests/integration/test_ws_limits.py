@@ -85,7 +85,7 @@ async def test_replay_stops_at_the_limit_and_the_client_pages_on(
 async def test_a_replay_reads_the_database_a_page_at_a_time(
     alice: Any, bob: Any, channel: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(consumers, "REPLAY_PAGE_SIZE", 4)
+    monkeypatch.setattr(consumers.database, "REPLAY_PAGE_SIZE", 4)
     for number in range(10):
         await post(alice, channel, f"m{number}")
     pages: list[int] = []

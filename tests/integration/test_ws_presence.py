@@ -68,7 +68,7 @@ async def test_open_connection_refreshes_its_presence_every_heartbeat(alice: Any
 async def test_one_keeper_task_refreshes_every_connection_and_stops_with_the_last(
     alice: Any, bob: Any
 ) -> None:
-    from chat import keepalive
+    from chat import realtime
 
     keys = [f"{presence._prefix()}:presence:{user.pk}" for user in (alice, bob)]
     with override_settings(HEARTBEAT_SECONDS=0.2):
@@ -76,7 +76,7 @@ async def test_one_keeper_task_refreshes_every_connection_and_stops_with_the_las
         for ws in sockets:
             await ws.connect()
             assert (await ws.receive_json_from(timeout=5))["type"] == "welcome"
-        keeper = keepalive.keeper()
+        keeper = realtime.current().keeper
         async with asyncio.timeout(5):  # each joins right after its welcome and snapshot
             while len(keeper.connections) < 2:
                 await asyncio.sleep(0.01)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
-from chat import presence
+from chat import presence, realtime
 from chatsite.asgi import application
 
 SITE_ORIGIN = (b"origin", b"http://localhost")
@@ -89,9 +89,10 @@ async def forget_presence() -> None:
 
 @pytest.fixture
 async def fresh_layer_per_loop() -> AsyncIterator[None]:
-    """Each test runs on its own event loop: give it its own layer and Redis clients.
+    """Each test runs on its own event loop: give it its own layer and real-time state.
 
-    channels_redis keeps a receive lock bound to the loop that first used it.
+    channels_redis keeps a receive lock bound to the loop that first used it; chat.realtime
+    binds the process's layer, Redis client, keep-alive and presence outbox to one loop.
     """
     channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
     await forget_presence()
@@ -101,4 +102,4 @@ async def fresh_layer_per_loop() -> AsyncIterator[None]:
         # RedisChannelLayer: close its pools; RedisPubSubChannelLayer: unsubscribe and close.
         close = getattr(layer, "close_pools", None) or layer.flush
         await close()
-    await presence.close_client()
+    await realtime.stop()

@@ -1,11 +1,10 @@
-"""The WebSocket consumer for /ws/chat/ (DESIGN §6; the protocol is in docs/api.md).
+"""``ChatConsumer``: one WebSocket connection to /ws/chat/ (docs/api.md, docs/asyncapi.yaml).
 
-One async consumer per connection. It parses frames, authenticates (``chat.ws_auth`` did the
-work), and for every operation that touches the database makes one ``database_sync_to_async``
-hop around a service or selector call, inside ``rls.acting_as_user(user)`` so row-level
-security sees the user. Writes go through ``chat.services`` exactly as the REST views do, and
-every event reaches the channel layer through ``chat.events``; this module never calls
-``group_send``.
+One async consumer per connection. It parses frames (``frames``), authenticates
+(``chat.ws_auth`` did the work), and for every operation that touches the database makes one
+``database_sync_to_async`` hop around a service or selector call (``database``). Writes go
+through ``chat.services`` exactly as the REST views do; every event it sends is built by
+``chat.events``, and it never calls ``group_send``.
 
 Events from the layer arrive already encoded (``{"type": "chat.event", "text": ...}``) and
 are forwarded as they are: one JSON encoding per event, not one per recipient.
@@ -14,150 +13,36 @@ are forwarded as they are: one JSON encoding per event, not one per recipient.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import events, keepalive, presence, selectors, services
+from chat import events, keepalive, presence, realtime
+from chat.consumers import database, frames
+from chat.consumers.closes import (
+    CLOSE_FLOODED,
+    CLOSE_FORBIDDEN,
+    CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_UNAUTHORIZED,
+    CLOSE_UNAVAILABLE,
+    OUTAGE_ERRORS,
+    UNAVAILABLE_DETAIL,
+    close_unavailable,
+)
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
-from chat.models import Message
 from chat.serializers import MessageCreateSerializer
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
-from chatsite import rls
 from chatsite.cache import REDIS_UNAVAILABLE
-from chatsite.overload import DATABASE_UNAVAILABLE
 from chatsite.ws_server import ClientGone
 
 logger = logging.getLogger(__name__)
-
-MAX_FRAME_BYTES = 16 * 1024
-
-CLOSE_MESSAGE_TOO_BIG = 1009
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_MANY_SOCKETS = 4408
-CLOSE_FLOODED = 4429
-CLOSE_UNAVAILABLE = 4503  # the database or Redis is away: reconnect after a pause
-
-# PostgreSQL or Redis is away: the operation is answered with an ``unavailable`` error event
-# and the socket stays open (docs/api.md); a connect that cannot be served closes with 4503.
-OUTAGE_ERRORS = (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE)
-UNAVAILABLE_DETAIL = "The server cannot reach its database or message bus. Try again shortly."
-
-# A replay reads the database this many changes at a time, so a subscribe holds one page in
-# memory while it waits for a slow reader (chatsite/ws_server.py), never the whole backlog.
-REPLAY_PAGE_SIZE = 100
-# Channels one ping may ask about (``{"type": "ping", "channels": [...]}``).
-MAX_PING_CHANNELS = 500
-# A JSON string escape of a UTF-16 surrogate: the only way valid UTF-8 text decodes to a
-# string that cannot be encoded again (a lone surrogate), so only then is it checked.
-SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-# Rate-limit errors within FLOOD_WINDOW_SECONDS of each other before the socket is closed.
-FLOOD_STRIKES = 10
-FLOOD_WINDOW_SECONDS = 10.0
-
-
-class TokenBucket:
-    """``capacity`` actions at once, refilled at ``per_second``."""
-
-    def __init__(self, capacity: float, per_second: float) -> None:
-        self.capacity = capacity
-        self.per_second = per_second
-        self.tokens = capacity
-        self.updated = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-def _channel_id(content: dict[str, Any]) -> str:
-    return str(selectors._as_uuid(content.get("channel_id"), field="channel_id"))
-
-
-def _since_seq(content: dict[str, Any]) -> int | None:
-    value = content.get("since_seq")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problem = "since_seq must be a non-negative integer."
-        raise ValidationError(problem, fields={"since_seq": [problem]})
-    return value
-
-
-def _channel_ids(content: dict[str, Any]) -> list[str]:
-    """A ping's ``channels``: a list of at most MAX_PING_CHANNELS channel ids."""
-    value = content.get("channels")
-    problem = f"channels must be a list of at most {MAX_PING_CHANNELS} channel ids."
-    if not isinstance(value, list) or len(value) > MAX_PING_CHANNELS:
-        raise ValidationError(problem, fields={"channels": [problem]})
-    try:
-        return [str(selectors._as_uuid(item, field="channels")) for item in value]
-    except ValidationError:
-        raise ValidationError(problem, fields={"channels": ["Must be channel ids."]}) from None
-
-
-def _is_encodable(text: str, content: Any) -> bool:
-    """False if the frame holds a lone surrogate, raw or escaped: PostgreSQL, the channel
-    layer and the socket all refuse it, so it is refused here with the other bad frames."""
-    try:
-        text.encode("utf-8")
-        if SURROGATE_ESCAPE.search(text):
-            json.dumps(content, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _replay_text(message: Message, since_seq: int) -> str:
-    """A replayed change, in the shape of its live event.
-
-    The database keeps each message's latest change only, so a message created after
-    ``since_seq`` replays as ``message.created`` (with its edits applied), an older one as
-    ``message.updated`` or ``message.deleted``. Each carries the seq of its latest change.
-    """
-    if message.deleted_at is not None:
-        kind = "message.deleted"
-    elif message.seq > since_seq:
-        kind = "message.created"
-    else:
-        kind = "message.updated"
-    return str(events.layer_message(events.message_event(message, kind))["text"])
-
-
-async def _close_unavailable(
-    receive: Any, send: Any, accepted: bool, subprotocol: str | None
-) -> None:
-    """At the ASGI level, what ``connect`` does when the database is away: accept (unless
-    done), send an ``unavailable`` error event, close with 4503."""
-    if not accepted:
-        try:
-            message = await asyncio.wait_for(receive(), timeout=5)
-        except TimeoutError:
-            return
-        if message["type"] != "websocket.connect":
-            return
-        await send({"type": "websocket.accept", "subprotocol": subprotocol})
-    ref = "layer" if accepted else "connect"
-    event = {"type": "error", "code": "unavailable", "detail": UNAVAILABLE_DETAIL, "ref": ref}
-    await send({"type": "websocket.send", "text": json.dumps(event)})
-    await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
-
 
 # Client frame type -> the consumer's method for it (one table, not one dict per connection).
 FRAME_HANDLERS = {
@@ -169,8 +54,21 @@ FRAME_HANDLERS = {
 }
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
-    """One client connection: its subscriptions, rate limits and timers."""
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One client connection: its subscriptions, rate limits and timers.
+
+    Built on Channels' ``AsyncWebsocketConsumer`` (accept, send, close, and the group
+    bookkeeping of ``websocket_disconnect``). It implements the documented hooks ``connect``,
+    ``receive`` (every frame: size, rate, decoding, then a ``handle_*`` method) and
+    ``disconnect``, and replaces two methods of ``AsyncConsumer``:
+
+    - ``__call__`` wraps Channels' own, so a Redis outage that escapes it closes with 4503
+      rather than 1011 or a 500 on the handshake;
+    - ``dispatch`` skips Channels' ``aclose_old_connections`` before every handler (one thread
+      hop per forwarded event; each database call here is a ``database_sync_to_async`` hop,
+      which closes stale connections itself), and leaves the groups and presence at once
+      when a send finds the client gone or a handler fails.
+    """
 
     user: Any = None
     token_timer: asyncio.TimerHandle | None = None
@@ -191,14 +89,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except REDIS_UNAVAILABLE as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             auth: WebSocketAuth | None = scope.get("auth")
-            await _close_unavailable(
+            await close_unavailable(
                 receive, send, self.accepted, auth.subprotocol if auth else None
             )
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every handler, one thread hop
-        # per event. Each database call here goes through database_sync_to_async, which
-        # already does that around the call, so forwarding an event stays on the loop.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -215,9 +110,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.disconnect(1011)
             raise
 
-    @classmethod
-    async def encode_json(cls, content: Any) -> str:
-        return json.dumps(content, separators=(",", ":"))
+    async def send_event(self, event: dict[str, Any]) -> None:
+        """Send an event built by ``chat.events`` to this client."""
+        await self.send(text_data=events.encode(event))
 
     # -- connection ---------------------------------------------------------------------
 
@@ -257,7 +152,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user = auth.user
         self.session_key = auth.session_key
         self._init_state()
-        keepalive.keeper().add(self)
+        realtime.current().keeper.add(self)
         try:
             channels = await self._follow_member_channels()
         except OUTAGE_ERRORS as exc:
@@ -265,7 +160,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.closing = True
             await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
             return
-        await self.send_json(self._welcome(channels))
+        await self.send_event(events.welcome_event(self.user, channels, settings.HEARTBEAT_SECONDS))
         try:
             if went_online:
                 await events.send_presence(
@@ -294,8 +189,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.presence_seen: dict[str, str] = {}
         # Floods of frames are this socket's business; the message budget (CHAT_MESSAGE_RATE)
         # is the user's, across sockets and doors, and chat.services spends it.
-        self.frame_bucket = TokenBucket(capacity=60, per_second=20)
-        self.typing_bucket = TokenBucket(capacity=5, per_second=1)
+        self.frame_bucket = frames.TokenBucket(capacity=60, per_second=20)
+        self.typing_bucket = frames.TokenBucket(capacity=5, per_second=1)
         self.strikes = 0
         self.last_strike = 0.0
         self.closing = False
@@ -303,11 +198,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _follow_member_channels(self) -> list[tuple[str, str, int]]:
         """Join the user's group and the groups of the user's channels; (id, name, last_seq)."""
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
-        for channel_id, _name, _last_seq in await self._member_channels():
+        for channel_id, _name, _last_seq in await database.member_channels(self.user):
             await self._join_group(channel_id)
         # Read again after joining the groups: a change committed in between is either in
         # this last_seq or on its way through the layer, never lost between the two.
-        channels = await self._member_channels()
+        channels = await database.member_channels(self.user)
         for channel_id, _name, last_seq in channels:
             await self._join_group(channel_id)
             self.forwarded_seq[channel_id] = last_seq
@@ -316,33 +211,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_presence_snapshot(self) -> None:
         """A ``presence`` online event for each co-member already online when we connect."""
-        online = await presence.online_among(await self._co_member_ids())
+        online = await presence.online_among(await database.co_member_ids(self.user))
         for user_id in sorted(online):
             if self.presence_seen.get(user_id) != "online":
                 self.presence_seen[sys.intern(user_id)] = "online"
-                await self.send_json({"type": "presence", "user_id": user_id, "status": "online"})
-
-    def _welcome(self, channels: list[tuple[str, str, int]]) -> dict[str, Any]:
-        return {
-            "type": "welcome",
-            "user": {
-                "id": str(self.user.pk),
-                "username": self.user.username,
-                "display_name": self.user.display_name,
-                "role": self.user.role,
-            },
-            "channels": [
-                {"id": channel_id, "name": name, "last_seq": last_seq}
-                for channel_id, name, last_seq in channels
-            ],
-            "heartbeat_s": settings.HEARTBEAT_SECONDS,
-        }
+                await self.send_event(events.presence_event(user_id, "online"))
 
     async def disconnect(self, code: int) -> None:
         if self.user is None or self.cleaned_up:
             return
         self.cleaned_up = True
-        keepalive.keeper().discard(self)
+        realtime.current().keeper.discard(self)
         if self.token_timer is not None:
             self.token_timer.cancel()
         for task in self.tasks:
@@ -426,41 +305,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # -- frames from the client ---------------------------------------------------------
 
-    async def websocket_receive(self, message: dict[str, Any]) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """One frame: its size, this socket's frame budget, decoding, then its handler."""
         if self.user is None or self.closing:
             return
-        text: str | None = message.get("text")
-        data: bytes = message.get("bytes") or b""
-        size = len(data) if text is None else len(text)
-        if text is not None and size * 4 > MAX_FRAME_BYTES:
-            size = len(text.encode("utf-8"))
-        if size > MAX_FRAME_BYTES:
+        if frames.too_big(text_data, bytes_data):
             # Daphne refuses such frames first (chatsite/ws_server.py); other servers may not.
             self.closing = True
             await self.close(CLOSE_MESSAGE_TOO_BIG)
             return
-        if text is None:
+        if text_data is None:
             await self._send_error("bad_request", "Send JSON text frames.", ref="frame")
             return
-        await self.receive(text_data=text)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.frame_bucket.take():
             await self._strike(RateLimited("Too many frames; slow down."), ref="frame")
             return
-        text = text_data or ""
         try:
-            content = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep
-            await self._send_error("bad_request", "Frames must be JSON objects.", ref="frame")
-            return
-        if not _is_encodable(text, content):
-            detail = "Frames must be valid Unicode text (no lone surrogates)."
-            await self._send_error("bad_request", detail, ref="frame")
-            return
-        kind = content.get("type") if isinstance(content, dict) else None
-        if not isinstance(kind, str):
-            await self._send_error("bad_request", "A frame needs a string type.", ref="frame")
+            kind, content = frames.decode(text_data)
+        except frames.BadFrame as exc:
+            await self._send_error("bad_request", exc.detail, ref="frame")
             return
         handler_name = FRAME_HANDLERS.get(kind)
         handler: Callable[[dict[str, Any]], Awaitable[None]] | None = (
@@ -472,40 +335,34 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         try:
             await handler(content)
         except RateLimited as exc:
-            await self._strike(exc, ref=self._ref(kind, content))
+            await self._strike(exc, ref=frames.ref(kind, content))
         except ChatError as exc:
-            await self._send_error(exc.code, exc.detail, self._ref(kind, content), exc.fields)
+            await self._send_error(exc.code, exc.detail, frames.ref(kind, content), exc.fields)
         except OUTAGE_ERRORS as exc:
             # A message.send answered so may or may not be stored (a failed COMMIT cannot
             # tell): the client sends it again with the same client_id, stored at most once.
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
-            await self._send_error("unavailable", UNAVAILABLE_DETAIL, self._ref(kind, content))
-
-    @staticmethod
-    def _ref(kind: str, content: dict[str, Any]) -> str:
-        client_id = content.get("client_id")
-        if kind == "message.send" and isinstance(client_id, str) and client_id:
-            return client_id[:64]
-        return kind
+            await self._send_error("unavailable", UNAVAILABLE_DETAIL, frames.ref(kind, content))
 
     async def _strike(self, exc: RateLimited, ref: str) -> None:
         now = time.monotonic()
-        self.strikes = self.strikes + 1 if now - self.last_strike < FLOOD_WINDOW_SECONDS else 1
+        recent = now - self.last_strike < frames.FLOOD_WINDOW_SECONDS
+        self.strikes = self.strikes + 1 if recent else 1
         self.last_strike = now
         await self._send_error(exc.code, exc.detail, ref)
-        if self.strikes >= FLOOD_STRIKES:
+        if self.strikes >= frames.FLOOD_STRIKES:
             self.closing = True
             await self.close(CLOSE_FLOODED)
 
     async def handle_ping(self, content: dict[str, Any]) -> None:
         if "channels" not in content:
-            await self.send_json({"type": "pong"})
+            await self.send_event(events.pong_event())
             return
         # The last seq of each channel asked about that the user can see (others are left
         # out, as if they did not exist): a client that missed a channel's last event sees
         # a seq above its own and re-subscribes with since_seq.
-        last_seqs = await self._last_seqs(_channel_ids(content))
-        await self.send_json({"type": "pong", "channels": last_seqs})
+        last_seqs = await database.last_seqs(self.user, frames.channel_ids(content))
+        await self.send_event(events.pong_event(last_seqs))
 
     async def handle_subscribe(self, content: dict[str, Any]) -> None:
         """Join a visible channel's group, then replay what the client is missing.
@@ -516,24 +373,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         after CHAT_REPLAY_LIMIT changes: ``subscribed`` then says ``has_more`` and
         ``replayed_to``, and the client subscribes again from there.
         """
-        channel_id = _channel_id(content)
-        since_seq = _since_seq(content)
-        await self._channel_last_seq(channel_id)
+        channel_id = frames.channel_id(content)
+        since_seq = frames.since_seq(content)
+        await database.channel_last_seq(self.user, channel_id)
         self.rights_epoch += 1
         await self._join_group(channel_id)
         self.paging.discard(channel_id)
-        subscribed: dict[str, Any] = {"type": "subscribed", "channel_id": channel_id}
+        paged_to = None
         if since_seq is None:
-            last_seq = await self._channel_last_seq(channel_id)
+            last_seq = await database.channel_last_seq(self.user, channel_id)
         else:
             last_seq, replayed_to, has_more = await self._replay(channel_id, since_seq)
             if has_more:
                 self.paging.add(channel_id)
-                subscribed.update(has_more=True, replayed_to=replayed_to)
+                paged_to = replayed_to
             self.replayed_to[channel_id] = max(replayed_to, self.replayed_to.get(channel_id, 0))
         self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
-        subscribed["last_seq"] = last_seq
-        await self.send_json(subscribed)
+        await self.send_event(events.subscribed_event(channel_id, last_seq, replayed_to=paged_to))
 
     async def _replay(self, channel_id: str, since_seq: int) -> tuple[int, int, bool]:
         """Send the changes after ``since_seq``, a page at a time; (last_seq, the seq replayed
@@ -545,9 +401,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         limit = max(1, settings.CHAT_REPLAY_LIMIT)
         sent, cursor, last_seq = 0, since_seq, 0
         while True:
-            size = min(REPLAY_PAGE_SIZE, limit - sent)
-            channel_last_seq, texts, cursor_after, more = await self._changes_page(
-                channel_id, since_seq, cursor, size
+            size = min(database.REPLAY_PAGE_SIZE, limit - sent)
+            channel_last_seq, texts, cursor_after, more = await database.changes_page(
+                self.user, channel_id, since_seq, cursor, size
             )
             last_seq = max(last_seq, channel_last_seq)
             for text in texts:
@@ -561,16 +417,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 return max(last_seq, cursor), cursor, True
 
     async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
-        channel_id = _channel_id(content)
+        channel_id = frames.channel_id(content)
         self.paging.discard(channel_id)
         await self._leave_group(channel_id)
-        await self.send_json(
-            {
-                "type": "unsubscribed",
-                "channel_id": channel_id,
-                "last_seq": self.forwarded_seq.get(channel_id, 0),
-            }
-        )
+        last_seq = self.forwarded_seq.get(channel_id, 0)
+        await self.send_event(events.unsubscribed_event(channel_id, last_seq))
 
     async def handle_message_send(self, content: dict[str, Any]) -> None:
         serializer = MessageCreateSerializer(data=content)
@@ -579,15 +430,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             first = next(iter(fields.values()))[0] if fields else "Invalid message."
             raise ValidationError(first, fields=fields)
         data = serializer.validated_data
-        message = await self._create_message(
-            data["channel_id"], data["content"], data.get("client_id")
+        message = await database.create_message(
+            self.user, data["channel_id"], data["content"], data.get("client_id")
         )
-        await self.send_json({"type": "ack", "client_id": message["client_id"], "message": message})
+        await self.send_event(events.ack_event(message))
 
     async def handle_typing(self, content: dict[str, Any]) -> None:
         if not self.typing_bucket.take():
             raise RateLimited("Too many typing notices; slow down.")
-        channel_id = _channel_id(content)
+        channel_id = frames.channel_id(content)
         if channel_id not in self.subscribed:
             raise NotFound("Subscribe to the channel first.")
         if await presence.typing_allowed(user_id=self.user.pk, channel_id=channel_id):
@@ -649,10 +500,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _send_error(
         self, code: str, detail: str, ref: str, fields: dict[str, list[str]] | None = None
     ) -> None:
-        event: dict[str, Any] = {"type": "error", "code": code, "detail": detail, "ref": ref}
-        if fields:
-            event["fields"] = fields
-        await self.send_json(event)
+        await self.send_event(events.error_event(code, detail, ref, fields))
 
     async def _join_group(self, channel_id: str) -> None:
         if channel_id not in self.subscribed:
@@ -665,46 +513,3 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(
                 events.channel_group(channel_id), self.channel_name
             )
-
-    @database_sync_to_async
-    def _member_channels(self) -> list[tuple[str, str, int]]:
-        with rls.acting_as_user(self.user):
-            rows = selectors.channel_ids_of_member(user=self.user)
-        return [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
-
-    @database_sync_to_async
-    def _co_member_ids(self) -> list[int]:
-        with rls.acting_as_user(self.user):
-            return selectors.co_member_ids(user=self.user)
-
-    @database_sync_to_async
-    def _channel_last_seq(self, channel_id: str) -> int:
-        with rls.acting_as_user(self.user):
-            return selectors.channel_get(user=self.user, channel_id=channel_id).last_seq
-
-    @database_sync_to_async
-    def _last_seqs(self, channel_ids: list[str]) -> dict[str, int]:
-        with rls.acting_as_user(self.user):
-            return selectors.channel_last_seqs(user=self.user, channel_ids=channel_ids)
-
-    @database_sync_to_async
-    def _changes_page(
-        self, channel_id: str, since_seq: int, after_seq: int, limit: int
-    ) -> tuple[int, list[str], int, bool]:
-        """One page of a replay: (the channel's last_seq, the changes after ``after_seq`` as
-        event texts, the seq of the last of them, whether more follow)."""
-        with rls.acting_as_user(self.user):
-            channel, changes, more = selectors.changes_since(
-                user=self.user, channel_id=channel_id, since_seq=after_seq, limit=limit
-            )
-            texts = [_replay_text(message, since_seq) for message in changes]
-        cursor = changes[-1].change_seq if changes else after_seq
-        return channel.last_seq, texts, cursor, more
-
-    @database_sync_to_async
-    def _create_message(self, channel_id: Any, content: str, client_id: Any) -> dict[str, Any]:
-        with rls.acting_as_user(self.user):
-            message, _created = services.message_create(
-                user=self.user, channel_id=channel_id, content=content, client_id=client_id
-            )
-            return events.message_data(message)

@@ -1,0 +1,84 @@
+"""The consumer's database hops: one ``database_sync_to_async`` call around one selector or
+service each, inside ``rls.acting_as_user(user)`` so row-level security sees the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from chat import events, selectors, services
+from chat.models import Message
+from chatsite import rls
+
+# A replay reads the database this many changes at a time, so a subscribe holds one page in
+# memory while it waits for a slow reader (chatsite/ws_server.py), never the whole backlog.
+REPLAY_PAGE_SIZE = 100
+
+
+@database_sync_to_async
+def member_channels(user: Any) -> list[tuple[str, str, int]]:
+    """The user's channels as (id, name, last_seq)."""
+    with rls.acting_as_user(user):
+        rows = selectors.channel_ids_of_member(user=user)
+    return [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+
+
+@database_sync_to_async
+def co_member_ids(user: Any) -> list[int]:
+    with rls.acting_as_user(user):
+        return selectors.co_member_ids(user=user)
+
+
+@database_sync_to_async
+def channel_last_seq(user: Any, channel_id: str) -> int:
+    """The last seq of a channel the user can see (NotFound otherwise)."""
+    with rls.acting_as_user(user):
+        return selectors.channel_get(user=user, channel_id=channel_id).last_seq
+
+
+@database_sync_to_async
+def last_seqs(user: Any, channel_ids: list[str]) -> dict[str, int]:
+    with rls.acting_as_user(user):
+        return selectors.channel_last_seqs(user=user, channel_ids=channel_ids)
+
+
+@database_sync_to_async
+def changes_page(
+    user: Any, channel_id: str, since_seq: int, after_seq: int, limit: int
+) -> tuple[int, list[str], int, bool]:
+    """One page of a replay: (the channel's last_seq, the changes after ``after_seq`` as
+    event texts, the seq of the last of them, whether more follow)."""
+    with rls.acting_as_user(user):
+        channel, changes, more = selectors.changes_since(
+            user=user, channel_id=channel_id, since_seq=after_seq, limit=limit
+        )
+        texts = [replay_text(message, since_seq) for message in changes]
+    cursor = changes[-1].change_seq if changes else after_seq
+    return channel.last_seq, texts, cursor, more
+
+
+def replay_text(message: Message, since_seq: int) -> str:
+    """A replayed change, in the shape of its live event.
+
+    The database keeps each message's latest change only, so a message created after
+    ``since_seq`` replays as ``message.created`` (with its edits applied), an older one as
+    ``message.updated`` or ``message.deleted``. Each carries the seq of its latest change.
+    """
+    if message.deleted_at is not None:
+        kind = "message.deleted"
+    elif message.seq > since_seq:
+        kind = "message.created"
+    else:
+        kind = "message.updated"
+    return events.encode(events.message_event(message, kind))
+
+
+@database_sync_to_async
+def create_message(user: Any, channel_id: Any, content: str, client_id: Any) -> dict[str, Any]:
+    """``message.send``: the same service as POST; the stored message in its REST shape."""
+    with rls.acting_as_user(user):
+        message, _created = services.message_create(
+            user=user, channel_id=channel_id, content=content, client_id=client_id
+        )
+        return events.message_data(message)

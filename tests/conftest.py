@@ -153,14 +153,16 @@ def daphne_servers(
     live.stop_servers(servers)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def daphne_core_servers(
     django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[Any]]:
     """Two more, as ``daphne_servers`` but on RedisChannelLayer (CHANNEL_LAYER_BACKEND=core),
-    for the multi-process tests that must hold on both layers. The two layers keep their
-    groups under different Redis keys, so an event reaches only the pair it was posted to;
-    the cache (rate limits, presence) is the same one.
+    for the multi-process tests that must hold on both layers. Per module, so their database
+    connections go as soon as those tests are done (the suite shares PostgreSQL's
+    max_connections with everything else on the machine). The two layers keep their groups
+    under different Redis keys, so an event reaches only the pair it was posted to; the
+    cache (rate limits, presence) is the same one.
     """
     from tests import live
 

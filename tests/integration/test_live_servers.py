@@ -27,12 +27,8 @@ def fetch(url: str) -> tuple[int, dict[str, str], str]:
         return error.code, dict(error.headers), error.read().decode()
 
 
-@pytest.mark.parametrize("pair", ["daphne_servers", "daphne_core_servers"])
-def test_live_servers_run_as_production_runs(
-    pair: str, transactional_db: None, request: pytest.FixtureRequest
-) -> None:
-    servers: list[Any] = request.getfixturevalue(pair)
-    for server in servers:
+def test_live_servers_run_as_production_runs(daphne_servers: list[Any], daphne: Any) -> None:
+    for server in daphne_servers:
         # DEBUG off: a plain 404, not Django's technical page listing the URL patterns.
         status, _, body = fetch(f"{server.url}/no-such-page/")
         assert status == 404 and "URLconf" not in body

@@ -130,7 +130,8 @@ class SnapshotObserver:
         ) as raw:
             raw.execute("SELECT set_config('app.user_id', %s, false)", [self.reader_id])
             raw.execute("SELECT set_config('app.role', 'authenticated', false)")
-            while not self.stop.is_set():
+            while True:
+                stopping = self.stop.is_set()  # one last snapshot after every commit
                 row = raw.execute(
                     "SELECT coalesce(array_agg(seq ORDER BY seq), '{}') FROM chat_message"
                     " WHERE channel_id = %s",
@@ -141,6 +142,8 @@ class SnapshotObserver:
                 self.largest = max(self.largest, len(seqs))
                 if seqs != list(range(1, len(seqs) + 1)):
                     self.out_of_order.append(seqs)
+                if stopping:
+                    return
 
 
 async def until(condition: Callable[[], bool], timeout: float = DELIVERY_TIMEOUT) -> None:
@@ -169,7 +172,9 @@ async def test_concurrent_posters_through_both_processes_get_seqs_in_commit_orde
         return [await client.post(f"poster {n} message {i}") for i in range(per_poster)]
 
     try:
-        await until(lambda: observer.snapshots > 0)
+        await until(lambda: observer.snapshots > 0 or watching.done())
+        if watching.done():
+            watching.result()  # the reader could not start: its error
         answers = await asyncio.gather(*(post_all(c, n) for n, c in enumerate(clients)))
         received = await asyncio.gather(*deliveries)
     finally:

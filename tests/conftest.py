@@ -36,7 +36,7 @@ settings.PASSWORD_HASHERS = ["tests.factories.FastPasswordHasher"]
 get_hashers.cache_clear()  # type: ignore[attr-defined]
 
 
-LIVE_FIXTURES = {"daphne", "daphne_servers"}
+LIVE_FIXTURES = {"daphne", "daphne_servers", "daphne_core_servers"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -116,14 +116,9 @@ def post() -> Any:
     return _post
 
 
-@pytest.fixture(scope="session")
-def daphne_servers(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[Any]]:
-    """Two Daphne processes on the test database and this worker's channel layer, per session.
-
-    Started on first use and shared by every test of the session (tests/live.py).
-    """
+def _start_live_pair(
+    django_db_blocker: Any, log_dir: Any, extra: dict[str, str] | None = None
+) -> list[Any]:
     from django.db import connection
 
     from tests import live
@@ -131,9 +126,45 @@ def daphne_servers(
     with django_db_blocker.unblock():
         database_url = live.database_url_for(connection.settings_dict)
     env = live.server_environment(
-        database_url=database_url, redis_url=settings.REDIS_URL, prefix=_TEST_PREFIX
+        database_url=database_url, redis_url=settings.REDIS_URL, prefix=_TEST_PREFIX, extra=extra
     )
-    servers = live.start_servers(2, log_dir=tmp_path_factory.mktemp("daphne"), env=env)
+    return live.start_servers(2, log_dir=log_dir, env=env)
+
+
+@pytest.fixture(scope="session")
+def daphne_servers(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Any]]:
+    """Two Daphne processes on the test database and this worker's channel layer, per session.
+
+    Started on first use and shared by every test of the session; they run as production
+    does: DEBUG off, JSON logs, the runtime role, the default (pub/sub) layer (tests/live.py).
+    """
+    from tests import live
+
+    servers = _start_live_pair(django_db_blocker, tmp_path_factory.mktemp("daphne"))
+    yield servers
+    live.stop_servers(servers)
+
+
+@pytest.fixture(scope="module")
+def daphne_core_servers(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Any]]:
+    """Two more, as ``daphne_servers`` but on RedisChannelLayer (CHANNEL_LAYER_BACKEND=core),
+    for the multi-process tests that must hold on both layers. Per module, so their database
+    connections go as soon as those tests are done (the suite shares PostgreSQL's
+    max_connections with everything else on the machine). The two layers keep their groups
+    under different Redis keys, so an event reaches only the pair it was posted to; the
+    cache (rate limits, presence) is the same one.
+    """
+    from tests import live
+
+    servers = _start_live_pair(
+        django_db_blocker,
+        tmp_path_factory.mktemp("daphne-core"),
+        extra={"CHANNEL_LAYER_BACKEND": "core"},
+    )
     yield servers
     live.stop_servers(servers)
 

@@ -1,26 +1,37 @@
 """Live Daphne processes for tests that need a real server (WebSocket, browser, multi-process).
 
-``start_servers(count, database_name=..., redis_url=..., prefix=...)`` starts ``count`` Daphne
-processes on free ports, all on the same database and channel layer, and waits until each
-answers ``/healthz``. ``stop_servers`` stops them. Tests reach them through the session
-fixtures in tests/conftest.py (``daphne_servers``, ``daphne``), which point the processes at
-the current pytest database: data a test wants them to see must be committed
-(``transactional_db``).
+``start_servers(count, log_dir=..., env=...)`` starts ``count`` Daphne processes on free
+ports and waits until each answers ``/healthz``; ``stop_servers`` stops them. Tests reach
+them through the session fixtures in tests/conftest.py (``daphne_servers``, ``daphne``, and
+``daphne_core_servers`` on RedisChannelLayer), which point the processes at the current
+pytest database: data a test wants them to see must be committed (``transactional_db``).
+
+The processes run as production runs (docs/operations.md): DEBUG off with a real secret key,
+JSON logs, static files collected once per test process and served by ServeStatic, and the
+database as the runtime role (``DATABASE_APP_ROLE``: no BYPASSRLS, owns nothing), so
+row-level security applies to everything they do.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30.0
@@ -46,6 +57,23 @@ class LiveServer:
         self.log_file.flush()
         return self.log_path.read_text(errors="replace")
 
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON log lines so far, decoded (``LOG_FORMAT=json``: one object per line).
+
+        A line that is not JSON (something written to stderr past the logging setup, such
+        as an interpreter crash) comes back as ``{"event": <the line>, "level": "raw"}``.
+        """
+        records = []
+        for line in self.log().splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                record = None
+            records.append(record if isinstance(record, dict) else {"event": line, "level": "raw"})
+        return records
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -54,10 +82,14 @@ def free_port() -> int:
 
 
 def daphne_command(port: int) -> list[str]:
+    """As the image runs Daphne (Dockerfile), minus --proxy-headers: no proxy in front here.
+    --verbosity 0: no plain-text access log beside the app's JSON request lines."""
     return [
         sys.executable,
         "-m",
         "daphne",
+        "--verbosity",
+        "0",
         "-b",
         "127.0.0.1",
         "-p",
@@ -66,13 +98,31 @@ def daphne_command(port: int) -> list[str]:
     ]
 
 
+def production_settings() -> dict[str, str]:
+    """What a production deployment sets (docs/operations.md, "Settings"), for 127.0.0.1.
+
+    The secret key is the test process's own: the servers must accept the access tokens and
+    session cookies the tests make. Unless DJANGO_SECRET_KEY is set, that is a random key
+    made for this checkout (chatsite.settings), never a placeholder: with DEBUG off the
+    servers refuse to start on a weak one.
+    """
+    return {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_HTTPS": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_FORMAT": "json",
+        "STATIC_ROOT": str(collected_static()),
+    }
+
+
 def server_environment(
     *, database_url: str, redis_url: str, prefix: str, extra: dict[str, str] | None = None
 ) -> dict[str, str]:
+    """The environment of a live server: ``production_settings()`` on the given database and
+    Redis, the channel layer keys under ``prefix``; ``extra`` last."""
     env = dict(os.environ)
-    # As `make run` serves (DEBUG is off by default): static files straight from static/, as
-    # nothing is collected for the tests, on 127.0.0.1 only.
-    env.setdefault("DJANGO_DEBUG", "1")
+    env.update(production_settings())
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -84,6 +134,34 @@ def server_environment(
     )
     env.update(extra or {})
     return env
+
+
+@functools.cache
+def collected_static() -> Path:
+    """A STATIC_ROOT for this test process, filled once by ``collectstatic`` as a deploy does
+    (docs/operations.md), removed when the process exits."""
+    root = Path(tempfile.mkdtemp(prefix="chatsite-static-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "STATIC_ROOT": str(root),
+        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+    }
+    env.pop("COV_CORE_SOURCE", None)  # nothing of the app's own code to measure here
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"collectstatic failed: {result.stdout}{result.stderr}")
+    return root
 
 
 def wait_healthy(server: LiveServer, timeout: float = START_TIMEOUT_SECONDS) -> None:
@@ -109,8 +187,13 @@ def start_servers(count: int, *, log_dir: Path, env: dict[str, str]) -> list[Liv
         port = free_port()
         log_path = log_dir / f"daphne-{port}.log"
         log_file = log_path.open("wb")
+        own = {"CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}"}
         process = subprocess.Popen(
-            daphne_command(port), cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            daphne_command(port),
+            cwd=ROOT,
+            env={**env, **own},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         servers.append(LiveServer(port, process, log_path, log_file))
     try:
@@ -135,10 +218,14 @@ def stop_servers(servers: list[LiveServer], timeout: float = 10.0) -> None:
         server.log_file.close()
 
 
-def database_url_for(settings_dict: dict[str, Any]) -> str:
-    """A DATABASE_URL for Django's connection settings (the test database's NAME)."""
-    user = settings_dict.get("USER") or ""
-    password = settings_dict.get("PASSWORD") or ""
+def database_url_for(settings_dict: dict[str, Any], role: str | None = None) -> str:
+    """A DATABASE_URL for Django's connection settings (the test database's NAME), as
+    ``role``: by default the runtime role (``DATABASE_APP_ROLE``), as servers connect in
+    production. The migrations that built the test database granted it data access
+    (docs/operations.md, "Roles and row-level security"); its password, if it needs one,
+    comes from libpq's PGPASSWORD or ~/.pgpass."""
+    user = role or settings.DATABASE_APP_ROLE
+    password = (settings_dict.get("PASSWORD") or "") if user == settings_dict.get("USER") else ""
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or "5432"

@@ -1,6 +1,6 @@
 """Who is on the other end of a WebSocket: the Origin check and the authentication.
 
-Two credentials are accepted (DESIGN §6):
+Two credentials are accepted (docs/api.md, "WebSocket"):
 
 - the session cookie, but only when the handshake's Origin is the site's own: the full origin
   (scheme, host and port) must be that of the handshake (its Host, checked against

@@ -44,6 +44,15 @@ from chatsite.ws_server import ClientGone
 
 logger = logging.getLogger(__name__)
 
+# Changes of one channel committed close together can reach the layer out of seq order: each
+# request hands its event over after its own commit, and threads and processes race there.
+# A live event that runs ahead of the last seq sent waits up to this long for the ones before
+# it. If they do not come (the layer dropped one), it goes anyway, and the client catches up
+# by seq (docs/architecture.md, "The path of a message").
+REORDER_WAIT_SECONDS = 0.5
+# At most this many events wait per channel; past it they all go at once.
+REORDER_MAX_HELD = 1000
+
 # Client frame type -> the consumer's method for it (one table, not one dict per connection).
 FRAME_HANDLERS = {
     "ping": "handle_ping",
@@ -185,6 +194,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
         # replayed_to, so live events wait for that (they would come twice, or out of order).
         self.paging: set[str] = set()
+        # Live events that ran ahead of forwarded_seq, per channel: {seq: text}, and the
+        # timer that sends them anyway when the missing ones do not come.
+        self.held: dict[str, dict[int, str]] = {}
+        self.held_timers: dict[str, asyncio.TimerHandle] = {}
         self.rights_epoch = 0  # counts subscribes and joins, for keepalive's re-checks
         self.presence_seen: dict[str, str] = {}
         # Floods of frames are this socket's business; the message budget (CHAT_MESSAGE_RATE)
@@ -224,6 +237,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         realtime.current().keeper.discard(self)
         if self.token_timer is not None:
             self.token_timer.cancel()
+        for channel_id in list(self.held):
+            self._drop_held(channel_id)
         for task in self.tasks:
             task.cancel()
         try:
@@ -379,6 +394,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.rights_epoch += 1
         await self._join_group(channel_id)
         self.paging.discard(channel_id)
+        # What waits for a missing seq was committed before the read below: the replay, or
+        # the last_seq that `subscribed` reports, covers it.
+        self._drop_held(channel_id)
         paged_to = None
         if since_seq is None:
             last_seq = await database.channel_last_seq(self.user, channel_id)
@@ -455,9 +473,55 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if seq is not None:
                 if seq <= self.replayed_to.get(channel_id, 0):
                     return  # sent in a replay from the database already
-                if seq > self.forwarded_seq.get(channel_id, 0):
+                forwarded = self.forwarded_seq.get(channel_id, 0)
+                if seq > forwarded + 1:
+                    self._hold(channel_id, seq, event["text"])
+                    return
+                if seq > forwarded:
                     self.forwarded_seq[channel_id] = seq
+                await self.send(text_data=event["text"])
+                if channel_id in self.held:
+                    await self._send_held(channel_id, everything=False)
+                return
         await self.send(text_data=event["text"])
+
+    def _hold(self, channel_id: str, seq: int, text: str) -> None:
+        """Keep an event that ran ahead until the seqs before it arrive, or the wait ends."""
+        held = self.held.setdefault(channel_id, {})
+        held[seq] = text
+        if len(held) > REORDER_MAX_HELD:
+            self._start_task(self._send_held(channel_id, everything=True))
+        elif channel_id not in self.held_timers:
+            self.held_timers[channel_id] = asyncio.get_running_loop().call_later(
+                REORDER_WAIT_SECONDS,
+                lambda: self._start_task(self._send_held(channel_id, everything=True)),
+            )
+
+    async def _send_held(self, channel_id: str, *, everything: bool) -> None:
+        """Send a channel's held events in seq order: those that now follow on from the last
+        seq sent, or (``everything``) all of them, leaving the gap for the client to fill."""
+        held = self.held.get(channel_id)
+        while held:
+            seq = min(held)
+            if not everything and seq != self.forwarded_seq.get(channel_id, 0) + 1:
+                return
+            text = held.pop(seq)
+            if not held:
+                self._drop_held(channel_id)
+            if seq > self.replayed_to.get(channel_id, 0):
+                self.forwarded_seq[channel_id] = max(seq, self.forwarded_seq.get(channel_id, 0))
+                await self.send(text_data=text)
+
+    def _drop_held(self, channel_id: str) -> None:
+        self.held.pop(channel_id, None)
+        timer = self.held_timers.pop(channel_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _start_task(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.tasks.append(task)
+        task.add_done_callback(self.tasks.remove)
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user_id"] != str(self.user.pk):
@@ -508,6 +572,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.subscribed.add(channel_id)
 
     async def _leave_group(self, channel_id: str) -> None:
+        self._drop_held(channel_id)
         if channel_id in self.subscribed:
             self.subscribed.discard(channel_id)
             await self.channel_layer.group_discard(

@@ -529,3 +529,55 @@ async def test_send_without_a_visible_character_is_a_validation_error(
     ack = await receive_type(ws, "ack")
     assert ack["message"]["content"] == "ok"
     await ws.disconnect()
+
+
+# -- live events out of seq order -----------------------------------------------------------
+
+
+@database_sync_to_async
+def post_quietly(user: Any, channel: Any, count: int) -> list[Any]:
+    """Messages stored with their seqs but not announced: the test hands their events over."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(events, "notify_message", lambda message, kind: None)
+        return [
+            services.message_create(user=user, channel_id=channel.pk, content=f"quiet {n}")[0]
+            for n in range(count)
+        ]
+
+
+async def hand_over(message: Any) -> None:
+    from channels.layers import get_channel_layer
+
+    event = events.layer_message(
+        events.message_event(message, "message.created"),
+        channel_id=str(message.channel_id),
+        seq=message.change_seq,
+    )
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(events.channel_group(message.channel_id), event)
+
+
+async def test_live_events_that_arrive_out_of_seq_order_reach_the_client_in_order(
+    alice: Any, channel: Any
+) -> None:
+    ws = await connect(alice)
+    first, second, third = await post_quietly(alice, channel, 3)
+    for message in (third, first, second):  # as racing commits can hand them over
+        await hand_over(message)
+    seen = [(await receive_type(ws, "message.created"))["seq"] for _ in range(3)]
+    assert seen == [1, 2, 3]
+    await ws.disconnect()
+
+
+async def test_an_event_whose_predecessor_never_comes_goes_after_the_wait(
+    alice: Any, channel: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumers.consumer, "REORDER_WAIT_SECONDS", 0.2)
+    ws = await connect(alice)
+    _lost, second = await post_quietly(alice, channel, 2)
+    await hand_over(second)  # seq 1 was dropped on the way
+    assert await ws.receive_nothing(timeout=0.1)  # held for the missing seq 1
+    event = await receive_type(ws, "message.created", timeout=5)
+    assert event["seq"] == 2  # then sent anyway: the client catches up by since_seq
+    await ws.disconnect()

@@ -260,40 +260,44 @@ SWITCH_INTERVAL_SECONDS = float(os.environ.get("PYTHON_SWITCH_INTERVAL_S", "0.00
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        # redis-py's asyncio pool raises past max_connections instead of
-                        # waiting, and its socket_timeout must exceed the layer's 5 s
-                        # blocking read or idle processes drop connections.
-                        "max_connections": 10_000,
-                        "socket_timeout": 15,
-                    }
-                ],
-                "prefix": CHANNEL_LAYER_PREFIX,
-                # Pending events per Daphne process inbox; past it an event is dropped and
-                # clients recover by seq (docs/api.md).
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
-                "expiry": 60,
-                # Consumers re-add their groups every heartbeat (chat/consumers.py), so a dead
-                # process's group entries go after three missed heartbeats, not after a day.
-                "group_expiry": 3 * HEARTBEAT_SECONDS,
-            },
+    _layer_hosts = [
+        {
+            "address": REDIS_URL,
+            # redis-py's asyncio pool raises past max_connections instead of waiting, and its
+            # socket_timeout must exceed RedisChannelLayer's 5 s blocking read or idle
+            # processes drop connections.
+            "max_connections": 10_000,
+            "socket_timeout": 15,
         }
-    }
-    # RedisPubSubChannelLayer unless CHANNEL_LAYER_BACKEND=core (the RedisChannelLayer above):
-    # it measured several times cheaper per delivery (docs/operations.md, "Channel layer").
-    if os.environ.get("CHANNEL_LAYER_BACKEND", "pubsub") != "core":
-        CHANNEL_LAYERS["default"] = {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {
-                "hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"],
-                "prefix": CHANNEL_LAYER_PREFIX,
-            },
+    ]
+    if os.environ.get("CHANNEL_LAYER_BACKEND", "pubsub") == "core":
+        # RedisChannelLayer: per-process inboxes in Redis lists, groups as sorted sets.
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": _layer_hosts,
+                    "prefix": CHANNEL_LAYER_PREFIX,
+                    # Pending events per process inbox; past it an event is dropped and
+                    # clients recover by seq (docs/api.md).
+                    "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
+                    "expiry": 60,
+                    # The keep-alive re-adds every socket's groups each heartbeat
+                    # (chat/keepalive.py), so a dead process's group entries go after three
+                    # missed heartbeats, not after a day.
+                    "group_expiry": 3 * HEARTBEAT_SECONDS,
+                },
+            }
+        }
+    else:
+        # RedisPubSubChannelLayer, the default: it measured several times cheaper per
+        # delivery (docs/operations.md, "Channel layer"). It has no inboxes and no group
+        # entries, so it takes no capacity or expiry options.
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": _layer_hosts, "prefix": CHANNEL_LAYER_PREFIX},
+            }
         }
     CACHES = {
         "default": {

@@ -24,18 +24,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import events, keepalive, presence, realtime
-from chat.consumers import database, frames
-from chat.consumers.closes import (
-    CLOSE_FLOODED,
-    CLOSE_FORBIDDEN,
-    CLOSE_MESSAGE_TOO_BIG,
-    CLOSE_TOO_MANY_SOCKETS,
-    CLOSE_UNAUTHORIZED,
-    CLOSE_UNAVAILABLE,
-    OUTAGE_ERRORS,
-    UNAVAILABLE_DETAIL,
-    close_unavailable,
-)
+from chat.consumers import closes, database, frames
+from chat.consumers.closes import OUTAGE_ERRORS, UNAVAILABLE_DETAIL, close_unavailable
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
 from chat.serializers import MessageCreateSerializer
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
@@ -130,15 +120,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept(auth.subprotocol if auth else None)
         self.accepted = True
         if auth is not None and auth.problem == PROBLEM_INACTIVE:
-            await self._refuse("forbidden", "This account is deactivated.", CLOSE_FORBIDDEN)
+            await self._refuse("forbidden", "This account is deactivated.", closes.CLOSE_FORBIDDEN)
             return
         if auth is not None and auth.problem == PROBLEM_UNAVAILABLE:
-            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, closes.CLOSE_UNAVAILABLE)
             return
         left = seconds_left(auth) if auth is not None else None
         if auth is None or auth.problem or (left is not None and left <= 0):
             detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
-            await self._refuse("unauthorized", detail, CLOSE_UNAUTHORIZED)
+            await self._refuse("unauthorized", detail, closes.CLOSE_UNAUTHORIZED)
             return
         try:
             went_online = await presence.connection_opened(
@@ -151,7 +141,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 f"At most {settings.CHAT_MAX_SOCKETS_PER_USER} open connections per user;"
                 " close one first."
             )
-            await self._refuse("too_many_connections", detail, CLOSE_TOO_MANY_SOCKETS)
+            await self._refuse("too_many_connections", detail, closes.CLOSE_TOO_MANY_SOCKETS)
             return
         except OUTAGE_ERRORS as exc:
             # While Redis is away neither presence nor the socket cap can be counted; the
@@ -167,7 +157,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except OUTAGE_ERRORS as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             self.closing = True
-            await self._refuse("unavailable", UNAVAILABLE_DETAIL, CLOSE_UNAVAILABLE)
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, closes.CLOSE_UNAVAILABLE)
             return
         await self.send_event(events.welcome_event(self.user, channels, settings.HEARTBEAT_SECONDS))
         try:
@@ -304,7 +294,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             detail = "The session ended (logged out, or the password changed)."
             await self._send_error("unauthorized", detail, ref="account")
             self.closing = True
-            await self.close(CLOSE_UNAUTHORIZED)
+            await self.close(closes.CLOSE_UNAUTHORIZED)
             return
         if check.epoch != self.rights_epoch:
             return  # joined or subscribed since the read: the next heartbeat decides
@@ -316,7 +306,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _token_expired(self) -> None:
         await self._send_error("unauthorized", "The access token expired.", ref="token")
         self.closing = True
-        await self.close(CLOSE_UNAUTHORIZED)
+        await self.close(closes.CLOSE_UNAUTHORIZED)
 
     # -- frames from the client ---------------------------------------------------------
 
@@ -327,7 +317,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if frames.too_big(text_data, bytes_data):
             # Daphne refuses such frames first (chatsite/ws_server.py); other servers may not.
             self.closing = True
-            await self.close(CLOSE_MESSAGE_TOO_BIG)
+            await self.close(closes.CLOSE_MESSAGE_TOO_BIG)
             return
         if text_data is None:
             await self._send_error("bad_request", "Send JSON text frames.", ref="frame")
@@ -367,7 +357,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_error(exc.code, exc.detail, ref)
         if self.strikes >= frames.FLOOD_STRIKES:
             self.closing = True
-            await self.close(CLOSE_FLOODED)
+            await self.close(closes.CLOSE_FLOODED)
 
     async def handle_ping(self, content: dict[str, Any]) -> None:
         if "channels" not in content:
@@ -557,7 +547,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_deactivated(self, event: dict[str, Any]) -> None:
         await self._send_error("forbidden", "This account was deactivated.", ref="account")
         self.closing = True
-        await self.close(CLOSE_FORBIDDEN)
+        await self.close(closes.CLOSE_FORBIDDEN)
 
     # -- helpers ------------------------------------------------------------------------
 

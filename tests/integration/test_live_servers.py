@@ -33,7 +33,7 @@ def test_live_servers_run_as_production_runs(daphne_servers: list[Any], daphne: 
         status, _, body = fetch(f"{server.url}/no-such-page/")
         assert status == 404 and "URLconf" not in body
         # Static files from the collected STATIC_ROOT (no finders without DEBUG).
-        status, headers, _ = fetch(f"{server.url}/static/js/chat.js")
+        status, headers, _ = fetch(f"{server.url}/static/js/room.js")
         assert status == 200 and headers["X-Content-Type-Options"] == "nosniff"
         assert (live.collected_static() / "js" / "chat.js").exists()
         # One JSON object per log line: the request line of the 404 above among them.

@@ -35,7 +35,7 @@ def test_live_servers_run_as_production_runs(daphne_servers: list[Any], daphne: 
         # Static files from the collected STATIC_ROOT (no finders without DEBUG).
         status, headers, _ = fetch(f"{server.url}/static/js/room.js")
         assert status == 200 and headers["X-Content-Type-Options"] == "nosniff"
-        assert (live.collected_static() / "js" / "chat.js").exists()
+        assert (live.collected_static() / "js" / "room.js").exists()
         # One JSON object per log line: the request line of the 404 above among them.
         records = server.log_records()
         assert records and [r for r in records if r["level"] == "raw"] == []

@@ -343,3 +343,16 @@ def test_static_files_are_served_by_servestatic(client: Client, settings: Any) -
     assert "servestatic.middleware.ServeStaticMiddleware" in settings.MIDDLEWARE
     html = client.get("/accounts/login/").content.decode()
     assert "/static/css/chatsite.css" in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/accounts/signup/", "/", "/channels/general/"]
+)
+def test_every_page_has_a_description_for_search_engines_and_link_previews(
+    alice: Any, channel: Any, path: str
+) -> None:
+    client = Client() if path.startswith("/accounts/") else _logged_in(alice)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    body = response.content.decode()
+    assert re.search(r'<meta name="description" content="[^"]{20,}">', body), path

@@ -33,6 +33,8 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from tests.processes import manage
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30.0
 
@@ -150,17 +152,7 @@ def collected_static() -> Path:
         "DJANGO_SETTINGS_MODULE": "chatsite.settings",
     }
     env.pop("COV_CORE_SOURCE", None)  # nothing of the app's own code to measure here
-    result = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"collectstatic failed: {result.stdout}{result.stderr}")
+    manage("collectstatic", "--noinput", "-v", "0", env=env, timeout=120)
     return root
 
 

@@ -13,12 +13,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.live import ROOT, free_port
+from tests.live import free_port
+from tests.processes import manage
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 OWNER_ROLE = "chatsite"  # owns the tables and runs migrations (scripts/ensure-services.sh)
@@ -116,17 +116,7 @@ class PrivatePostgres:
             "DJANGO_SETTINGS_MODULE": "chatsite.settings",
         }
         env.pop("COV_CORE_SOURCE", None)
-        result = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"migrate failed: {result.stdout}{result.stderr}")
+        manage("migrate", "--noinput", "-v", "0", env=env, timeout=300)
 
     def destroy(self) -> None:
         with contextlib.suppress(RuntimeError):  # already stopped

@@ -6,11 +6,12 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,9 +35,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_python(*args, env=env, timeout=120)
 
 
 def test_check_deploy_passes_at_warning_level_with_production_settings() -> None:

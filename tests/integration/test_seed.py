@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.db import connection
 from accounts.models import User
 from chat.management.commands.seed import NOT_SEEDED
 from chat.models import Channel, Membership, Message
+from tests.processes import run_python
 
 ROOT = Path(settings.BASE_DIR)
 SEED_SQL = ROOT / "seeds" / "chat" / "seed_messages.sql"
@@ -136,15 +136,7 @@ def test_embedded_sqlite_mode_migrates_seeds_and_serves(tmp_path: Path) -> None:
         DJANGO_DEBUG="1",  # as `make run`
         SQLITE_PATH=str(tmp_path / "db.sqlite3"),
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", script, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines.count("seeded: 4 users, 3 channels, 10 messages") == 2

@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from bench import sqlite_team
 from chat.management.commands import serve
 from chatsite import rls, serving
+from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - what must be refused with DEBUG on
@@ -183,14 +184,12 @@ def test_the_addresses_a_daphne_command_line_listens_on(
 def test_a_debug_daphne_started_by_hand_refuses_a_public_address(tmp_path: Path) -> None:
     """`daphne -b 0.0.0.0 chatsite.asgi:application` with DEBUG on stops before listening."""
     port = str(sqlite_team.free_port())
-    done = subprocess.run(
-        [sys.executable, "-m", "daphne", "-b", ANY_ADDRESS, "-p", port, serve.ASGI_APPLICATION],
-        cwd=ROOT,
+    done = run_python(
+        "-m",
+        "daphne",
+        *("-b", ANY_ADDRESS, "-p", port, serve.ASGI_APPLICATION),
         env=_clean_env(tmp_path, DJANGO_DEBUG="1"),
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.processes import run_python
+
 ROOT = Path(__file__).resolve().parents[2]
 
 _SETTINGS_PROBE = """
@@ -46,15 +48,7 @@ def _start(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def _settings(env: dict[str, str]) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _SETTINGS_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python("-c", _SETTINGS_PROBE, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -108,15 +102,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
     _settings(env)
     key_file = Path(env["DJANGO_SECRET_KEY_FILE"])
     key_file.chmod(0o644)
-    done = subprocess.run(
-        [sys.executable, "-c", _SETTINGS_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python("-c", _SETTINGS_PROBE, env=env, timeout=60)
     assert done.returncode != 0
     assert f"chmod 600 {key_file}" in done.stderr.splitlines()[-1]
 
@@ -125,15 +111,7 @@ def test_an_unwritable_key_file_place_names_the_variables_to_set(tmp_path: Path)
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     env = _clean_env(tmp_path, DJANGO_SECRET_KEY_FILE=str(blocked / "secret_key"))
-    done = subprocess.run(
-        [sys.executable, "-c", _SETTINGS_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python("-c", _SETTINGS_PROBE, env=env, timeout=60)
     assert done.returncode != 0
     last = done.stderr.splitlines()[-1]
     assert "ImproperlyConfigured" in last
@@ -160,14 +138,8 @@ print(response.content.decode())
 def test_the_debug_404_page_lists_no_routes(tmp_path: Path) -> None:
     """`make run` turns DEBUG on; its 404 page is still the site's own, not a URL map."""
     for debug in ("1", "0"):
-        done = subprocess.run(
-            [sys.executable, "-c", _NOT_FOUND_PROBE],
-            cwd=ROOT,
-            env=_clean_env(tmp_path, DJANGO_DEBUG=debug),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        done = run_python(
+            "-c", _NOT_FOUND_PROBE, env=_clean_env(tmp_path, DJANGO_DEBUG=debug), timeout=60
         )
         assert done.returncode == 0, done.stderr
         status, _, page = done.stdout.partition("\n")

@@ -99,7 +99,7 @@ def ref(kind: str, content: dict[str, Any]) -> str:
 
 
 def channel_id(content: dict[str, Any]) -> str:
-    return str(selectors._as_uuid(content.get("channel_id"), field="channel_id"))
+    return str(selectors.as_uuid(content.get("channel_id"), field="channel_id"))
 
 
 def since_seq(content: dict[str, Any]) -> int | None:
@@ -119,6 +119,6 @@ def channel_ids(content: dict[str, Any]) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_PING_CHANNELS:
         raise ValidationError(problem, fields={"channels": [problem]})
     try:
-        return [str(selectors._as_uuid(item, field="channels")) for item in value]
+        return [str(selectors.as_uuid(item, field="channels")) for item in value]
     except ValidationError:
         raise ValidationError(problem, fields={"channels": ["Must be channel ids."]}) from None

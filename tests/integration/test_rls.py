@@ -36,7 +36,7 @@ def _rowcount(sql: str, params: Any = None) -> int:
 
 
 def _take_seq(channel_id: Any) -> int:
-    """The channel's next seq, as chat.services._next_seq takes it."""
+    """The channel's next seq, as chat.services.base.next_seq takes it."""
     return int(
         _scalar(
             "UPDATE chat_channel SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",

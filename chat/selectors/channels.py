@@ -1,4 +1,4 @@
-"""Reads that need care: visibility, unread counts and keyset pagination on seq.
+"""Channels as a user sees them: visibility, unread counts, members, pages.
 
 Visibility follows the access model (docs/architecture.md) and mirrors the row-level security
 policies: a member sees public channels and the private ones they belong to; moderators and
@@ -30,17 +30,7 @@ from accounts import roles
 from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
-from chat.validators import parse_uuid
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-
-
-def _as_uuid(value: Any, *, field: str) -> uuid.UUID:
-    parsed = parse_uuid(value)
-    if parsed is None:
-        raise ValidationError(f"{field} must be a UUID.", fields={field: ["Must be a valid UUID."]})
-    return parsed
+from chat.selectors.base import as_uuid, next_cursor
 
 
 def channels_visible_to(user: User) -> QuerySet[Channel]:
@@ -84,7 +74,7 @@ def channel_list(*, user: User) -> QuerySet[Channel]:
 
 
 def channel_get(*, user: User, channel_id: Any) -> Channel:
-    channel_uuid = _as_uuid(channel_id, field="channel_id")
+    channel_uuid = as_uuid(channel_id, field="channel_id")
     try:
         return channels_visible_to(user).get(pk=channel_uuid)
     except Channel.DoesNotExist:
@@ -100,7 +90,7 @@ _CHANNEL_WITH_MEMBERSHIP_SQL = (
 
 def channel_get_with_membership(*, user: User, channel_id: Any) -> tuple[Channel, bool]:
     """``channel_get`` and whether ``user`` belongs to the channel, in one query."""
-    channel_uuid = _as_uuid(channel_id, field="channel_id")
+    channel_uuid = as_uuid(channel_id, field="channel_id")
     # Raw SQL: on the hot path of every post, the ORM's compilation of this query cost more
     # than running it.
     pk_field = Channel._meta.pk
@@ -137,18 +127,6 @@ def channel_members(*, user: User, channel_id: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(channel=channel).select_related("user").order_by("joined_at")
 
 
-# Lists that page by a keyset cursor (docs/api.md "Paging lists"): a page of ``limit`` items
-# and the cursor of the next page, or None on the last one. Cursors are opaque to clients.
-DEFAULT_LIST_PAGE_SIZE = 100
-MAX_LIST_PAGE_SIZE = 200
-
-
-def _next_cursor(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], str(key(rows[limit - 1]))
-
-
 def channel_list_page(
     *, user: User, limit: int, cursor: str | None = None
 ) -> tuple[list[Channel], str | None]:
@@ -156,7 +134,7 @@ def channel_list_page(
     channels = channel_list(user=user)
     if cursor:
         channels = channels.filter(name__gt=cursor)
-    return _next_cursor(list(channels[: limit + 1]), limit, lambda channel: channel.name)
+    return next_cursor(list(channels[: limit + 1]), limit, lambda channel: channel.name)
 
 
 def channel_members_page(
@@ -168,7 +146,7 @@ def channel_members_page(
         if not (cursor.isascii() and cursor.isdigit()):
             raise ValidationError("Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
         members = members.filter(pk__gt=int(cursor))
-    return _next_cursor(list(members[: limit + 1]), limit, lambda membership: membership.pk)
+    return next_cursor(list(members[: limit + 1]), limit, lambda membership: membership.pk)
 
 
 def channel_ids_of_member(*, user: User) -> list[tuple[uuid.UUID, str, int]]:
@@ -190,82 +168,6 @@ def co_member_ids(*, user: User, limit: int = 1000) -> list[int]:
         .values_list("user_id", flat=True)
         .distinct()[:limit]
     )
-
-
-def message_get(*, user: User, message_id: Any) -> Message:
-    """A live message in a channel the user can see."""
-    message_uuid = _as_uuid(message_id, field="id")
-    visible = channels_visible_to(user).values("pk")
-    try:
-        return Message.objects.select_related("user").get(
-            pk=message_uuid, channel__in=visible, deleted_at__isnull=True
-        )
-    except Message.DoesNotExist:
-        raise NotFound("Message not found.") from None
-
-
-def _message_seq_in_channel(*, channel: Channel, message_id: Any, field: str) -> int:
-    message_uuid = _as_uuid(message_id, field=field)
-    seq = Message.objects.filter(channel=channel, pk=message_uuid).values_list("seq", flat=True)
-    found = seq.first()
-    if found is None:
-        raise ValidationError(
-            f"{field} is not a message of this channel.",
-            fields={field: ["Not a message of this channel."]},
-        )
-    return found
-
-
-def message_page(
-    *,
-    user: User,
-    channel_id: Any,
-    limit: int = DEFAULT_PAGE_SIZE,
-    before: Any = None,
-    after: Any = None,
-    since_seq: int | None = None,
-) -> tuple[list[Message], bool]:
-    """One page of a channel's history, oldest first, and whether more lies beyond it.
-
-    No cursor: the newest ``limit`` live messages. ``before`` / ``after`` (message ids): the
-    ``limit`` live messages just older / newer. ``since_seq``: every change after it in
-    change order, tombstones included (for catching up).
-    """
-    if sum(cursor is not None for cursor in (before, after, since_seq)) > 1:
-        raise ValidationError(
-            "Use at most one of before, after and since_seq.",
-            fields={"before": ["Use at most one of before, after and since_seq."]},
-        )
-    channel = channel_get(user=user, channel_id=channel_id)
-    messages = Message.objects.filter(channel=channel).select_related("user")
-    if since_seq is not None:
-        rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
-        return rows[:limit], len(rows) > limit
-    live = messages.filter(deleted_at__isnull=True)
-    if after is not None:
-        seq = _message_seq_in_channel(channel=channel, message_id=after, field="after")
-        rows = list(live.filter(seq__gt=seq).order_by("seq")[: limit + 1])
-        return rows[:limit], len(rows) > limit
-    if before is not None:
-        seq = _message_seq_in_channel(channel=channel, message_id=before, field="before")
-        live = live.filter(seq__lt=seq)
-    rows = list(live.order_by("-seq")[: limit + 1])
-    has_more = len(rows) > limit
-    return list(reversed(rows[:limit])), has_more
-
-
-def changes_since(
-    *, user: User, channel_id: Any, since_seq: int, limit: int
-) -> tuple[Channel, list[Message], bool]:
-    """A visible channel, its first ``limit`` changes after ``since_seq`` in order, and
-    whether more follow (one page of a WebSocket replay)."""
-    channel = channel_get(user=user, channel_id=channel_id)
-    rows = list(
-        Message.objects.filter(channel=channel, change_seq__gt=since_seq)
-        .select_related("user")
-        .order_by("change_seq")[: limit + 1]
-    )
-    return channel, rows[:limit], len(rows) > limit
 
 
 def channel_last_seqs(*, user: User, channel_ids: list[str]) -> dict[str, int]:

@@ -1,0 +1,54 @@
+"""Reads that need care: visibility, unread counts and keyset pagination on seq.
+
+One module per concern: ``channels`` (visibility, lists, members), ``messages`` (history,
+changes since a seq); ``base`` holds id parsing and page sizes. Callers use the names
+re-exported here (``selectors.channel_get``).
+"""
+
+from chat.selectors.base import (
+    DEFAULT_LIST_PAGE_SIZE,
+    DEFAULT_PAGE_SIZE,
+    MAX_LIST_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    as_uuid,
+)
+from chat.selectors.channels import (
+    channel_get,
+    channel_get_by_name,
+    channel_get_with_membership,
+    channel_ids_of_member,
+    channel_last_seqs,
+    channel_list,
+    channel_list_page,
+    channel_members,
+    channel_members_page,
+    channels_visible_to,
+    co_member_ids,
+    membership_get,
+    socket_rights,
+)
+from chat.selectors.messages import changes_since, message_get, message_page
+
+__all__ = [
+    "DEFAULT_LIST_PAGE_SIZE",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_LIST_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "as_uuid",
+    "changes_since",
+    "channel_get",
+    "channel_get_by_name",
+    "channel_get_with_membership",
+    "channel_ids_of_member",
+    "channel_last_seqs",
+    "channel_list",
+    "channel_list_page",
+    "channel_members",
+    "channel_members_page",
+    "channels_visible_to",
+    "co_member_ids",
+    "membership_get",
+    "message_get",
+    "message_page",
+    "socket_rights",
+]

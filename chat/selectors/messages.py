@@ -1,0 +1,87 @@
+"""Messages as a user sees them: one message, history pages by seq, changes since a seq."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import User
+from chat.exceptions import NotFound, ValidationError
+from chat.models import Channel, Message
+from chat.selectors.base import DEFAULT_PAGE_SIZE, as_uuid
+from chat.selectors.channels import channel_get, channels_visible_to
+
+
+def message_get(*, user: User, message_id: Any) -> Message:
+    """A live message in a channel the user can see."""
+    message_uuid = as_uuid(message_id, field="id")
+    visible = channels_visible_to(user).values("pk")
+    try:
+        return Message.objects.select_related("user").get(
+            pk=message_uuid, channel__in=visible, deleted_at__isnull=True
+        )
+    except Message.DoesNotExist:
+        raise NotFound("Message not found.") from None
+
+
+def _message_seq_in_channel(*, channel: Channel, message_id: Any, field: str) -> int:
+    message_uuid = as_uuid(message_id, field=field)
+    seq = Message.objects.filter(channel=channel, pk=message_uuid).values_list("seq", flat=True)
+    found = seq.first()
+    if found is None:
+        raise ValidationError(
+            f"{field} is not a message of this channel.",
+            fields={field: ["Not a message of this channel."]},
+        )
+    return found
+
+
+def message_page(
+    *,
+    user: User,
+    channel_id: Any,
+    limit: int = DEFAULT_PAGE_SIZE,
+    before: Any = None,
+    after: Any = None,
+    since_seq: int | None = None,
+) -> tuple[list[Message], bool]:
+    """One page of a channel's history, oldest first, and whether more lies beyond it.
+
+    No cursor: the newest ``limit`` live messages. ``before`` / ``after`` (message ids): the
+    ``limit`` live messages just older / newer. ``since_seq``: every change after it in
+    change order, tombstones included (for catching up).
+    """
+    if sum(cursor is not None for cursor in (before, after, since_seq)) > 1:
+        raise ValidationError(
+            "Use at most one of before, after and since_seq.",
+            fields={"before": ["Use at most one of before, after and since_seq."]},
+        )
+    channel = channel_get(user=user, channel_id=channel_id)
+    messages = Message.objects.filter(channel=channel).select_related("user")
+    if since_seq is not None:
+        rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    live = messages.filter(deleted_at__isnull=True)
+    if after is not None:
+        seq = _message_seq_in_channel(channel=channel, message_id=after, field="after")
+        rows = list(live.filter(seq__gt=seq).order_by("seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        seq = _message_seq_in_channel(channel=channel, message_id=before, field="before")
+        live = live.filter(seq__lt=seq)
+    rows = list(live.order_by("-seq")[: limit + 1])
+    has_more = len(rows) > limit
+    return list(reversed(rows[:limit])), has_more
+
+
+def changes_since(
+    *, user: User, channel_id: Any, since_seq: int, limit: int
+) -> tuple[Channel, list[Message], bool]:
+    """A visible channel, its first ``limit`` changes after ``since_seq`` in order, and
+    whether more follow (one page of a WebSocket replay)."""
+    channel = channel_get(user=user, channel_id=channel_id)
+    rows = list(
+        Message.objects.filter(channel=channel, change_seq__gt=since_seq)
+        .select_related("user")
+        .order_by("change_seq")[: limit + 1]
+    )
+    return channel, rows[:limit], len(rows) > limit

@@ -1,0 +1,133 @@
+"""Creating channels, joining and leaving them, their members and read markers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts import roles
+from accounts.models import User
+from chat import events, selectors
+from chat.exceptions import PermissionDenied, ValidationError
+from chat.models import Channel, Membership
+from chat.services import base
+from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
+from chatsite import ratelimit
+
+
+@transaction.atomic
+def channel_create(
+    *, user: User, name: str, title: str = "", topic: str = "", is_private: bool = False
+) -> Channel:
+    """Create a channel; its creator becomes its owner."""
+    base.check_rate(ratelimit.CHANNEL_CREATE, user, "new channels")
+    if not isinstance(name, str) or not CHANNEL_NAME_RE.match(name):
+        raise ValidationError("Invalid channel name.", fields={"name": [CHANNEL_NAME_RULE]})
+    if Channel.objects.filter(name=name).exists():
+        raise ValidationError(
+            "A channel with this name exists.", fields={"name": ["This name is taken."]}
+        )
+    try:
+        # No savepoint: the IntegrityError leaves the service (as a ValidationError), whose
+        # own savepoint undoes the attempt.
+        with transaction.atomic(savepoint=False):
+            channel = Channel.objects.create(
+                name=name, title=title or name, topic=topic, is_private=is_private, created_by=user
+            )
+    except IntegrityError:
+        raise ValidationError(
+            "A channel with this name exists.", fields={"name": ["This name is taken."]}
+        ) from None
+    Membership.objects.create(channel=channel, user=user, role=Membership.Role.OWNER)
+    events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+    return channel
+
+
+@transaction.atomic
+def channel_join(*, user: User, channel_id: Any) -> Membership:
+    """Join a public channel (joining one's own channel again changes nothing)."""
+    channel = selectors.channel_get(user=user, channel_id=channel_id)
+    membership = Membership.objects.filter(channel=channel, user=user).first()
+    if membership is not None:
+        return membership
+    if channel.is_private:
+        raise PermissionDenied("Private channels are joined by invitation.")
+    base.check_writable(channel)
+    membership, created = Membership.objects.get_or_create(channel=channel, user=user)
+    if created:
+        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+    return membership
+
+
+@transaction.atomic
+def channel_leave(*, user: User, channel_id: Any) -> None:
+    channel = selectors.channel_get(user=user, channel_id=channel_id)
+    deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
+    if deleted:
+        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=False)
+
+
+@transaction.atomic
+def channel_member_add(*, actor: User, channel_id: Any, user: User) -> tuple[Membership, bool]:
+    """Add a user to a channel: its owners and moderators may."""
+    channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    is_owner = Membership.objects.filter(
+        channel=channel, user=actor, role=Membership.Role.OWNER
+    ).exists()
+    if not (is_owner or roles.is_moderator(actor)):
+        raise PermissionDenied("Only the channel's owners and moderators can add members.")
+    base.check_rate(ratelimit.MEMBER_ADD, actor, "member additions")
+    if not user.is_active:
+        raise ValidationError("This user is deactivated.", fields={"user_id": ["Inactive."]})
+    membership, created = Membership.objects.get_or_create(channel=channel, user=user)
+    if created:
+        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+    return membership, created
+
+
+@transaction.atomic
+def channel_member_remove(*, actor: User, channel_id: Any, user: User) -> bool:
+    """Take a user out of a channel (owners and moderators). Returns whether they were in."""
+    channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    base.check_owner_or_moderator(actor=actor, channel=channel)
+    deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
+    if deleted:
+        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=False)
+    return bool(deleted)
+
+
+@transaction.atomic
+def channel_member_set_role(*, actor: User, channel_id: Any, user: User, role: str) -> Membership:
+    """Make a member an owner of the channel, or an owner a plain member."""
+    if role not in Membership.Role.values:
+        raise ValidationError("Unknown membership role.", fields={"role": ["Unknown role."]})
+    channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    base.check_owner_or_moderator(actor=actor, channel=channel)
+    membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
+    if membership is None:
+        raise ValidationError(
+            "Not a member of this channel.", fields={"user_id": ["Not a member."]}
+        )
+    if membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def channel_mark_read(*, user: User, channel_id: Any, seq: int) -> Membership:
+    """Move the user's read marker forward to ``seq`` (never back, never past last_seq)."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise ValidationError("seq must be a non-negative integer.", fields={"seq": ["Invalid."]})
+    channel = selectors.channel_get(user=user, channel_id=channel_id)
+    membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
+    if membership is None:
+        raise ValidationError(
+            "Join the channel to keep a read marker.", fields={"channel_id": ["Not a member."]}
+        )
+    target = min(seq, channel.last_seq)
+    if target > membership.last_read_seq:
+        membership.last_read_seq = target
+        membership.save(update_fields=["last_read_seq"])
+    return membership

@@ -549,6 +549,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.closing = True
         await self.close(closes.CLOSE_FORBIDDEN)
 
+    async def chat_signed_out(self, event: dict[str, Any]) -> None:
+        detail = "The session ended (logged out, or the password changed)."
+        await self._send_error("unauthorized", detail, ref="account")
+        self.closing = True
+        await self.close(closes.CLOSE_UNAUTHORIZED)
+
     # -- helpers ------------------------------------------------------------------------
 
     async def _send_error(

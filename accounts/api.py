@@ -3,11 +3,13 @@ and the current user."""
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from allauth.account.utils import has_verified_email, setup_user_email
+from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
@@ -138,6 +140,11 @@ class MeUpdateSerializer(serializers.Serializer):
         max_length=services.DISPLAY_NAME_MAX, allow_blank=True, trim_whitespace=False
     )
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping) and not isinstance(data.get("display_name", ""), str):
+            raise serializers.ValidationError({"display_name": ["Must be a string."]})
+        return super().to_internal_value(data)
+
     def validate_display_name(self, value: str) -> str:
         try:
             return services.clean_display_name(value)
@@ -229,9 +236,15 @@ class RegisterView(APIView):
         serializer.is_valid(raise_exception=True)
         user = serializer.save()
         # The address to verify, as the sign-up page records it; the mail goes out at commit.
-        address = setup_user_email(request._request, user, [])
+        django_request = request._request
+        address = setup_user_email(django_request, user, [])
         if address is not None:
-            transaction.on_commit(lambda: address.send_confirmation(request._request, signup=True))
+
+            def send() -> None:
+                with allauth_context.request_context(django_request):
+                    address.send_confirmation(django_request, signup=True)
+
+            transaction.on_commit(send)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
@@ -280,6 +293,10 @@ class PasswordChangeView(APIView):
         user = services.user_change_password(user=acting_user(request), **serializer.validated_data)
         if request.auth is None:  # a browser session: it stays signed in
             update_session_auth_hash(request._request, user)
+        # Tokens count whole seconds and the cut-off refuses every token of its second
+        # (accounts.services.revoke_tokens): mint the new pair once that second is over.
+        assert user.tokens_valid_after is not None
+        time.sleep(max(0.0, user.tokens_valid_after.timestamp() - time.time()))
         return Response(_new_tokens(user))
 
 

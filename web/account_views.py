@@ -31,15 +31,15 @@ class _AuthRateLimited:
 
     template_name: str
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        wait = _over_auth_budget(request)
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = _over_auth_budget(request) if request.method == "POST" else None
         if wait is not None:
             context = self.get_context_data(form=self.get_form())  # type: ignore[attr-defined]
             context.update(rate_limited=True, retry_after=wait)
             limited = render(request, self.template_name, context, status=429)
             limited["Retry-After"] = str(wait)
             return limited
-        response: HttpResponse = super().post(request, *args, **kwargs)  # type: ignore[misc]
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         return response
 
 

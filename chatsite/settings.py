@@ -12,6 +12,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -506,6 +507,11 @@ if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# The single sign-on button posts to the site, which redirects the form to the provider.
+CSP_FORM_ACTION = [SELF]
+if OIDC_SERVER_URL:
+    _oidc = urlsplit(OIDC_SERVER_URL)
+    CSP_FORM_ACTION.append(f"{_oidc.scheme}://{_oidc.netloc}")
 # django-csp 4: templates put nonce="{{ request.csp_nonce }}" on their <script> tags;
 # chatsite.security adds the site's own ws:// or wss:// origin to connect-src per request.
 CONTENT_SECURITY_POLICY = {
@@ -518,7 +524,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        "form-action": CSP_FORM_ACTION,
         "frame-ancestors": [NONE],
     },
 }

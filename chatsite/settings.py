@@ -508,10 +508,10 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
 
 # The single sign-on button posts to the site, which redirects the form to the provider.
-CSP_FORM_ACTION = [SELF]
+FORM_ACTION_SOURCES = [SELF]
 if OIDC_SERVER_URL:
     _oidc = urlsplit(OIDC_SERVER_URL)
-    CSP_FORM_ACTION.append(f"{_oidc.scheme}://{_oidc.netloc}")
+    FORM_ACTION_SOURCES.append(f"{_oidc.scheme}://{_oidc.netloc}")
 # django-csp 4: templates put nonce="{{ request.csp_nonce }}" on their <script> tags;
 # chatsite.security adds the site's own ws:// or wss:// origin to connect-src per request.
 CONTENT_SECURITY_POLICY = {
@@ -524,7 +524,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": CSP_FORM_ACTION,
+        "form-action": FORM_ACTION_SOURCES,
         "frame-ancestors": [NONE],
     },
 }

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from screenshot_browser import PASSWORD, launch, save_shot
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-DESKTOP = {"width": 1280, "height": 760}
-MOBILE = {"width": 360, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 760}
+MOBILE: ViewportSize = {"width": 360, "height": 740}
 
 
 def signed_in(browser: Browser, base_url: str, username: str, **options: object) -> Page:

@@ -127,6 +127,16 @@ class UserAdmin(DjangoUserAdmin):
         if changed:
             obj.save(update_fields=changed)
 
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        """Django's password form; a password set here ends every earlier session, token and
+        socket of the account, as the user's own change does."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            if user.pk != request.user.pk:
+                services.user_sign_out_everywhere(user=user)
+        return response
+
     def construct_change_message(
         self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
     ) -> Any:

@@ -26,8 +26,6 @@ class SignupForm(AllauthSignupForm):
         self.fields[
             "password1"
         ].help_text = password_validation.password_validators_help_text_html()
-        for field in self.fields.values():
-            field.widget.attrs.pop("placeholder", None)
         self.invitation = usable_invitation(context.request)
         if self.invitation is not None and self.invitation.email:
             self.fields["email"].initial = self.invitation.email

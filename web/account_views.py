@@ -55,8 +55,21 @@ def _accept_old_field_name(kwargs: dict[str, Any], old: str, new: str) -> dict[s
     return kwargs
 
 
+def _plain_fields(form: Any, focus: str) -> Any:
+    """The site's fields: the label says what to type (no placeholder repeating it), and the
+    first field has the focus, as on every form of the site."""
+    for field in form.fields.values():
+        field.widget.attrs.pop("placeholder", None)
+    if focus in form.fields:
+        form.fields[focus].widget.attrs["autofocus"] = True
+    return form
+
+
 class LoginView(_AuthRateLimited, allauth_views.LoginView):
     template_name = "account/login.html"
+
+    def get_form(self, form_class: Any = None) -> Any:
+        return _plain_fields(super().get_form(form_class), "login")
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return _accept_old_field_name(super().get_form_kwargs(), "username", "login")
@@ -64,6 +77,9 @@ class LoginView(_AuthRateLimited, allauth_views.LoginView):
 
 class SignupView(_AuthRateLimited, allauth_views.SignupView):
     template_name = "account/signup.html"
+
+    def get_form(self, form_class: Any = None) -> Any:
+        return _plain_fields(super().get_form(form_class), "username")
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return _accept_old_field_name(super().get_form_kwargs(), "password", "password1")

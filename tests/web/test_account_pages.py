@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, User
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +290,15 @@ def test_moderators_make_invitations_in_the_admin_and_see_the_link_once(moderato
 def test_members_cannot_reach_invitations_in_the_admin(alice: Any) -> None:
     response = _logged_in(alice).get("/admin/accounts/invitation/add/")
     assert response.status_code == 302  # to the admin's login
+
+
+def test_a_password_set_in_the_admin_ends_the_accounts_sessions_and_tokens(alice: Any) -> None:
+    elsewhere = _logged_in(alice)
+    data = {"usable_password": "true", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    admin = UserFactory.create(role="admin")
+    response = _logged_in(admin).post(f"/admin/accounts/user/{alice.pk}/password/", data)
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password(NEW_PASSWORD)
+    assert alice.tokens_valid_after is not None
+    assert elsewhere.get("/").status_code == 302

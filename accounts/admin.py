@@ -10,16 +10,20 @@ offers only the roles below the editor's own.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles, services
-from accounts.models import User
+from accounts.models import Invitation, User
 from chat.admin_access import is_admin, is_moderator, moderation_action
 from chat.exceptions import ChatError
 
@@ -123,6 +127,16 @@ class UserAdmin(DjangoUserAdmin):
         if changed:
             obj.save(update_fields=changed)
 
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        """Django's password form; a password set here ends every earlier session, token and
+        socket of the account, as the user's own change does."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            if user.pk != request.user.pk:
+                services.user_sign_out_everywhere(user=user)
+        return response
+
     def construct_change_message(
         self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
     ) -> Any:
@@ -145,3 +159,69 @@ class UserAdmin(DjangoUserAdmin):
         lambda actor, user: services.user_reactivate(actor=actor, user=user),
         done="Reactivated {count} user(s).",
     )
+
+
+class InvitationAddForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["expires_at", "max_uses", "email"]
+        help_texts = {
+            "expires_at": "When the link stops working.",
+            "max_uses": "How many accounts the link can make.",
+            "email": "Optional: only this address may sign up with the link.",
+        }
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitation links: moderators and admins make them (``accounts.services``, which shows
+    the link once), see how much of each is used, and delete one to revoke it."""
+
+    form = InvitationAddForm
+    list_display = (
+        "__str__",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "uses",
+        "max_uses",
+        "email",
+    )
+    readonly_fields = ("created_by", "created_at", "uses")
+    ordering = ("-created_at",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_moderator(request)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        days = settings.CHAT_INVITE_DAYS
+        return {"expires_at": timezone.now() + timedelta(days=days), "max_uses": 1}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            invitation, token = services.invitation_create(
+                actor=roles.acting_user(request),
+                expires_at=form.cleaned_data["expires_at"],
+                max_uses=form.cleaned_data["max_uses"],
+                email=form.cleaned_data.get("email") or "",
+            )
+        except ChatError as error:
+            raise PermissionDenied(error.detail) from None
+        obj.pk = invitation.pk
+        link = request.build_absolute_uri(reverse("web:invitation", kwargs={"token": token}))
+        messages.success(request, f"Invitation link (shown only now; copy it and send it): {link}")
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
+        return HttpResponseRedirect(reverse("admin:accounts_invitation_changelist"))

@@ -27,6 +27,11 @@ urlpatterns = [
     re_path(r"^token/refresh/?$", api.TokenRefreshView.as_view(), name="api-token-refresh"),
     re_path(r"^register/?$", api.RegisterView.as_view(), name="api-register"),
     re_path(r"^me/?$", api.MeView.as_view(), name="api-me"),
+    re_path(r"^password/?$", api.PasswordChangeView.as_view(), name="api-password"),
+    re_path(
+        r"^logout-everywhere/?$", api.SignOutEverywhereView.as_view(), name="api-logout-everywhere"
+    ),
+    re_path(r"^invites/?$", api.InvitationCreateView.as_view(), name="api-invites"),
     # Session login and logout for the browsable API.
     re_path(r"^session/", include(session_urls, namespace="rest_framework")),
 ]

@@ -6,7 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import roles
+        from accounts import roles, signals  # noqa: F401 - connects the receivers
         from chatsite import rls
 
         # The database acts with the moderator role for exactly the users the app lets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -99,3 +100,41 @@ class User(AbstractUser):
         if update_fields is not None and "username" in update_fields:  # type: ignore[operator]
             kwargs["update_fields"] = {*update_fields, "username_skeleton"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Invitation(models.Model):
+    """A sign-up link made by a moderator or admin: usable ``max_uses`` times until
+    ``expires_at``, optionally for one email address only.
+
+    Only a hash of the link's token is kept; the link itself is shown once, when made.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    email = models.EmailField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_uses__gte=1), name="accounts_invitation_max_uses_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(uses__lte=models.F("max_uses")),
+                name="accounts_invitation_uses_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation {str(self.pk)[:8]} ({self.uses}/{self.max_uses})"

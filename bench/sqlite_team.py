@@ -86,6 +86,8 @@ def embedded_environment(workdir: Path) -> dict[str, str]:
         STATIC_ROOT=str(workdir / "static"),
         CHAT_MESSAGE_RATE="1000000/min",
         CHAT_AUTH_RATE="1000000/min",
+        # The team signs up through POST /api/auth/register/ without invitation links.
+        CHAT_SIGNUP="open",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -133,6 +133,12 @@ def notify_user_deactivated(*, user_id: Any) -> None:
     _send_on_commit(user_group(user_id), {"type": "chat.deactivated"})
 
 
+def notify_user_signed_out(*, user_id: Any) -> None:
+    """Close every open connection of a user (4401): they signed out everywhere, or their
+    password changed."""
+    _send_on_commit(user_group(user_id), {"type": "chat.signed_out"})
+
+
 # Events for one socket, built here and sent by the consumer (chat/consumers) to its client.
 
 

@@ -45,6 +45,7 @@ class AccessCheck:
     subscribed: frozenset[str]
     member_of: frozenset[str]
     epoch: int = 0  # the connection's count of subscribes and joins when this was taken
+    token_issued_at: float | None = None  # a token socket's access token iat
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,11 @@ async def recheck(connections: list[KeptConnection]) -> None:
             connection.access_checked(check, verdict)  # acts in a task of its own
 
 
+def _revoked_since(user: Any, issued_at: float) -> bool:
+    cut_off = user.tokens_valid_after
+    return cut_off is not None and issued_at < cut_off.timestamp()
+
+
 def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
     """The verdicts of ``checks``: three queries for all of them, plus two (the session and
     its user) per distinct cookie session. Read as the service, since the batch spans users."""
@@ -155,6 +161,10 @@ def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
             continue
         if not user.is_active:
             verdicts.append(AccessVerdict(user, ws_auth.PROBLEM_INACTIVE))
+            continue
+        if check.token_issued_at is not None and _revoked_since(user, check.token_issued_at):
+            # Signed out everywhere, or the password changed (accounts.services).
+            verdicts.append(AccessVerdict(user, ws_auth.PROBLEM_UNAUTHORIZED))
             continue
         if check.session_key is not None:
             session = sessions[check.session_key]

@@ -64,6 +64,7 @@ class WebSocketAuth:
     expires_at: float | None = None  # the access token's exp (epoch seconds)
     subprotocol: str | None = None  # what to echo on accept
     session_key: str | None = None  # a session socket's session, re-checked every heartbeat
+    issued_at: float | None = None  # the access token's iat, re-checked against revocation
 
 
 def _handshake_request(scope: dict[str, Any]) -> HttpRequest:
@@ -158,7 +159,9 @@ def _user_from_token(raw_token: str) -> WebSocketAuth:
         return WebSocketAuth(AnonymousUser(), "token", PROBLEM_UNAUTHORIZED)
     except (TokenError, InvalidToken):
         return WebSocketAuth(AnonymousUser(), "token", PROBLEM_UNAUTHORIZED)
-    return WebSocketAuth(user, "token", expires_at=float(token["exp"]))
+    return WebSocketAuth(
+        user, "token", expires_at=float(token["exp"]), issued_at=float(token["iat"])
+    )
 
 
 def _session_hash_matches(session: Any, user: Any) -> bool:
@@ -229,7 +232,13 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
         # The consumer answers with an `unavailable` error and closes with 4503.
         result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAVAILABLE)
     return WebSocketAuth(
-        result.user, result.method, result.problem, result.expires_at, echo, result.session_key
+        result.user,
+        result.method,
+        result.problem,
+        result.expires_at,
+        echo,
+        result.session_key,
+        result.issued_at,
     )
 
 

@@ -63,6 +63,8 @@ MESSAGE = Limit("message", "CHAT_MESSAGE_RATE")
 CHANNEL_CREATE = Limit("channel-create", "CHAT_CHANNEL_CREATE_RATE")
 EDIT = Limit("edit", "CHAT_EDIT_RATE")
 MEMBER_ADD = Limit("member-add", "CHAT_MEMBER_ADD_RATE")
+INVITE = Limit("invite", "CHAT_INVITE_RATE")
+PROFILE = Limit("profile", "CHAT_PROFILE_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

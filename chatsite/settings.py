@@ -12,8 +12,10 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
+import dj_email_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -114,6 +116,10 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_structlog",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "chat",
     "web",
@@ -135,6 +141,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "chatsite.rls.RowLevelSecurityMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -166,6 +173,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "accounts.context_processors.signup",
             ],
         },
     },
@@ -388,6 +396,88 @@ CHAT_ADMIN_PASSWORD = os.environ.get("CHAT_ADMIN_PASSWORD", "")
 CHAT_ADMIN_EMAIL = os.environ.get("CHAT_ADMIN_EMAIL", "")
 
 # ------------------------------------------------------------------------------
+# Accounts: sign-up, mail, verification, password reset, single sign-on (django-allauth)
+# https://docs.allauth.org/en/latest/account/configuration.html; docs/operations.md "Accounts"
+# ------------------------------------------------------------------------------
+# Who may create an account: `open` (anyone), `invite` (through an invitation link; the
+# default), `closed` (nobody; admins create accounts).
+CHAT_SIGNUP = os.environ.get("CHAT_SIGNUP", "invite").strip().lower() or "invite"
+if CHAT_SIGNUP not in {"open", "invite", "closed"}:
+    raise ImproperlyConfigured("CHAT_SIGNUP must be open, invite or closed")
+CHAT_REQUIRE_EMAIL_VERIFICATION = env_bool("CHAT_REQUIRE_EMAIL_VERIFICATION", False)
+CHAT_INVITE_DAYS = env_int("CHAT_INVITE_DAYS", 7)
+CHAT_INVITE_RATE = os.environ.get("CHAT_INVITE_RATE", "30/hour")
+CHAT_PROFILE_RATE = os.environ.get("CHAT_PROFILE_RATE", "30/hour")
+
+# Mail: EMAIL_URL (smtp://user:password@host:587/?tls=True, smtps://... for implicit TLS);
+# unset, mails are written to the console (the process's stdout).
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    _email = dj_email_url.parse(EMAIL_URL)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("EMAIL_FROM", "chatsite <chatsite@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+# One password field: the page's fixed labels are Username, Email and Password.
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory" if CHAT_REQUIRE_EMAIL_VERIFICATION else "optional"
+# One address per account; a change waits for the new address's verification.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[chatsite] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("DJANGO_HTTPS", False) else "http"
+# Logins are limited by CHAT_AUTH_RATE per address and django-axes per username and address
+# (one owner each); allauth keeps its limits on the mails it sends.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None, "signup": None}
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("NUM_PROXIES", 0)
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Single sign-on through one OpenID Connect provider, shown as "Sign in with <OIDC_NAME>".
+OIDC_NAME = os.environ.get("OIDC_NAME", "")
+OIDC_SERVER_URL = os.environ.get("OIDC_SERVER_URL", "")
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = env_list("OIDC_SCOPES", "openid,profile,email")
+# Whether the provider may create accounts (its users are the team), whatever CHAT_SIGNUP says
+# except `closed`.
+OIDC_SIGNUP = env_bool("OIDC_SIGNUP", True)
+SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {"openid_connect": {"APPS": []}}
+if OIDC_SERVER_URL and OIDC_CLIENT_ID:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
+        {
+            "provider_id": "oidc",
+            "name": OIDC_NAME or "single sign-on",
+            "client_id": OIDC_CLIENT_ID,
+            "secret": OIDC_CLIENT_SECRET,
+            "settings": {
+                "server_url": OIDC_SERVER_URL,
+                "scope": OIDC_SCOPES,
+                "oauth_pkce_enabled": True,
+            },
+        }
+    )
+
+# ------------------------------------------------------------------------------
 # Security: HTTPS, headers, CSP, CORS, brute-force lockout (docs/operations.md)
 # https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security
 # ------------------------------------------------------------------------------
@@ -417,6 +507,11 @@ if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# The single sign-on button posts to the site, which redirects the form to the provider.
+FORM_ACTION_SOURCES = [SELF]
+if OIDC_SERVER_URL:
+    _oidc = urlsplit(OIDC_SERVER_URL)
+    FORM_ACTION_SOURCES.append(f"{_oidc.scheme}://{_oidc.netloc}")
 # django-csp 4: templates put nonce="{{ request.csp_nonce }}" on their <script> tags;
 # chatsite.security adds the site's own ws:// or wss:// origin to connect-src per request.
 CONTENT_SECURITY_POLICY = {
@@ -429,7 +524,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        "form-action": FORM_ACTION_SOURCES,
         "frame-ancestors": [NONE],
     },
 }

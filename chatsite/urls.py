@@ -16,4 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("chatsite.api_urls")),
     path("", include("web.urls")),
+    # The rest of the account pages (email, password, verification, single sign-on): allauth's,
+    # after the site's own login, sign-up and log-out at the same paths (web.urls).
+    path("accounts/", include("allauth.urls")),
 ]

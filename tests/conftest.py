@@ -173,3 +173,9 @@ def daphne_core_servers(
 def daphne(daphne_servers: list[Any], transactional_db: None) -> Any:
     """A live Daphne (tests.live.LiveServer: .url, .ws_url); test data must be committed."""
     return daphne_servers[0]
+
+
+@pytest.fixture
+def open_signup(settings: Any) -> None:
+    """Anyone may sign up (CHAT_SIGNUP=open), for tests of the sign-up doors themselves."""
+    settings.CHAT_SIGNUP = "open"

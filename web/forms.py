@@ -1,62 +1,8 @@
-"""Forms of the pages. Validation is the model's and the services' own; nothing is redone."""
+"""Forms of the chat pages. Validation is the services' own; nothing is redone."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
-from django.contrib.auth import password_validation
-
-from accounts.models import User
-from accounts.services import user_register, user_registration_problems
-
-
-class SignupForm(forms.ModelForm):
-    """Username, email and password, checked by the model and the password validators."""
-
-    password = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-
-    class Meta:
-        model = User
-        fields = ["username", "email"]
-        labels = {"username": "Username", "email": "Email"}
-        widgets = {
-            "username": forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
-            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
-        }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["email"].required = True
-
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        return email
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        problems = user_registration_problems(
-            username=cleaned.get("username", ""),
-            email=cleaned.get("email", ""),
-            password=cleaned.get("password", ""),
-        )
-        for field, messages in problems.items():
-            if field not in self.errors:
-                for message in messages:
-                    self.add_error(field, message)
-        return cleaned
-
-    def save(self, commit: bool = True) -> User:
-        return user_register(
-            username=self.cleaned_data["username"],
-            email=self.cleaned_data["email"],
-            password=self.cleaned_data["password"],
-        )
 
 
 class ChannelCreateForm(forms.Form):

@@ -1,16 +1,19 @@
-"""Page routes (docs/web.md): sign-up, log-in and log-out, the channel list, the rooms."""
+"""Page routes (docs/web.md): the account pages, the channel list, the rooms."""
 
-from django.contrib.auth import views as auth_views
+from allauth.account import views as allauth_views
 from django.urls import path
 
-from web import views
+from web import account_views, views
 
 app_name = "web"
 
 urlpatterns = [
-    path("accounts/login/", views.RateLimitedLoginView.as_view(), name="login"),
-    path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    path("accounts/signup/", account_views.SignupView.as_view(), name="signup"),
+    path("accounts/logout/", allauth_views.logout, name="logout"),
+    path("accounts/invite/<str:token>/", account_views.invitation, name="invitation"),
+    path("accounts/profile/", account_views.profile, name="profile"),
+    path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("", views.channel_list, name="channel_list"),
     path("channels/new/", views.channel_create, name="channel_create"),
     path("channels/<str:name>/", views.room, name="room"),

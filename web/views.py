@@ -10,9 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,64 +20,9 @@ from chat import selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.models import Channel
 from chat.validators import MAX_CONTENT_LENGTH
-from chatsite import ratelimit
-from web.forms import ChannelCreateForm, MessageForm, SignupForm
+from web.forms import ChannelCreateForm, MessageForm
 
 ROOM_PAGE_SIZE = 50
-
-
-def _auth_retry_after(request: HttpRequest) -> int | None:
-    """Spend one attempt of the client address's CHAT_AUTH_RATE budget (shared by every
-    login, token and sign-up door); the seconds to wait when it is spent, else None."""
-    return ratelimit.hit(ratelimit.AUTH, ratelimit.client_ip(request))
-
-
-def _too_many_attempts(
-    request: HttpRequest, template: str, context: dict[str, Any], wait: int
-) -> HttpResponse:
-    context = {**context, "rate_limited": True, "retry_after": wait}
-    response = render(request, template, context, status=429)
-    response["Retry-After"] = str(wait)
-    return response
-
-
-class RateLimitedLoginView(LoginView):
-    """Django's login view, styled, with attempts per client IP capped by CHAT_AUTH_RATE."""
-
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        wait = _auth_retry_after(request)
-        if wait is not None:
-            context = self.get_context_data(form=self.get_form())
-            return _too_many_attempts(request, self.template_name, context, wait)
-        return super().post(request, *args, **kwargs)
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("web:channel_list")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST":
-        wait = _auth_retry_after(request)
-        if wait is not None:
-            return _too_many_attempts(request, "accounts/signup.html", {"form": form}, wait)
-        if form.is_valid():
-            form.save()
-            # Sign in through the configured backends, as the login page would.
-            user = authenticate(
-                request,
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password"],
-            )
-            assert user is not None
-            login(request, user)
-            messages.success(request, f"Welcome to chatsite, {user.username}.")
-            return redirect("web:channel_list")
-    status = 400 if form.is_bound else 200
-    return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
 def _channel_list_page(

@@ -73,6 +73,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     token_timer: asyncio.TimerHandle | None = None
     accepted = False
     session_key: str | None = None
+    token_issued_at: float | None = None
     cleaned_up = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -150,6 +151,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             went_online = False
         self.user = auth.user
         self.session_key = auth.session_key
+        self.token_issued_at = auth.issued_at
         self._init_state()
         realtime.current().keeper.add(self)
         try:
@@ -265,6 +267,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return keepalive.AccessCheck(
             user_id=self.user.pk,
             session_key=self.session_key,
+            token_issued_at=self.token_issued_at,
             subscribed=frozenset(self.subscribed),
             member_of=frozenset(self.member_channels),
             epoch=self.rights_epoch,
@@ -548,6 +551,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_error("forbidden", "This account was deactivated.", ref="account")
         self.closing = True
         await self.close(closes.CLOSE_FORBIDDEN)
+
+    async def chat_signed_out(self, event: dict[str, Any]) -> None:
+        detail = "The session ended (logged out, or the password changed)."
+        await self._send_error("unauthorized", detail, ref="account")
+        self.closing = True
+        await self.close(closes.CLOSE_UNAUTHORIZED)
 
     # -- helpers ------------------------------------------------------------------------
 

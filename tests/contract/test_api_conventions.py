@@ -18,7 +18,9 @@ from chatsite.ratelimit import parse_rate
 from tests.contract.conftest import assert_error
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+# The sign-up doors here are tested as CHAT_SIGNUP=open runs them;
+# tests/contract/test_accounts_api.py and tests/web/test_account_pages.py cover invitations.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_signup")]
 
 
 def test_every_path_answers_with_and_without_trailing_slash(

@@ -14,7 +14,9 @@ from accounts.models import User
 from tests.contract.conftest import assert_error, bearer
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = pytest.mark.django_db
+# The sign-up doors here are tested as CHAT_SIGNUP=open runs them;
+# tests/contract/test_accounts_api.py and tests/web/test_account_pages.py cover invitations.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_signup")]
 
 STRONG_PASSWORD = "plum-kettle-orbit-42"
 

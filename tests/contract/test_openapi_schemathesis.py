@@ -31,13 +31,19 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - a new account's password passes Django's password validators, its username is free and
 #   does not look like a taken one;
 # - a channel name is free; a member to add exists; only a member keeps a read marker;
-# - message content has a visible character (the pattern only excludes white space).
+# - message content has a visible character (the pattern only excludes white space);
+# - a display name holds no control or formatting character;
+# - a password change needs the right current password, and the new one passes the validators;
+# - an invitation's expiry lies in the future, within a year.
 CONFIG = """
 [[operations]]
 include-name = [
     "GET /api/chat/channels/",
     "GET /api/chat/channels/{channel_id}/members/",
     "GET /api/chat/messages/",
+    "PATCH /api/auth/me/",
+    "POST /api/auth/invites/",
+    "POST /api/auth/password/",
     "POST /api/auth/register/",
     "POST /api/chat/channels/",
     "POST /api/chat/channels/{channel_id}/members/",

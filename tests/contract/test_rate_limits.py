@@ -14,7 +14,9 @@ from rest_framework.test import APIClient
 from tests.contract.conftest import assert_error
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = pytest.mark.django_db
+# The sign-up doors here are tested as CHAT_SIGNUP=open runs them;
+# tests/contract/test_accounts_api.py and tests/web/test_account_pages.py cover invitations.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_signup")]
 
 
 def _address() -> str:

@@ -16,7 +16,9 @@ from rest_framework.test import APIClient
 from chat.models import Channel, Message
 from tests.contract.conftest import assert_error
 
-pytestmark = pytest.mark.django_db
+# The sign-up doors here are tested as CHAT_SIGNUP=open runs them;
+# tests/contract/test_accounts_api.py and tests/web/test_account_pages.py cover invitations.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_signup")]
 
 BOUNDARY = "c637e12e2b1a998d80d1b087531af51c"
 EMPTY_MULTIPART = f"--{BOUNDARY}--\r\n"

@@ -19,7 +19,9 @@ from chat.exceptions import ValidationError
 from tests.contract.conftest import assert_error
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+# The sign-up doors here are tested as CHAT_SIGNUP=open runs them;
+# tests/contract/test_accounts_api.py and tests/web/test_account_pages.py cover invitations.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_signup")]
 
 CYRILLIC_ALICE = "\u0430lice"  # Cyrillic a, then Latin "lice"
 PASSWORD = "plum-kettle-orbit-42"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from accounts import services as accounts_services
 from chat.models import Membership
 from tests.e2e.conftest import Site, axe_violations
 from tests.e2e.test_room_browser import message, post
-from tests.factories import PASSWORD, ChannelFactory
+from tests.factories import PASSWORD, ChannelFactory, UserFactory
 
 MOBILE = {"width": 360, "height": 740}
 
@@ -26,6 +28,13 @@ def busy_general(people: dict[str, Any]) -> dict[str, Any]:
     post(alice, general, "Release notes: https://example.com/releases/2026/11/very-long-path")
     ChannelFactory.create(name="random", title="Random", topic="Off-topic and fun")
     return people
+
+
+def signup_path() -> str:
+    """The sign-up form, reached the default way (CHAT_SIGNUP=invite): an invitation link."""
+    inviter = UserFactory.create(role="moderator")
+    _, token = accounts_services.invitation_create(actor=inviter)
+    return f"/accounts/invite/{token}/"
 
 
 def assert_no_violations(page: Page) -> None:
@@ -44,7 +53,8 @@ def test_axe_finds_no_wcag_a_or_aa_violation_on_any_page(
     expect(anonymous.get_by_role("heading", name="Log in")).to_be_visible()
     assert_no_violations(anonymous)
 
-    anonymous.goto("/accounts/signup/")
+    anonymous.goto(signup_path())
+    expect(anonymous).to_have_url(re.compile(r"/accounts/signup/$"))
     assert_no_violations(anonymous)
     anonymous.get_by_role("button", name="Sign up").click()  # empty: every field has an error
     expect(anonymous.locator(".field-invalid")).to_have_count(3)
@@ -160,7 +170,8 @@ def test_at_360_by_740_nothing_scrolls_sideways_and_the_composer_is_on_screen(
     Membership.objects.filter(channel=general, user=alice).update(last_read_seq=last.seq)
     page = site.page(None, "/accounts/login/", viewport=MOBILE)
     no_horizontal_scroll(page)
-    page.goto("/accounts/signup/")
+    page.goto(signup_path())
+    expect(page.get_by_label("Username")).to_be_visible()
     no_horizontal_scroll(page)
 
     lists = site.page(busy_general["bob"], "/", viewport=MOBILE)

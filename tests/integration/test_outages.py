@@ -151,6 +151,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "LOG_FORMAT": "json",
                 "DATABASE_POOL_TIMEOUT": "2",
                 "AXES_FAILURE_LIMIT": str(AXES_FAILURE_LIMIT),
+                # alice and bob sign up through the API below, without invitation links.
+                "CHAT_SIGNUP": "open",
             },
         )
         servers = live.start_servers(1, log_dir=log_dir, env=env)

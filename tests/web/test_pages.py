@@ -14,7 +14,9 @@ from chat import services
 from chat.models import Membership, Message
 from tests.factories import PASSWORD, ChannelFactory, MembershipFactory
 
-pytestmark = pytest.mark.django_db
+# The sign-up doors here are tested as CHAT_SIGNUP=open runs them;
+# tests/contract/test_accounts_api.py and tests/web/test_account_pages.py cover invitations.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_signup")]
 
 
 def _ip() -> str:
@@ -112,7 +114,7 @@ def test_signup_creates_the_user_and_logs_them_in(client: Client) -> None:
             {"username": "alice", "email": "new@example.com", "password": "a-long-pass-phrase"},
             "username",
         ),
-        ({"username": "erin", "email": "erin@example.com", "password": "123"}, "password"),
+        ({"username": "erin", "email": "erin@example.com", "password": "123"}, "password1"),
         ({"username": "erin", "email": "", "password": "a-long-pass-phrase"}, "email"),
         (
             {

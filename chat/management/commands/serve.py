@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from accounts import notices
 from chat.management.commands.seed import SEED_FILE_PASSWORD, demo_password, demo_users_exist
 from chatsite.serving import DEBUG_NEEDS_LOOPBACK, is_loopback
 
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         if password is not None and demo_users_exist():
             shown = password if password == SEED_FILE_PASSWORD else "the SEED_PASSWORD you set"
             banner.append(f"demo logins: alice, bob, carol, moderator; password: {shown}")
+        banner.extend(notices.serving_notes())
         connections.close_all()
         # --verbosity 0: no plain-text access log; the app logs each request itself.
         argv = ["--verbosity", "0", "--bind", bind, "--port", str(port), ASGI_APPLICATION]

@@ -34,7 +34,9 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - message content has a visible character (the pattern only excludes white space);
 # - a display name holds no control or formatting character;
 # - a password change needs the right current password, and the new one passes the validators;
-# - an invitation's expiry lies in the future, within a year.
+# - an invitation's expiry lies in the future, within a year;
+# - a direct message names existing, active people, 2-9 with its creator;
+# - the last owner of a private channel stays.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -50,6 +52,8 @@ include-name = [
     "POST /api/chat/channels/{channel_id}/read/",
     "POST /api/chat/messages/",
     "PATCH /api/chat/messages/{message_id}/",
+    "POST /api/chat/dms/",
+    "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

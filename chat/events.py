@@ -26,6 +26,7 @@ from django.db import transaction
 
 from chat import realtime
 from chat.models import Message
+from chatsite import metrics
 from chatsite.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ def _send_now(group: str, message: dict[str, Any]) -> None:
 async def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = realtime.channel_layer()
     if layer is not None:
-        await layer.group_send(group, message)
+        with metrics.timed_publish():
+            await layer.group_send(group, message)
 
 
 def _send_on_commit(group: str, message: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from chatsite import health
+from chatsite import health, metrics
 from chatsite.ratelimit import auth_rate_limited
 
 # Under /api/ these answer in the API's error shape (docs/api.md); elsewhere Django's pages.
@@ -11,6 +11,7 @@ handler500 = "chatsite.api_errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # The admin's login spends the per-address CHAT_AUTH_RATE budget like every login door.
     path("admin/login/", auth_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),

@@ -103,8 +103,12 @@ def request_route(request: HttpRequest) -> str:
     """The URL pattern that answered (``api/chat/messages``), never the raw path, so the
     number of series stays bounded; static files and unknown paths have one name each."""
     match = getattr(request, "resolver_match", None)
+    if match is not None and match.route:
+        # Regex routes (DRF's routers) lose their anchors: "api/chat/messages/?$" reads as
+        # "api/chat/messages".
+        return match.route.lstrip("^").removesuffix("$").removesuffix("/?") or "/"
     if match is not None:
-        return match.route or match.view_name or "<unnamed>"
+        return match.view_name or "<unnamed>"
     if request.path.startswith(settings.STATIC_URL):
         return "<static>"
     return "<unmatched>"

@@ -234,6 +234,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"]["rls_transaction_local"] = env_bool(
         "DATABASE_TRANSACTION_POOLING", False
     )
+    # A server-side cursor (QuerySet.iterator()) outlives the statement that opened it, which
+    # the pooler may already have handed to another client's transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_TRANSACTION_POOLING", False
+    )
     # Test a pooled connection (one empty query) before a request uses it, so connections
     # that a PostgreSQL restart killed are replaced, not served (chatsite.db; its measured
     # cost is in docs/operations.md, "Outages").

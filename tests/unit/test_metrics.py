@@ -100,3 +100,44 @@ def test_a_publish_is_timed_even_when_it_fails() -> None:
     with pytest.raises(ConnectionError), metrics.timed_publish():
         raise ConnectionError("layer away")
     assert sample("chatsite_layer_publish_duration_seconds_count") == before + 1
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_the_code_exports() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "deploy/grafana/chatsite-dashboard.json").read_text()
+    )
+    exported = {
+        sample_name
+        for collector in (
+            metrics.REQUEST_SECONDS,
+            metrics.SOCKETS_OPEN,
+            metrics.DELIVERIES,
+            metrics.REPLAYED,
+            metrics.LAYER_PUBLISH,
+            metrics.RATE_LIMIT_REFUSALS,
+            metrics.WORKER_QUEUE_DEPTH,
+        )
+        for family in collector.describe()
+        for sample_name in (
+            family.name,
+            f"{family.name}_total",
+            f"{family.name}_bucket",
+            f"{family.name}_count",
+            f"{family.name}_sum",
+        )
+    }
+    asked = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(chatsite_[a-z_]+)\b", target["expr"])
+    }
+    assert asked and asked <= exported, asked - exported
+    # Everything the code exports has a panel.
+    families = {family.name.removesuffix("_total") for family in REGISTRY.collect()}
+    shown = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in asked}
+    assert {name for name in families if name.startswith("chatsite_")} <= shown

@@ -16,6 +16,7 @@ print(json.dumps({
     "layer": settings.CHANNEL_LAYERS["default"],
     "cache": settings.CACHES["default"],
     "metrics": [str(network) for network in settings.METRICS_ALLOWED_NETWORKS],
+    "database": settings.DATABASES["default"],
 }, default=list))
 """
 
@@ -98,3 +99,15 @@ def test_metrics_access_settings_are_checked(tmp_path: Path) -> None:
     assert code != 0 and "METRICS_ALLOWED_IPS" in str(error)
     code, error = _probe(tmp_path, METRICS_TOKEN="short")
     assert code != 0 and "METRICS_TOKEN" in str(error)
+
+
+def test_transaction_pooling_turns_server_side_cursors_off(tmp_path: Path) -> None:
+    url = "postgres://chatsite_app@pgbouncer:6432/chatsite"
+    for pooling, expected in (("1", True), ("0", False)):
+        code, found = _probe(tmp_path, DATABASE_URL=url, DATABASE_TRANSACTION_POOLING=pooling)
+        assert code == 0 and isinstance(found, dict), found
+        database = found["database"]
+        assert isinstance(database, dict)
+        assert database["DISABLE_SERVER_SIDE_CURSORS"] is expected
+        assert database["OPTIONS"]["rls_transaction_local"] is expected
+        assert database["CONN_MAX_AGE"] == 0

@@ -142,9 +142,10 @@ async def test_after_a_failover_the_processes_follow_the_new_master(
                 await asyncio.sleep(0.2)
         sentinel.execute_command("SENTINEL", "FAILOVER", MASTER)
         async with asyncio.timeout(RECOVERY_TIMEOUT):
-            while (
-                sentinel.sentinel_get_master_addr_by_name(MASTER)[1] != sentinel_stack.replica.port
-            ):
+            while sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER) != [
+                "127.0.0.1",
+                str(sentinel_stack.replica.port),
+            ]:
                 await asyncio.sleep(0.2)
     finally:
         sentinel.close()

@@ -69,7 +69,12 @@ def sentinel_stack(
             database_url=database_url,
             redis_url=f"redis://{MASTER}/0",
             prefix=prefix,
-            extra={"REDIS_SENTINELS": sentinel.address},
+            # Few database connections: the suite shares PostgreSQL's max_connections.
+            extra={
+                "REDIS_SENTINELS": sentinel.address,
+                "DATABASE_POOL_MIN": "1",
+                "DATABASE_POOL_MAX": "4",
+            },
         )
         servers = live.start_servers(2, log_dir=log_dir, env=env)
         yield SentinelStack(redis, replica, sentinel, servers, prefix)

@@ -144,6 +144,8 @@ class PrivateRedis:
                 [
                     *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                     *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+                    # A replica writes the copy it receives here, never into the checkout.
+                    *("--dir", str(self.log_path.parent)),
                     *self.arguments,
                 ],
                 stdout=log,

@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://chatsite@127.0.0.1:5432/chatsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run test check lint typecheck services browser jsdeps bench clean
+.PHONY: install run test check lint typecheck services browser jsdeps scaledeps bench clean
 
 install: $(VENV)/.installed
 
@@ -73,7 +73,16 @@ $(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock
 	cd $(JS_DIR) && npm ci --no-audit --no-fund --silent
 	touch $@
 
-test: install services browser jsdeps lint typecheck
+# The scale-out topology test (tests/integration/test_scale_out.py) starts Debian's nginx and
+# pgbouncer on ports of its own; neither runs as a system service for it.
+NGINX ?= /usr/sbin/nginx
+PGBOUNCER ?= /usr/sbin/pgbouncer
+
+scaledeps:
+	test -x $(NGINX) -a -x $(PGBOUNCER) || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx pgbouncer >/dev/null)
+
+test: install services browser jsdeps scaledeps lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS) --cov --cov-report=term $(ARGS)
 

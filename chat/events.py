@@ -27,6 +27,7 @@ from django.db import transaction
 from chat import realtime
 from chat.models import Channel, Message
 from chat.selectors.dms import dm_title
+from chatsite import metrics
 from chatsite.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def _send_now(group: str, message: dict[str, Any]) -> None:
 async def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = realtime.channel_layer()
     if layer is not None:
-        await layer.group_send(group, message)
+        with metrics.timed_publish():
+            await layer.group_send(group, message)
 
 
 def _send_on_commit(group: str, message: dict[str, Any]) -> None:

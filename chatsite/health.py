@@ -15,12 +15,15 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
+from django.conf import settings
 from django.db import connections, transaction
 from django.http import HttpRequest, JsonResponse
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -48,10 +51,24 @@ def _check_database() -> None:
         connection.close()
 
 
+def _probe_layers() -> list[Any]:
+    """Layer instances of the probe's own, one per Redis shard of the configured layer, so a
+    shard that is away fails the probe even though most groups live on the others.
+    RedisChannelLayer lets one event loop receive at a time, and the consumers of this
+    process are receiving on theirs: the probe never uses the process's layer."""
+    config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
+    hosts = config.get("CONFIG", {}).get("hosts")
+    if not hosts or len(hosts) == 1:
+        return [channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)]
+    backend = import_string(config["BACKEND"])
+    return [backend(**{**config["CONFIG"], "hosts": [host]}) for host in hosts]
+
+
 async def _layer_round_trip() -> None:
-    # A layer instance of the probe's own: RedisChannelLayer lets one event loop receive
-    # at a time, and the consumers of this process are receiving on theirs.
-    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    await asyncio.gather(*(_round_trip(layer) for layer in _probe_layers()))
+
+
+async def _round_trip(layer: Any) -> None:
     try:
         channel = await layer.new_channel("readyz.")
         token = uuid.uuid4().hex

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from chatsite import metrics
 from chatsite.api_errors import error_body
 from chatsite.cache import count_up
 
@@ -88,6 +89,7 @@ def hit(limit: Limit, ident: str) -> int | None:
     window = int(now // period)
     if count_up(cache_key(limit, ident, window), timeout=period + 1) <= allowed:
         return None
+    metrics.RATE_LIMIT_REFUSALS.labels(limit.scope).inc()
     return max(1, math.ceil((window + 1) * period - now))
 
 

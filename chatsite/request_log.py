@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django_structlog import signals
 from django_structlog.middlewares import RequestMiddleware
 
+from chatsite import metrics
 from chatsite.overload import DATABASE_UNAVAILABLE
 
 if TYPE_CHECKING:
@@ -67,7 +68,10 @@ def _request_fields(request: HttpRequest, log_kwargs: dict[str, Any]) -> None:
     log_kwargs["path"] = request.path
     log_kwargs["status"] = status
     if started is not None:
-        log_kwargs["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
+        seconds = time.monotonic() - started
+        log_kwargs["duration_ms"] = round(seconds * 1000, 2)
+        route = metrics.request_route(request)
+        metrics.observe_request(str(request.method), route, status or 500, seconds)
 
 
 @receiver(signals.bind_extra_request_metadata)

@@ -6,13 +6,14 @@ switches: DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, CSRF_TRUSTE
 CORS_ALLOWED_ORIGINS, DJANGO_HTTPS. docs/operations.md lists them all.
 """
 
+import ipaddress
 import os
 import secrets
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -240,6 +241,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"]["rls_transaction_local"] = env_bool(
         "DATABASE_TRANSACTION_POOLING", False
     )
+    # A server-side cursor (QuerySet.iterator()) outlives the statement that opened it, which
+    # the pooler may already have handed to another client's transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_TRANSACTION_POOLING", False
+    )
     # Test a pooled connection (one empty query) before a request uses it, so connections
     # that a PostgreSQL restart killed are replaced, not served (chatsite.db; its measured
     # cost is in docs/operations.md, "Outages").
@@ -265,18 +271,65 @@ PRESENCE_BATCH_SECONDS = 0.25
 # The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).
 SWITCH_INTERVAL_SECONDS = float(os.environ.get("PYTHON_SWITCH_INTERVAL_S", "0.001"))
 
+# Scale-out (docs/operations.md, "Scaling out"): the channel layer may be sharded over several
+# Redis servers, and every Redis may be reached through Redis Sentinel. With REDIS_SENTINELS
+# set, the host part of REDIS_URL and of each CHANNEL_LAYER_REDIS_URLS entry names a master
+# that the sentinels monitor (django-redis' convention: redis://[:password@]<master>/<db>).
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS")
+REDIS_SENTINELS = env_list("REDIS_SENTINELS")
+# Options of every connection of the channel layer and the presence client: redis-py's asyncio
+# pool raises past max_connections instead of waiting, and its socket_timeout must exceed
+# RedisChannelLayer's 5 s blocking read or idle processes drop connections.
+LAYER_CONNECTION_OPTIONS = {"max_connections": 10_000, "socket_timeout": 15}
+SENTINEL_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+
+
+def sentinel_addresses(entries: list[str]) -> list[tuple[str, int]]:
+    """``["s1:26379", "s2"]`` -> ``[("s1", 26379), ("s2", 26379)]``."""
+    addresses = []
+    for entry in entries:
+        host, _, port = entry.rpartition(":") if ":" in entry else (entry, "", "26379")
+        try:
+            addresses.append((host.strip("[]"), int(port)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"REDIS_SENTINELS: {entry!r} is not host:port (e.g. sentinel-1:26379)"
+            ) from None
+    return addresses
+
+
+def layer_host(url: str, sentinels: list[tuple[str, int]]) -> dict[str, Any]:
+    """One channels-redis ``hosts`` entry: a Redis URL, or a master found through Sentinel."""
+    if not sentinels:
+        return {"address": url, **LAYER_CONNECTION_OPTIONS}
+    parsed = urlsplit(url)
+    if parsed.scheme not in {"redis", "rediss"} or not parsed.hostname:
+        raise ImproperlyConfigured(
+            f"{url!r}: with REDIS_SENTINELS, name the master as redis://<master>/<db>"
+        )
+    host: dict[str, Any] = {
+        "master_name": parsed.hostname,
+        "sentinels": sentinels,
+        "db": int(parsed.path.strip("/") or 0),
+        # A sentinel that does not answer is skipped after these, not waited on.
+        "sentinel_kwargs": SENTINEL_TIMEOUTS,
+        **LAYER_CONNECTION_OPTIONS,
+    }
+    if parsed.password:
+        host["password"] = unquote(parsed.password)
+    if parsed.username:
+        host["username"] = unquote(parsed.username)
+    return host
+
+
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
+    _sentinels = sentinel_addresses(REDIS_SENTINELS)
+    # One shard per URL; every process must list the same URLs in the same order (channels-redis
+    # picks a group's shard by a CRC32 of its name). Presence counters live on the first.
     _layer_hosts = [
-        {
-            "address": REDIS_URL,
-            # redis-py's asyncio pool raises past max_connections instead of waiting, and its
-            # socket_timeout must exceed RedisChannelLayer's 5 s blocking read or idle
-            # processes drop connections.
-            "max_connections": 10_000,
-            "socket_timeout": 15,
-        }
+        layer_host(url, _sentinels) for url in (CHANNEL_LAYER_REDIS_URLS or [REDIS_URL])
     ]
     if os.environ.get("CHANNEL_LAYER_BACKEND", "pubsub") == "core":
         # RedisChannelLayer: per-process inboxes in Redis lists, groups as sorted sets.
@@ -317,9 +370,35 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
         }
     }
+    if _sentinels:
+        # django-redis asks the sentinels for the master named by REDIS_URL's host part.
+        CACHES["default"]["OPTIONS"].update(
+            {
+                "CLIENT_CLASS": "django_redis.client.SentinelClient",
+                "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+                "SENTINELS": _sentinels,
+                "SENTINEL_KWARGS": SENTINEL_TIMEOUTS,
+            }
+        )
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# ------------------------------------------------------------------------------
+# Metrics: /metrics in the Prometheus text format (chatsite/metrics.py, docs/operations.md
+# "Metrics"). Several processes per host share PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus-client itself). Readable from METRICS_ALLOWED_IPS, or with the bearer token.
+# ------------------------------------------------------------------------------
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be 32+ random characters (or unset)")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(entry, strict=False)
+        for entry in env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc} (addresses or CIDR ranges)") from exc
 
 # ------------------------------------------------------------------------------
 # REST framework and JWT

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from chatsite import health
+from chatsite import health, metrics
 from chatsite.api_index import ApiIndexView
 from chatsite.ratelimit import auth_rate_limited
 
@@ -12,6 +12,7 @@ handler500 = "chatsite.api_errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # The admin's login spends the per-address CHAT_AUTH_RATE budget like every login door.
     path("admin/login/", auth_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),

@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from chatsite import metrics
 from chatsite.request_log import clean_request_id
 
 logger = structlog.get_logger("chatsite.ws")
@@ -88,6 +89,7 @@ class WebSocketSessionLogMiddleware:
             kind = message.get("type")
             if kind == "websocket.accept":
                 session["accepted"] = True
+                metrics.SOCKETS_OPEN.inc()
             elif kind == "websocket.close" and session["close_code"] is None:
                 session["close_code"] = message.get("code", 1000)
                 session["closed_by"] = "server"
@@ -110,6 +112,8 @@ class WebSocketSessionLogMiddleware:
                     outcome = "error"
                     raise
                 finally:
+                    if session["accepted"]:
+                        metrics.SOCKETS_OPEN.dec()
                     logger.info(
                         "websocket_session",
                         path=scope.get("path", ""),

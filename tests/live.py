@@ -83,8 +83,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def daphne_command(port: int) -> list[str]:
-    """As the image runs Daphne (Dockerfile), minus --proxy-headers: no proxy in front here.
+def daphne_command(port: int, *, proxy_headers: bool = False) -> list[str]:
+    """As the image runs Daphne (Dockerfile); --proxy-headers only with a proxy in front.
     --verbosity 0: no plain-text access log beside the app's JSON request lines."""
     return [
         sys.executable,
@@ -92,6 +92,7 @@ def daphne_command(port: int) -> list[str]:
         "daphne",
         "--verbosity",
         "0",
+        *(["--proxy-headers"] if proxy_headers else []),
         "-b",
         "127.0.0.1",
         "-p",
@@ -172,8 +173,11 @@ def wait_healthy(server: LiveServer, timeout: float = START_TIMEOUT_SECONDS) -> 
         time.sleep(0.1)
 
 
-def start_servers(count: int, *, log_dir: Path, env: dict[str, str]) -> list[LiveServer]:
-    """Start ``count`` Daphne processes with ``env`` and wait until all are healthy."""
+def start_servers(
+    count: int, *, log_dir: Path, env: dict[str, str], proxy_headers: bool = False
+) -> list[LiveServer]:
+    """Start ``count`` Daphne processes with ``env`` and wait until all are healthy
+    (``proxy_headers``: behind a proxy, as the image runs them)."""
     servers = []
     for _ in range(count):
         port = free_port()
@@ -181,7 +185,7 @@ def start_servers(count: int, *, log_dir: Path, env: dict[str, str]) -> list[Liv
         log_file = log_path.open("wb")
         own = {"CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}"}
         process = subprocess.Popen(
-            daphne_command(port),
+            daphne_command(port, proxy_headers=proxy_headers),
             cwd=ROOT,
             env={**env, **own},
             stdout=log_file,

@@ -127,9 +127,11 @@ class PrivatePostgres:
 class PrivateRedis:
     """A redis-server child process without persistence; ``kill`` and ``start`` again."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *arguments: str) -> None:
+        """``arguments`` go to redis-server after the defaults (e.g. ``--replicaof h p``)."""
         self.port = free_port()
         self.log_path = log_dir / f"redis-{self.port}.log"
+        self.arguments = arguments
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -142,6 +144,9 @@ class PrivateRedis:
                 [
                     *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                     *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+                    # A replica writes the copy it receives here, never into the checkout.
+                    *("--dir", str(self.log_path.parent)),
+                    *self.arguments,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

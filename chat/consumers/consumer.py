@@ -30,6 +30,7 @@ from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
 from chat.serializers import MessageCreateSerializer
 from chat.validators import DM_NAME_PREFIX
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
+from chatsite import metrics
 from chatsite.cache import REDIS_UNAVAILABLE
 from chatsite.ws_server import ClientGone
 
@@ -427,6 +428,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             last_seq = max(last_seq, channel_last_seq)
             for text in texts:
                 await self.send(text_data=text)
+            metrics.REPLAYED.inc(len(texts))
             sent += len(texts)
             cursor = cursor_after
             if not more:
@@ -483,10 +485,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 if seq > forwarded:
                     self.forwarded_seq[channel_id] = seq
                 await self.send(text_data=event["text"])
+                metrics.DELIVERIES.inc()
                 if channel_id in self.held:
                     await self._send_held(channel_id, everything=False)
                 return
         await self.send(text_data=event["text"])
+        metrics.DELIVERIES.inc()
 
     def _hold(self, channel_id: str, seq: int, text: str) -> None:
         """Keep an event that ran ahead until the seqs before it arrive, or the wait ends."""
@@ -514,6 +518,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if seq > self.replayed_to.get(channel_id, 0):
                 self.forwarded_seq[channel_id] = max(seq, self.forwarded_seq.get(channel_id, 0))
                 await self.send(text_data=text)
+                metrics.DELIVERIES.inc()
 
     def _drop_held(self, channel_id: str) -> None:
         self.held.pop(channel_id, None)

@@ -202,3 +202,24 @@ def test_readyz_is_503_on_an_unused_redis_port_and_200_on_the_real_one(
     settings.CHANNEL_LAYERS = real_layers
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("backend", [CORE_LAYER, PUBSUB_LAYER])
+def test_readyz_checks_every_shard_of_a_sharded_layer(
+    client: Any, settings: Any, backend: str
+) -> None:
+    # Two shards: the shared test Redis, and a port where nothing listens. Most groups would
+    # still work, but the probe goes through each shard and names the layer as failing.
+    real = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"]
+    dead = f"redis://127.0.0.1:{_free_port()}/0"
+    layers = _layer_on(real, backend)
+    layers["default"]["CONFIG"]["hosts"].append({**layers["default"]["CONFIG"]["hosts"][0]})
+    layers["default"]["CONFIG"]["hosts"][1]["address"] = dead
+    settings.CHANNEL_LAYERS = layers
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["channel_layer"]
+
+    layers["default"]["CONFIG"]["hosts"][1]["address"] = real
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content

@@ -40,7 +40,25 @@ def _command_text(service: dict[str, Any]) -> str:
 
 
 def test_compose_has_the_five_services(services: dict[str, Any]) -> None:
-    assert set(services) == {"postgres", "redis", "migrate", "web", "proxy"}
+    always = {name for name, service in services.items() if not service.get("profiles")}
+    assert always == {"postgres", "redis", "migrate", "web", "proxy"}
+
+
+def test_the_scale_profile_adds_a_layer_shard_that_web_can_be_pointed_at(
+    services: dict[str, Any],
+) -> None:
+    shard = services["redis-layer"]
+    assert shard["profiles"] == ["scale"]
+    assert shard["image"].startswith("redis:7") and "ping" in str(shard["healthcheck"]["test"])
+    env = services["web"]["environment"]
+    assert env["CHANNEL_LAYER_REDIS_URLS"] == "${CHANNEL_LAYER_REDIS_URLS:-}"
+    # Without the profile, nothing depends on it.
+    assert all("redis-layer" not in s.get("depends_on", {}) for s in services.values())
+
+
+def test_the_proxy_refuses_metrics_at_the_edge() -> None:
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"location = /metrics \{\s*return 404;", config)
 
 
 def test_postgres_15_with_healthcheck_and_a_named_volume(

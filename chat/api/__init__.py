@@ -17,6 +17,7 @@ from chat.api.channels import (
     ChannelReadView,
 )
 from chat.api.messages import MessageDetailView, MessageListView
+from chat.api.search import SearchView
 
 __all__ = [
     "ChannelDetailView",
@@ -27,4 +28,5 @@ __all__ = [
     "ChannelReadView",
     "MessageDetailView",
     "MessageListView",
+    "SearchView",
 ]

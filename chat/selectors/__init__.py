@@ -28,10 +28,12 @@ from chat.selectors.channels import (
     socket_rights,
 )
 from chat.selectors.messages import changes_since, message_get, message_page
+from chat.selectors.search import SearchHit, message_search
 
 __all__ = [
     "DEFAULT_LIST_PAGE_SIZE",
     "DEFAULT_PAGE_SIZE",
+    "SearchHit",
     "MAX_LIST_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "as_uuid",
@@ -50,5 +52,6 @@ __all__ = [
     "membership_get",
     "message_get",
     "message_page",
+    "message_search",
     "socket_rights",
 ]

@@ -16,13 +16,13 @@ from rest_framework import serializers
 from accounts.models import User
 from chat import events
 from chat.models import Channel, Membership
+from chat.search_syntax import MAX_QUERY_LENGTH
 from chat.selectors import (
     DEFAULT_LIST_PAGE_SIZE,
     DEFAULT_PAGE_SIZE,
     MAX_LIST_PAGE_SIZE,
     MAX_PAGE_SIZE,
 )
-from chat.search_syntax import MAX_QUERY_LENGTH
 from chat.selectors.search import DEFAULT_SEARCH_PAGE_SIZE, MAX_SEARCH_PAGE_SIZE
 from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
 

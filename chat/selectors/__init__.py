@@ -33,9 +33,9 @@ from chat.selectors.search import SearchHit, message_search
 __all__ = [
     "DEFAULT_LIST_PAGE_SIZE",
     "DEFAULT_PAGE_SIZE",
-    "SearchHit",
     "MAX_LIST_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "SearchHit",
     "as_uuid",
     "changes_since",
     "channel_get",

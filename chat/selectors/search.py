@@ -1,16 +1,18 @@
 """Searching messages: what a user may read that matches a query, best first (docs/search.md).
 
-On PostgreSQL a term matches a message when the message's words (the generated
-``search_vector``, ``simple`` configuration) hold it as a word, a word's beginning or a phrase,
-or when the folded content (``chat_search_fold``: lower case, no ``_`` or ``-``) holds it as a
-substring, which the trigram index answers: parts of words, URLs and code identifiers. Results
-come by relevance (``ts_rank`` of the word matches; substring-only hits rank 0), then newest
-first. On SQLite a term is a case-insensitive substring, newest first.
+On PostgreSQL the database function ``chat_search`` (chat migration 0006) searches the index
+table ``chat_message_search``: a term matches a message when its words (``search_vector``,
+``simple`` configuration) hold it as a word, a word's beginning or a phrase, or when its
+folded content (``chat_search_fold``: lower case, no ``_`` or ``-``) holds it as a substring,
+which the trigram index answers: parts of words, URLs and code identifiers. Results come by
+relevance (``ts_rank`` of the word matches; substring-only hits rank 0), then newest first.
+The messages found are then read from chat_message like any other read, under the
+application's visibility rule and the row-level security policies. On SQLite a term is a
+case-insensitive substring, newest first.
 
 Visibility is the history's: messages of ``channels_visible_to`` (public channels and the
-user's own private ones; every channel for moderators), never tombstones; row-level security
-applies the same rule again in PostgreSQL. The query runs under a statement timeout, so no
-search can hold a connection for long.
+user's own private ones; every channel for moderators), never tombstones. Everything runs
+under a statement timeout, so no search can hold a connection for long.
 """
 
 from __future__ import annotations
@@ -27,14 +29,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import BooleanField, FloatField, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from psycopg import errors as pg_errors
 
 from accounts.models import User
 from chat.exceptions import RateLimited, Unavailable, ValidationError
-from chat.models import Message
+from chat.models import Channel, Message
 from chat.search_syntax import SearchQuery, SearchSyntaxError, Term, normalized, parse
 from chat.selectors.channels import channel_get, channels_visible_to
 from chatsite import ratelimit
@@ -46,8 +47,6 @@ MIN_SUBSTRING_LENGTH = 3
 HEADLINE_LENGTH = 300
 
 _CONFIG = "'simple'::regconfig"
-_VECTOR = '"chat_message"."search_vector"'
-_FOLDED = 'chat_search_fold("chat_message"."content")'
 _WORD = re.compile(r"\w+")
 
 
@@ -67,7 +66,7 @@ def _like_pattern(text: str) -> str:
     return f"%{folded}%"
 
 
-# --- PostgreSQL: full-text and trigram conditions -------------------------------------------
+# --- PostgreSQL: chat_search over the search index ----------------------------------------
 
 
 def _word_query(term: Term) -> tuple[str, list[Any]]:
@@ -78,50 +77,95 @@ def _word_query(term: Term) -> tuple[str, list[Any]]:
     return f"phraseto_tsquery({_CONFIG}, %s)", [term.text]
 
 
-def _term_condition(term: Term) -> tuple[str, list[Any]]:
-    sql, params = _word_query(term)
-    condition, condition_params = f"{_VECTOR} @@ {sql}", list(params)
-    if len(_fold(term.text)) >= MIN_SUBSTRING_LENGTH:
-        condition += f" OR {_FOLDED} LIKE %s"
-        condition_params.append(_like_pattern(term.text))
-    return f"({condition})", condition_params
+def _tsquery_array(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    sql = ", ".join(part for part, _ in parts)
+    return f"ARRAY[{sql}]::tsquery[]", [p for _, params in parts for p in params]
 
 
-def _rank(terms: list[Term]) -> RawSQL:
-    if not terms:
-        return RawSQL("0.0", [], output_field=FloatField())
-    exact = " || ".join(f"phraseto_tsquery({_CONFIG}, %s)" for _ in terms)
-    words = [_word_query(term) for term in terms]
-    prefix = " || ".join(sql for sql, _ in words)
-    # Whole words count twice: "deploy" ranks messages saying "deploy" above "deployment".
-    # Normalisation 1 divides by the log of the length: a short message on the subject wins.
-    sql = (
-        f"round((2 * ts_rank({_VECTOR}, {exact}, 1) + ts_rank({_VECTOR}, {prefix}, 1))"
-        "::numeric, 6)::float8"
-    )
-    params = [term.text for term in terms] + [p for _, params in words for p in params]
-    return RawSQL(sql, params, output_field=FloatField())
+def _tsquery_any(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """The OR of ``parts`` (NULL for none)."""
+    if not parts:
+        return "NULL::tsquery", []
+    return "(" + " || ".join(part for part, _ in parts) + ")", [
+        p for _, params in parts for p in params
+    ]
 
 
-def _matching_postgresql(messages: QuerySet[Message], query: SearchQuery) -> QuerySet[Message]:
-    for group in query.groups:
-        parts = [_term_condition(term) for term in group]
-        sql = " OR ".join(part for part, _ in parts)
-        params = [p for _, part_params in parts for p in part_params]
-        messages = messages.filter(RawSQL(f"({sql})", params, output_field=BooleanField()))
-    for term in query.excluded:
-        messages = messages.exclude(
-            RawSQL(
-                f"{_VECTOR} @@ phraseto_tsquery({_CONFIG}, %s)",
-                [term.text],
-                output_field=BooleanField(),
-            )
-        )
-    return messages.annotate(rank=_rank(query.terms))
+def _phrase(term: Term) -> tuple[str, list[Any]]:
+    return f"phraseto_tsquery({_CONFIG}, %s)", [term.text]
 
 
-def _matching_substring(messages: QuerySet[Message], query: SearchQuery) -> QuerySet[Message]:
-    """SQLite: every group has a term in the content; no excluded term is."""
+def _pattern(term: Term) -> str | None:
+    return _like_pattern(term.text) if len(_fold(term.text)) >= MIN_SUBSTRING_LENGTH else None
+
+
+_SEARCH_SQL = (
+    "SELECT message_id, rank, created_at FROM chat_search({queries}, %s::text[],"
+    " %s::integer[], {excluded}, {exact}, {prefix}, %s::bigint[], %s::uuid[], %s,"
+    " %s::timestamptz, %s::timestamptz, %s::float8, %s::timestamptz, %s::uuid, %s)"
+)
+
+
+def _search_postgresql(
+    query: SearchQuery,
+    *,
+    author_ids: list[Any] | None,
+    channel_ids: list[Any] | None,
+    position: tuple[float, datetime, uuid.UUID] | None,
+    count: int,
+) -> list[tuple[uuid.UUID, float, datetime]]:
+    """(id, rank, created_at) of the best ``count`` matches after ``position``."""
+    terms = [(number, term) for number, group in enumerate(query.groups, 1) for term in group]
+    queries, query_params = _tsquery_array([_word_query(term) for _, term in terms])
+    excluded, excluded_params = _tsquery_any([_phrase(term) for term in query.excluded])
+    exact, exact_params = _tsquery_any([_phrase(term) for _, term in terms])
+    prefix, prefix_params = _tsquery_any([_word_query(term) for _, term in terms])
+    created_from, created_before = _date_range(query)
+    rank, created_at, message_id = position or (None, None, None)
+    params = [
+        *query_params,
+        [_pattern(term) for _, term in terms],
+        [number for number, _ in terms],
+        *excluded_params,
+        *exact_params,
+        *prefix_params,
+        author_ids,
+        channel_ids,
+        query.has_link,
+        created_from,
+        created_before,
+        rank,
+        created_at,
+        message_id,
+        count,
+    ]
+    sql = _SEARCH_SQL.format(queries=queries, excluded=excluded, exact=exact, prefix=prefix)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _date_range(query: SearchQuery) -> tuple[datetime | None, datetime | None]:
+    """``after:`` a day means from the next day on; ``before:`` it, up to its start (UTC)."""
+    created_from = created_before = None
+    if query.after:
+        created_from = datetime.combine(query.after + timedelta(days=1), time(), UTC)
+    if query.before:
+        created_before = datetime.combine(query.before, time(), UTC)
+    return created_from, created_before
+
+
+# --- SQLite: substrings ---------------------------------------------------------------------
+
+
+def _search_substring(
+    messages: QuerySet[Message],
+    query: SearchQuery,
+    *,
+    position: tuple[float, datetime, uuid.UUID] | None,
+    count: int,
+) -> list[Message]:
+    """Every group has a term in the content and no excluded term is; newest first."""
     for group in query.groups:
         either = Q()
         for term in group:
@@ -129,30 +173,27 @@ def _matching_substring(messages: QuerySet[Message], query: SearchQuery) -> Quer
         messages = messages.filter(either)
     for term in query.excluded:
         messages = messages.exclude(content__icontains=term.text)
-    return messages.annotate(rank=Value(0.0, output_field=FloatField()))
-
-
-# --- Filters, cursors, headlines ------------------------------------------------------------
-
-
-def _filtered(messages: QuerySet[Message], query: SearchQuery) -> QuerySet[Message]:
-    if query.from_users:
-        authors = Q()
-        for username in query.from_users:
-            authors |= Q(user__username__iexact=username)
-        messages = messages.filter(authors)
-    if query.in_channels:
-        messages = messages.filter(channel__name__in=query.in_channels)
     if query.has_link:
         messages = messages.filter(
             Q(content__icontains="http://") | Q(content__icontains="https://")
         )
-    if query.before:
-        messages = messages.filter(created_at__lt=datetime.combine(query.before, time(), UTC))
-    if query.after:
-        day_after = query.after + timedelta(days=1)
-        messages = messages.filter(created_at__gte=datetime.combine(day_after, time(), UTC))
-    return messages
+    created_from, created_before = _date_range(query)
+    if created_from:
+        messages = messages.filter(created_at__gte=created_from)
+    if created_before:
+        messages = messages.filter(created_at__lt=created_before)
+    if position is not None:
+        _, created_at, message_id = position
+        messages = messages.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=message_id)
+        )
+    rows = list(messages.order_by("-created_at", "-pk")[:count])
+    for message in rows:
+        message.rank = 0.0  # type: ignore[attr-defined]
+    return rows
+
+
+# --- Filters, cursors, headlines ------------------------------------------------------------
 
 
 def _query_key(query: SearchQuery, channel_id: Any) -> str:
@@ -182,15 +223,6 @@ def _decode_cursor(cursor: str, key: str) -> tuple[float, datetime, uuid.UUID]:
     if position[1].tzinfo is None:
         raise _bad_cursor()
     return position
-
-
-def _after_position(messages: QuerySet[Message], position: tuple[float, datetime, uuid.UUID]):
-    rank, created_at, message_id = position
-    return messages.filter(
-        Q(rank__lt=rank)
-        | Q(rank=rank, created_at__lt=created_at)
-        | Q(rank=rank, created_at=created_at, pk__lt=message_id)
-    )
 
 
 def _hit_pattern(terms: list[Term]) -> re.Pattern[str] | None:
@@ -246,22 +278,43 @@ def _parsed(text: str) -> SearchQuery:
     return query
 
 
-def _rows(messages: QuerySet[Message], count: int) -> list[Message]:
-    if connection.vendor != "postgresql":
-        return list(messages[:count])
+def _with_timeout(search: Any) -> Any:
+    """Run ``search()`` under the search statement timeout; past it, Unavailable (503)."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('statement_timeout', %s, true)",
                 [str(settings.CHAT_SEARCH_TIMEOUT_MS)],
             )
-            return list(messages[:count])
+            return search()
     except OperationalError as error:
         if isinstance(error.__cause__, pg_errors.QueryCanceled):
             raise Unavailable(
                 "The search took too long; try fewer or longer words.", retry_after=1
             ) from None
         raise
+
+
+def _scope(
+    user: User, query: SearchQuery, channel_id: Any
+) -> tuple[QuerySet[Channel], list[Any] | None, list[Any] | None]:
+    """The channels to search and the ``from:`` / ``in:`` / ``channel_id`` filters as ids
+    (None: no such filter; an empty list: a filter that nobody or nothing matches)."""
+    visible = channels_visible_to(user)
+    channel_ids = None
+    if channel_id is not None:
+        visible = visible.filter(pk=channel_get(user=user, channel_id=channel_id).pk)
+        channel_ids = list(visible.values_list("pk", flat=True))
+    if query.in_channels:
+        named = visible.filter(name__in=query.in_channels)
+        channel_ids = list(named.values_list("pk", flat=True))
+    author_ids = None
+    if query.from_users:
+        authors = Q()
+        for username in query.from_users:
+            authors |= Q(username__iexact=username)
+        author_ids = list(User.objects.filter(authors).values_list("pk", flat=True))
+    return visible, author_ids, channel_ids
 
 
 def message_search(
@@ -280,21 +333,47 @@ def message_search(
     query = _parsed(q)
     key = _query_key(query, channel_id)
     position = _decode_cursor(cursor, key) if cursor else None
-    visible = channels_visible_to(user)
-    if channel_id is not None:
-        visible = visible.filter(pk=channel_get(user=user, channel_id=channel_id).pk)
+    visible, author_ids, channel_ids = _scope(user, query, channel_id)
     messages = Message.objects.filter(
         channel__in=visible.values("pk"), deleted_at__isnull=True
     ).select_related("user", "channel")
-    if connection.vendor == "postgresql":
-        messages = _matching_postgresql(messages, query)
+    if author_ids == [] or channel_ids == []:
+        rows: list[Message] = []
+    elif connection.vendor == "postgresql":
+        rows = _with_timeout(
+            lambda: _found_messages(
+                messages,
+                _search_postgresql(
+                    query,
+                    author_ids=author_ids,
+                    channel_ids=channel_ids,
+                    position=position,
+                    count=limit + 1,
+                ),
+            )
+        )
     else:
-        messages = _matching_substring(messages, query)
-    messages = _filtered(messages, query).order_by("-rank", "-created_at", "-pk")
-    if position is not None:
-        messages = _after_position(messages, position)
-    rows = _rows(messages, limit + 1)
+        if author_ids is not None:
+            messages = messages.filter(user_id__in=author_ids)
+        if channel_ids is not None:
+            messages = messages.filter(channel_id__in=channel_ids)
+        rows = _search_substring(messages, query, position=position, count=limit + 1)
     terms = query.terms
     hits = [SearchHit(message, headline(message.content, terms)) for message in rows[:limit]]
     next_cursor = _encode_cursor(key, rows[limit - 1]) if len(rows) > limit else None
     return hits, next_cursor
+
+
+def _found_messages(
+    messages: QuerySet[Message], found: list[tuple[uuid.UUID, float, datetime]]
+) -> list[Message]:
+    """The messages of ``found`` in its order, read again under the visibility rules (the
+    application's and the database's), with their rank."""
+    by_id = messages.in_bulk([message_id for message_id, _, _ in found])
+    rows = []
+    for message_id, rank, _ in found:
+        message = by_id.get(message_id)
+        if message is not None:
+            message.rank = rank  # type: ignore[attr-defined]
+            rows.append(message)
+    return rows

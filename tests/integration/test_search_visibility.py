@@ -82,24 +82,33 @@ def _runtime_connection() -> psycopg.Connection[Any]:
     )
 
 
-MATCH_COUNT_SQL = (
-    "SELECT count(*), coalesce(string_agg(content, ' '), '') FROM chat_message"
-    " WHERE search_vector @@ to_tsquery('simple', 'merger')"
-    " OR chat_search_fold(content) LIKE '%merg%'"
+# chat_search as the selector calls it: one group of one term, "merger" or a part of it.
+SEARCH_SQL = (
+    "SELECT count(*) FROM chat_search(ARRAY[to_tsquery('simple', 'merger:*')], ARRAY[%s],"
+    " ARRAY[1], NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, 100)"
 )
+INDEX_SQL = "SELECT count(*) FROM chat_message_search WHERE content LIKE %s"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_runtime_role_counts_no_private_match_for_an_outsider(
+def test_the_runtime_role_finds_no_private_match_for_an_outsider(
     alice: Any, bob: Any, secrets: dict
 ) -> None:
-    """As the role the application runs as: an unfiltered count over the search indexes."""
+    """As the role the application runs as: the search function and the index table."""
     with _runtime_connection() as raw:
         raw.execute("SELECT set_config('app.role', 'authenticated', false)")
         raw.execute("SELECT set_config('app.user_id', %s, false)", [str(bob.pk)])
-        assert raw.execute(MATCH_COUNT_SQL).fetchone() == (0, "")
+        assert raw.execute(SEARCH_SQL, ["%merg%"]).fetchone() == (0,)
+        assert raw.execute(INDEX_SQL, ["%merger%"]).fetchone() == (0,)
+        assert raw.execute(INDEX_SQL, ["%zebra%"]).fetchone() == (1,)
         raw.execute("SELECT set_config('app.user_id', %s, false)", [str(alice.pk)])
-        assert raw.execute(MATCH_COUNT_SQL).fetchone() == (1, secrets["private"].content)
+        assert raw.execute(SEARCH_SQL, ["%merg%"]).fetchone() == (1,)
+        assert raw.execute(INDEX_SQL, ["%merger%"]).fetchone() == (1,)
+        raw.execute("SELECT set_config('app.role', '', false)")
+        assert raw.execute(SEARCH_SQL, ["%merg%"]).fetchone() == (0,)
+        # It may read the index (through the policy), never write it.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            raw.execute("DELETE FROM chat_message_search")
 
 
 @pytest.mark.django_db(transaction=True)

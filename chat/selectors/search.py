@@ -342,7 +342,7 @@ def message_search(
     elif connection.vendor == "postgresql":
         rows = _with_timeout(
             lambda: _found_messages(
-                messages,
+                visible,
                 _search_postgresql(
                     query,
                     author_ids=author_ids,
@@ -365,15 +365,21 @@ def message_search(
 
 
 def _found_messages(
-    messages: QuerySet[Message], found: list[tuple[uuid.UUID, float, datetime]]
+    visible: QuerySet[Channel], found: list[tuple[uuid.UUID, float, datetime]]
 ) -> list[Message]:
-    """The messages of ``found`` in its order, read again under the visibility rules (the
-    application's and the database's), with their rank."""
-    by_id = messages.in_bulk([message_id for message_id, _, _ in found])
+    """The live messages of ``found`` in its order, with their rank, read again under the
+    row-level security policies and kept only where the channel is in ``visible``."""
+    by_id = (
+        Message.objects.filter(deleted_at__isnull=True)
+        .select_related("user", "channel")
+        .in_bulk([message_id for message_id, _, _ in found])
+    )
+    channel_ids = {message.channel_id for message in by_id.values()}
+    shown = set(visible.filter(pk__in=channel_ids).values_list("pk", flat=True))
     rows = []
     for message_id, rank, _ in found:
         message = by_id.get(message_id)
-        if message is not None:
+        if message is not None and message.channel_id in shown:
             message.rank = rank  # type: ignore[attr-defined]
             rows.append(message)
     return rows

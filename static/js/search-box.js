@@ -2,7 +2,7 @@
 // as in Slack, Zulip and Mattermost, unless one is typing somewhere already.
 
 function typingInto(target) {
-  if (!(target instanceof Element)) return false;
+  if (!target || typeof target.closest !== "function") return false;
   return target.closest("input, textarea, select, [contenteditable='true']") !== null;
 }
 
@@ -18,4 +18,4 @@ export function bindSearchShortcut(doc = document) {
   });
 }
 
-bindSearchShortcut();
+if (typeof document !== "undefined") bindSearchShortcut();

@@ -15,6 +15,11 @@ export class RoomJump {
       target.classList.add("message-highlight");
       target.setAttribute("aria-current", "true");
       target.scrollIntoView({ block: "center" });
+      // The browser scrolls to the URL's #m-<id> once the page has loaded, to the top edge:
+      // centre it again then, so the messages before it show too.
+      window.addEventListener("load", () => target.scrollIntoView({ block: "center" }), {
+        once: true,
+      });
     }
     if (this.link) this.bindNewer();
   }

@@ -85,7 +85,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 def _channel_list_page(
     request: HttpRequest, form: ChannelCreateForm, status: int = 200
 ) -> HttpResponse:
-    channels = selectors.channel_list(user=acting_user(request))
+    # Channels only: direct messages are listed where conversations are (docs/web.md).
+    channels = selectors.channel_list(user=acting_user(request), kind=Channel.Kind.CHANNEL)
     return render(
         request, "chat/channel_list.html", {"channels": channels, "form": form}, status=status
     )

@@ -31,18 +31,22 @@ from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
 from chat.selectors.base import as_uuid, next_cursor
+from chat.selectors.dms import attach_dm_members
 
 
 def channels_visible_to(user: User) -> QuerySet[Channel]:
+    """Public channels and the user's own; moderators see every channel, but a direct
+    message only when they are in it."""
     channels = Channel.objects.all()
-    if roles.is_moderator(user):
-        return channels
     member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
+    if roles.is_moderator(user):
+        return channels.filter(Q(kind=Channel.Kind.CHANNEL) | Q(Exists(member_of)))
     return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
 
 
-def channel_list(*, user: User) -> QuerySet[Channel]:
-    """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``."""
+def channel_list(*, user: User, kind: str | None = None) -> QuerySet[Channel]:
+    """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``; with
+    ``kind``, only channels (``channel``) or only direct messages (``dm``)."""
     membership = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     read_up_to = Membership.objects.filter(channel=OuterRef(OuterRef("pk")), user=user)
     unread = (
@@ -57,20 +61,19 @@ def channel_list(*, user: User) -> QuerySet[Channel]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    return (
-        channels_visible_to(user)
-        .annotate(
-            is_member=Exists(membership),
-            unread_count=Case(
-                When(
-                    Exists(membership),
-                    then=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
-                ),
-                default=Value(0),
+    visible = channels_visible_to(user)
+    if kind is not None:
+        visible = visible.filter(kind=kind)
+    return visible.annotate(
+        is_member=Exists(membership),
+        unread_count=Case(
+            When(
+                Exists(membership),
+                then=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
             ),
-        )
-        .order_by("name")
-    )
+            default=Value(0),
+        ),
+    ).order_by("name")
 
 
 def channel_get(*, user: User, channel_id: Any) -> Channel:
@@ -106,7 +109,7 @@ def channel_get_with_membership(*, user: User, channel_id: Any) -> tuple[Channel
     channel = found[0]
     is_member = bool(getattr(channel, "is_member"))  # noqa: B009 (a computed column)
     # channels_visible_to, applied to the one row read.
-    if channel.is_private and not is_member and not roles.is_moderator(user):
+    if not is_member and (channel.is_dm or (channel.is_private and not roles.is_moderator(user))):
         raise NotFound("Channel not found.")
     return channel, is_member
 
@@ -128,13 +131,23 @@ def channel_members(*, user: User, channel_id: Any) -> QuerySet[Membership]:
 
 
 def channel_list_page(
-    *, user: User, limit: int, cursor: str | None = None
+    *, user: User, limit: int, cursor: str | None = None, kind: str | None = None
 ) -> tuple[list[Channel], str | None]:
     """A page of ``channel_list`` by name; the cursor is the last name of the page before."""
-    channels = channel_list(user=user)
+    channels = channel_list(user=user, kind=kind)
     if cursor:
         channels = channels.filter(name__gt=cursor)
-    return next_cursor(list(channels[: limit + 1]), limit, lambda channel: channel.name)
+    page = attach_dm_members(list(channels[: limit + 1]))
+    return next_cursor(page, limit, lambda channel: channel.name)
+
+
+def channel_shown_to(*, user: User, channel_id: Any) -> Channel | None:
+    """One channel as ``channel_list`` shows it to ``user`` (with a direct message's
+    members), or None when the user cannot see it."""
+    channel = channel_list(user=user).filter(pk=as_uuid(channel_id, field="channel_id")).first()
+    if channel is not None:
+        attach_dm_members([channel])
+    return channel
 
 
 def channel_members_page(
@@ -178,18 +191,19 @@ def channel_last_seqs(*, user: User, channel_ids: list[str]) -> dict[str, int]:
 
 def socket_rights(
     *, user_ids: list[Any], channel_ids: list[str]
-) -> tuple[dict[Any, User], set[str], set[tuple[Any, str]]]:
+) -> tuple[dict[Any, User], dict[str, str], set[tuple[Any, str]]]:
     """What the open sockets' users may still do, in three queries (chat.keepalive).
 
-    The current rows of ``user_ids`` by primary key, which of ``channel_ids`` are private,
-    and the (user id, channel id) memberships among them. Read as the service: it spans users.
+    The current rows of ``user_ids`` by primary key, which of ``channel_ids`` are private
+    ({id: kind}: a direct message is private to its members, moderators included), and the
+    (user id, channel id) memberships among them. Read as the service: it spans users.
     """
     users = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
     private = {
-        str(channel_id)
-        for channel_id in Channel.objects.filter(pk__in=channel_ids, is_private=True).values_list(
-            "id", flat=True
-        )
+        str(channel_id): kind
+        for channel_id, kind in Channel.objects.filter(
+            pk__in=channel_ids, is_private=True
+        ).values_list("id", "kind")
     }
     memberships = {
         (user_id, str(channel_id))
@@ -198,3 +212,14 @@ def socket_rights(
         ).values_list("user_id", "channel_id")
     }
     return users, private, memberships
+
+
+def channel_left_by(*, user: User, channel_id: Any) -> Channel | None:
+    """A channel as shown to someone who just left it (not a member, nothing unread), read
+    without regard to visibility: call as the service, for the user's own sockets only."""
+    channel = Channel.objects.filter(pk=as_uuid(channel_id, field="channel_id")).first()
+    if channel is not None:
+        attach_dm_members([channel])
+        channel.is_member = False  # type: ignore[attr-defined]
+        channel.unread_count = 0  # type: ignore[attr-defined]
+    return channel

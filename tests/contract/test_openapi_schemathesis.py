@@ -34,6 +34,8 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - message content has a visible character (the pattern only excludes white space);
 # - a search query has something to search for, and its filters are well-formed (dates,
 #   has:link), rules of the query language that a pattern cannot state.
+# - a direct message names existing, active people, 2-9 with its creator;
+# - the last owner of a private channel stays.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -47,6 +49,8 @@ include-name = [
     "POST /api/chat/messages/",
     "PATCH /api/chat/messages/{message_id}/",
     "GET /api/chat/search/",
+    "POST /api/chat/dms/",
+    "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

@@ -12,6 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from chat import services
 from chat.models import Channel
 from chat.selectors import search as search_selector
 from tests.factories import MembershipFactory
@@ -59,6 +60,25 @@ def test_members_and_moderators_find_them(alice: Any, moderator: Any, secrets: d
     assert [hit["message"]["id"] for hit in _search(moderator, "merger")] == [
         str(secrets["private"].pk)
     ]
+
+
+@pytest.mark.django_db
+def test_a_direct_message_is_found_by_its_members_only(
+    alice: Any, bob: Any, moderator: Any, user_factory: Any, channel: Any, post: Any
+) -> None:
+    """Not by an outsider, and not by a moderator either: DMs are for their members."""
+    carol = user_factory.create(username="carol")
+    MembershipFactory.create(channel=channel, user=carol)
+    dm, _ = services.dm_open(user=alice, user_ids=[bob.pk])
+    whisper = post(alice, dm, "quokka between us")
+    post(alice, channel, "a quokka in public")
+    for user in (alice, bob):
+        assert str(whisper.pk) in {hit["message"]["id"] for hit in _search(user, "quokka")}
+    for user in (carol, moderator):
+        results = _search(user, "quokka")
+        assert [hit["message"]["content"] for hit in results] == ["a quokka in public"]
+        assert _search(user, "between us") == []
+        assert _search(user, f"in:{dm.name} quokka") == []
 
 
 @pytest.mark.django_db

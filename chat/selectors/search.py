@@ -11,8 +11,9 @@ application's visibility rule and the row-level security policies. On SQLite a t
 case-insensitive substring, newest first.
 
 Visibility is the history's: messages of ``channels_visible_to`` (public channels and the
-user's own private ones; every channel for moderators), never tombstones. Everything runs
-under a statement timeout, so no search can hold a connection for long.
+user's own private ones; every channel for moderators, but a direct message only for its
+members), never tombstones. Everything runs under a statement timeout, so no search can hold
+a connection for long.
 """
 
 from __future__ import annotations

@@ -112,3 +112,13 @@ def test_a_room_opened_at_an_unknown_message_is_404(alice: Any, channel: Any) ->
     assert (
         client.get("/channels/general/?m=00000000-0000-0000-0000-000000000000").status_code == 404
     )
+
+
+def test_a_direct_message_result_is_titled_as_one(alice: Any, bob: Any, post: Any) -> None:
+    from chat import services
+
+    dm, _ = services.dm_open(user=alice, user_ids=[bob.pk])
+    post(alice, dm, "quokka sighting")
+    html = _logged_in(bob).get("/search/", {"q": "quokka"}).content.decode()
+    assert f'href="/channels/{dm.name}/">Direct message</a>' in html
+    assert f"#{dm.name}" not in html

@@ -27,4 +27,5 @@ urlpatterns = [
     re_path(
         r"^messages/(?P<message_id>[^/]+)/?$", api.MessageDetailView.as_view(), name="api-message"
     ),
+    re_path(r"^search/?$", api.SearchView.as_view(), name="api-search"),
 ]

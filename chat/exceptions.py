@@ -48,3 +48,11 @@ class RateLimited(ChatError, status_code=429, code="rate_limited"):
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class Unavailable(ChatError, status_code=503, code="unavailable"):
+    """The database gave up on a request in time (a search past its statement timeout)."""
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

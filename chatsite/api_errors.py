@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from chat.exceptions import ChatError, RateLimited
+from chat.exceptions import ChatError, RateLimited, Unavailable
 
 GENERIC_VALIDATION_DETAIL = "Invalid input."
 
@@ -76,7 +76,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ChatError):
         set_rollback()
         answer = Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Unavailable):
             answer["Retry-After"] = str(exc.retry_after)
         return answer
     response = drf_exception_handler(exc, context)

@@ -66,6 +66,7 @@ EDIT = Limit("edit", "CHAT_EDIT_RATE")
 MEMBER_ADD = Limit("member-add", "CHAT_MEMBER_ADD_RATE")
 INVITE = Limit("invite", "CHAT_INVITE_RATE")
 PROFILE = Limit("profile", "CHAT_PROFILE_RATE")
+SEARCH = Limit("search", "CHAT_SEARCH_RATE")
 # Member removals (not leaving) share the adds' budget: one budget for member changes.
 MEMBER_CHANGE = MEMBER_ADD
 DM_CREATE = Limit("dm-create", "CHAT_DM_CREATE_RATE")

@@ -410,6 +410,7 @@ CHAT_MESSAGE_RATE = os.environ.get("CHAT_MESSAGE_RATE", "120/min")
 CHAT_EDIT_RATE = os.environ.get("CHAT_EDIT_RATE", "60/min")
 CHAT_CHANNEL_CREATE_RATE = os.environ.get("CHAT_CHANNEL_CREATE_RATE", "20/hour")
 CHAT_MEMBER_ADD_RATE = os.environ.get("CHAT_MEMBER_ADD_RATE", "60/min")
+CHAT_SEARCH_RATE = os.environ.get("CHAT_SEARCH_RATE", "60/min")
 CHAT_DM_CREATE_RATE = os.environ.get("CHAT_DM_CREATE_RATE", "60/min")
 CHAT_USER_SEARCH_RATE = os.environ.get("CHAT_USER_SEARCH_RATE", "300/min")
 # Per client address, every login, token and sign-up door together:
@@ -417,6 +418,8 @@ CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address
 # (0: use the peer address; a client could otherwise pick its own address).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# A search query that runs longer than this is cancelled and answered 503 (docs/search.md).
+CHAT_SEARCH_TIMEOUT_MS = env_int("CHAT_SEARCH_TIMEOUT_MS", 3000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

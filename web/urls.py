@@ -18,4 +18,5 @@ urlpatterns = [
     path("channels/new/", views.channel_create, name="channel_create"),
     path("channels/<str:name>/", views.room, name="room"),
     path("channels/<str:name>/join/", views.channel_join, name="channel_join"),
+    path("search/", views.search, name="search"),
 ]

@@ -103,18 +103,21 @@ def _room_page(
 ) -> HttpResponse:
     user = acting_user(request)
     before = request.GET.get("before") or None
+    # ?m=<id>: the page around one message (a search result, a link), shown highlighted.
+    around = None if before else request.GET.get("m") or None
     # Read last_seq before the page: a change that lands in between is replayed by the
     # script's since_seq catch-up, and the page never claims more than it shows.
     last_seq = channel.last_seq
     try:
         page, has_more = selectors.message_page(
-            user=user, channel_id=channel.pk, limit=ROOM_PAGE_SIZE, before=before
+            user=user, channel_id=channel.pk, limit=ROOM_PAGE_SIZE, before=before, around=around
         )
     except ChatError as error:
         raise Http404(error.detail) from None
     membership = selectors.membership_get(user=user, channel=channel)
     read_up_to = membership.last_read_seq if membership else last_seq
-    if membership is not None and before is None and last_seq > read_up_to:
+    at_latest = before is None and around is None
+    if membership is not None and at_latest and last_seq > read_up_to:
         services.channel_mark_read(user=user, channel_id=channel.pk, seq=last_seq)
     first_unread = next((m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk), None)
     members = selectors.channel_members(user=user, channel_id=channel.pk)
@@ -123,6 +126,9 @@ def _room_page(
         "page": page,
         "has_more": has_more,
         "older_than": before,
+        "highlight": around,
+        "has_newer": around is not None and bool(page) and page[-1].seq < last_seq,
+        "newest_shown": page[-1].pk if page else None,
         "last_seq": last_seq,
         "is_member": membership is not None,
         "first_unread": first_unread,
@@ -132,6 +138,54 @@ def _room_page(
         "heartbeat_s": settings.HEARTBEAT_SECONDS,
     }
     return render(request, "chat/room.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET"])
+def search(request: HttpRequest) -> HttpResponse:
+    """Search results (docs/web.md "Search"): grouped by channel, newest page first."""
+    q = request.GET.get("q", "")
+    cursor = request.GET.get("cursor") or None
+    context: dict[str, Any] = {"q": q, "groups": [], "next": None, "error": None}
+    status = 200
+    if q.strip():
+        try:
+            hits, context["next"] = selectors.message_search(
+                user=acting_user(request), q=q, cursor=cursor
+            )
+        except ChatError as error:
+            context["error"] = error.detail
+            status = error.status_code
+        else:
+            context["groups"] = search_groups(hits)
+            context["count"] = len(hits)
+        context["chips"] = search_chips(q)
+    response = render(request, "chat/search.html", context, status=status)
+    if status in (429, 503):
+        response["Retry-After"] = "1"
+    return response
+
+
+def search_groups(hits: list[selectors.SearchHit]) -> list[dict[str, Any]]:
+    """Consecutive hits of one channel under one heading, in the order of relevance."""
+    groups: list[dict[str, Any]] = []
+    for hit in hits:
+        if not groups or groups[-1]["channel"].pk != hit.message.channel_id:
+            groups.append({"channel": hit.message.channel, "hits": []})
+        groups[-1]["hits"].append(hit)
+    return groups
+
+
+def search_chips(q: str) -> list[dict[str, str]]:
+    """The filters of ``q`` as chips, each with the query that drops it."""
+    words = q.split()
+    chips = []
+    for index, word in enumerate(words):
+        key, _, value = word.partition(":")
+        if value and key.lower() in {"from", "in", "has", "before", "after"}:
+            rest = " ".join(words[:index] + words[index + 1 :])
+            chips.append({"label": word, "without": rest})
+    return chips
 
 
 def _visible_channel(request: HttpRequest, name: str) -> Channel:

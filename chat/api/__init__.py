@@ -19,6 +19,7 @@ from chat.api.channels import (
 )
 from chat.api.dms import DirectMessageListView
 from chat.api.messages import MessageDetailView, MessageListView
+from chat.api.search import SearchView
 from chat.api.users import UserSearchView
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "DirectMessageListView",
     "MessageDetailView",
     "MessageListView",
+    "SearchView",
     "UserSearchView",
 ]

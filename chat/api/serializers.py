@@ -16,12 +16,14 @@ from rest_framework import serializers
 from accounts.models import User
 from chat import events
 from chat.models import Channel, Membership
+from chat.search_syntax import MAX_QUERY_LENGTH
 from chat.selectors import (
     DEFAULT_LIST_PAGE_SIZE,
     DEFAULT_PAGE_SIZE,
     MAX_LIST_PAGE_SIZE,
     MAX_PAGE_SIZE,
 )
+from chat.selectors.search import DEFAULT_SEARCH_PAGE_SIZE, MAX_SEARCH_PAGE_SIZE
 from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
 
 # PostgreSQL bigint: larger numbers are refused here rather than by the database.
@@ -233,11 +235,18 @@ class MessageListQuerySerializer(QuerySerializer):
         max_value=MAX_BIGINT,
         help_text="Every change (creates, edits, tombstones) with change_seq above it.",
     )
+    around = serializers.UUIDField(
+        required=False,
+        help_text=(
+            "A message id: that message and the live messages around it, about half older "
+            "and half newer; has_more says whether older ones remain."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        cursors = [name for name in ("before", "after", "since_seq") if name in attrs]
+        cursors = [name for name in ("before", "after", "since_seq", "around") if name in attrs]
         if len(cursors) > 1:
-            message = "Use at most one of before, after and since_seq."
+            message = "Use at most one of before, after, since_seq and around."
             raise serializers.ValidationError({name: [message] for name in cursors})
         return attrs
 
@@ -294,3 +303,47 @@ class ChannelListQuerySerializer(ListPageQuerySerializer):
         required=False,
         help_text="Only channels (`channel`) or only direct messages (`dm`).",
     )
+
+
+# --- Search --------------------------------------------------------------------------------
+
+
+class SearchQuerySerializer(QuerySerializer):
+    """The query string of a search (docs/api.md "Search")."""
+
+    q = serializers.CharField(
+        max_length=MAX_QUERY_LENGTH,
+        trim_whitespace=False,
+        help_text=(
+            'Words, "phrases", OR, -word, from:username, in:channel-name, has:link, '
+            "before:YYYY-MM-DD, after:YYYY-MM-DD."
+        ),
+    )
+    channel_id = serializers.UUIDField(required=False, help_text="Search one channel only.")
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SEARCH_PAGE_SIZE,
+        required=False,
+        default=DEFAULT_SEARCH_PAGE_SIZE,
+    )
+    cursor = serializers.CharField(
+        required=False, max_length=500, help_text="`next` of the page before, same q."
+    )
+
+
+class SearchChannelSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class SearchHitSerializer(serializers.Serializer):
+    message = MessageShapeSerializer()
+    channel = SearchChannelSerializer()
+    headline = serializers.CharField(
+        help_text="The content, HTML-escaped, with <mark> around the hits; long ones cut (…)."
+    )
+
+
+class SearchPageSerializer(serializers.Serializer):
+    results = SearchHitSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The cursor of the next page.")

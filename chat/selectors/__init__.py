@@ -38,12 +38,14 @@ from chat.selectors.dms import (
     dm_title,
 )
 from chat.selectors.messages import changes_since, message_get, message_page
+from chat.selectors.search import SearchHit, message_search
 
 __all__ = [
     "DEFAULT_LIST_PAGE_SIZE",
     "DEFAULT_PAGE_SIZE",
     "MAX_LIST_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "SearchHit",
     "as_uuid",
     "attach_dm_members",
     "changes_since",
@@ -68,5 +70,6 @@ __all__ = [
     "membership_get",
     "message_get",
     "message_page",
+    "message_search",
     "socket_rights",
 ]

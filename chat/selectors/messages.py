@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
 from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Message
@@ -43,17 +45,21 @@ def message_page(
     before: Any = None,
     after: Any = None,
     since_seq: int | None = None,
+    around: Any = None,
 ) -> tuple[list[Message], bool]:
     """One page of a channel's history, oldest first, and whether more lies beyond it.
 
     No cursor: the newest ``limit`` live messages. ``before`` / ``after`` (message ids): the
     ``limit`` live messages just older / newer. ``since_seq``: every change after it in
-    change order, tombstones included (for catching up).
+    change order, tombstones included (for catching up). ``around`` (a message id): that
+    message with up to ``limit`` live messages in all, about half older and half newer
+    (fewer on one side fill up from the other); ``has_more`` then says whether older ones
+    remain, as on the other pages, and ``after=`` the last id pages on.
     """
-    if sum(cursor is not None for cursor in (before, after, since_seq)) > 1:
+    if sum(cursor is not None for cursor in (before, after, since_seq, around)) > 1:
         raise ValidationError(
-            "Use at most one of before, after and since_seq.",
-            fields={"before": ["Use at most one of before, after and since_seq."]},
+            "Use at most one of before, after, since_seq and around.",
+            fields={"before": ["Use at most one of before, after, since_seq and around."]},
         )
     channel = channel_get(user=user, channel_id=channel_id)
     messages = Message.objects.filter(channel=channel).select_related("user")
@@ -61,6 +67,9 @@ def message_page(
         rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
         return rows[:limit], len(rows) > limit
     live = messages.filter(deleted_at__isnull=True)
+    if around is not None:
+        seq = _message_seq_in_channel(channel=channel, message_id=around, field="around")
+        return _page_around(live, seq=seq, limit=limit)
     if after is not None:
         seq = _message_seq_in_channel(channel=channel, message_id=after, field="after")
         rows = list(live.filter(seq__gt=seq).order_by("seq")[: limit + 1])
@@ -71,6 +80,16 @@ def message_page(
     rows = list(live.order_by("-seq")[: limit + 1])
     has_more = len(rows) > limit
     return list(reversed(rows[:limit])), has_more
+
+
+def _page_around(live: QuerySet[Message], *, seq: int, limit: int) -> tuple[list[Message], bool]:
+    """The live messages around ``seq`` (it included): ``limit`` in all where there are."""
+    newer = list(live.filter(seq__gte=seq).order_by("seq")[:limit])
+    older = list(live.filter(seq__lt=seq).order_by("-seq")[: limit + 1])
+    newer_count = min(len(newer), max(limit - min(len(older), limit // 2), 1))
+    older_count = min(len(older), limit - newer_count)
+    page = list(reversed(older[:older_count])) + newer[:newer_count]
+    return page, len(older) > older_count
 
 
 def changes_since(

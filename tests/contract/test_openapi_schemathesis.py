@@ -35,6 +35,8 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - a display name holds no control or formatting character;
 # - a password change needs the right current password, and the new one passes the validators;
 # - an invitation's expiry lies in the future, within a year;
+# - a search query has something to search for, and its filters are well-formed (dates,
+#   has:link), rules of the query language that a pattern cannot state;
 # - a direct message names existing, active people, 2-9 with its creator;
 # - the last owner of a private channel stays.
 CONFIG = """
@@ -52,6 +54,7 @@ include-name = [
     "POST /api/chat/channels/{channel_id}/read/",
     "POST /api/chat/messages/",
     "PATCH /api/chat/messages/{message_id}/",
+    "GET /api/chat/search/",
     "POST /api/chat/dms/",
     "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
 ]

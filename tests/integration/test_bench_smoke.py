@@ -89,3 +89,29 @@ def test_ws_idle_smoke_keeps_every_connection() -> None:
         assert result["handshake"]["count"] == 12, target
         assert result["servers_alive_after_mass_disconnect"], target
     assert "rss_per_connection_vs_websockets" in summary["ratios"]
+
+
+def test_search_smoke_generates_searches_and_posts() -> None:
+    summary = run_bench(
+        "search",
+        *("--messages", "3000", "--channels", "50", "--users", "20", "--rounds", "1"),
+        *("--posts", "20", "--post-blocks", "2", "--regenerate"),
+    )
+    assert summary["corpus"]["messages"] == 3000
+    for persona in ("member_of_a_tenth", "moderator_reads_all"):
+        queries = summary["queries"][persona]["per_query"]
+        assert set(queries) == {
+            "common_word",
+            "rare_word",
+            "phrase",
+            "prefix",
+            "partial_word",
+            "url_fragment",
+            "identifier",
+            "from_and_word",
+            "no_hit",
+        }
+        assert queries["common_word"]["first_page_hits"] > 0
+        assert queries["no_hit"]["first_page_hits"] == 0
+    assert [block["search_indexes"] for block in summary["posting"]["blocks"]] == [True, False]
+    assert summary["posting"]["ratio_with_vs_without"] is not None

@@ -63,6 +63,8 @@ MESSAGE = Limit("message", "CHAT_MESSAGE_RATE")
 CHANNEL_CREATE = Limit("channel-create", "CHAT_CHANNEL_CREATE_RATE")
 EDIT = Limit("edit", "CHAT_EDIT_RATE")
 MEMBER_ADD = Limit("member-add", "CHAT_MEMBER_ADD_RATE")
+REACTION = Limit("reaction", "CHAT_REACTION_RATE")
+PREVIEW = Limit("preview", "CHAT_PREVIEW_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

@@ -17,6 +17,7 @@ from chat.api.channels import (
     ChannelReadView,
 )
 from chat.api.messages import MessageDetailView, MessageListView
+from chat.api.reactions import PreviewView, ReactionDetailView, ReactionListView
 
 __all__ = [
     "ChannelDetailView",
@@ -27,4 +28,7 @@ __all__ = [
     "ChannelReadView",
     "MessageDetailView",
     "MessageListView",
+    "PreviewView",
+    "ReactionDetailView",
+    "ReactionListView",
 ]

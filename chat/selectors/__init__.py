@@ -27,7 +27,13 @@ from chat.selectors.channels import (
     membership_get,
     socket_rights,
 )
-from chat.selectors.messages import changes_since, message_get, message_page
+from chat.selectors.messages import (
+    changes_since,
+    message_get,
+    message_get_any,
+    message_page,
+    thread_page,
+)
 
 __all__ = [
     "DEFAULT_LIST_PAGE_SIZE",
@@ -49,6 +55,8 @@ __all__ = [
     "co_member_ids",
     "membership_get",
     "message_get",
+    "message_get_any",
     "message_page",
     "socket_rights",
+    "thread_page",
 ]

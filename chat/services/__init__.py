@@ -5,8 +5,9 @@ takes the channel's next seq for each change (``base.next_seq``), and queues the
 ``chat.events`` to leave on commit. The REST views, the WebSocket consumer and the admin all
 call these functions, so there is one validation, one permission check and one broadcast.
 
-One module per concern: ``messages`` (post, edit, delete), ``channels`` (channels, members,
-read markers), ``moderation`` (the moderators' actions); ``base`` holds what they share.
+One module per concern: ``messages`` (post, edit, delete, replies), ``reactions``,
+``channels`` (channels, members, read markers), ``moderation`` (the moderators' actions);
+``base`` holds what they share.
 Callers use the names re-exported here (``services.message_create``).
 """
 
@@ -19,13 +20,19 @@ from chat.services.channels import (
     channel_member_remove,
     channel_member_set_role,
 )
-from chat.services.messages import message_create, message_delete, message_edit
+from chat.services.messages import (
+    message_create,
+    message_delete,
+    message_edit,
+    message_preview,
+)
 from chat.services.moderation import (
     channel_archive,
     channel_unarchive,
     message_restore,
     message_tombstone_by_moderator,
 )
+from chat.services.reactions import reaction_add, reaction_remove
 
 __all__ = [
     "channel_archive",
@@ -40,6 +47,9 @@ __all__ = [
     "message_create",
     "message_delete",
     "message_edit",
+    "message_preview",
     "message_restore",
     "message_tombstone_by_moderator",
+    "reaction_add",
+    "reaction_remove",
 ]

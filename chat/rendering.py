@@ -15,8 +15,10 @@ steps, each with one job:
    schemes, and gives every link ``rel="noopener noreferrer nofollow ugc"``. Whatever the
    first two steps let through, this one is the last word.
 
-Rendering is bounded: content is at most 4000 code points, nesting stops at MAX_NESTING, and
-docs/performance.md records the cost of pathological input.
+Rendering is bounded: content is at most 4000 code points, nesting stops at MAX_NESTING, code
+past MAX_HIGHLIGHT_CHARS is not highlighted, content whose link or emphasis openers would make
+markdown-it slow shows as plain text, and docs/performance.md records the cost of
+pathological input.
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ from pygments.util import ClassNotFound
 # Blocks and inline markup nested deeper than this render as text (markdown-it's guard).
 MAX_NESTING = 20
 # Code longer than this is shown plain: highlighting is the costliest step.
-MAX_HIGHLIGHT_CHARS = 4000
+MAX_HIGHLIGHT_CHARS = 2000
+# Past these counts markdown-it's link and emphasis scans grow towards a tenth of a second
+# (docs/performance.md, "Rendering"): such content is shown as plain text instead.
+MAX_LINK_OPENERS = 200
+MAX_DELIMITERS = 600
 
 BROADCAST_MENTIONS = ("channel", "here")
 
@@ -239,10 +245,24 @@ def sanitize(markup: str) -> str:
     return str(_cleaner().clean(markup))
 
 
+def too_costly(content: str) -> bool:
+    """Whether formatting ``content`` could take long (many link or emphasis openers)."""
+    delimiters = content.count("*") + content.count("_") + content.count("~")
+    return content.count("[") > MAX_LINK_OPENERS or delimiters > MAX_DELIMITERS
+
+
+def render_plain(content: str) -> str:
+    """``content`` as escaped text in one paragraph, its newlines as line breaks."""
+    return "<p>" + html.escape(content, quote=False).replace("\n", "<br>\n") + "</p>"
+
+
 def render(content: str, mentions: MentionContext | None = None) -> str:
-    """``content`` as sanitized HTML; '' for '' (a tombstone)."""
+    """``content`` as sanitized HTML; '' for '' (a tombstone). Content that would be costly
+    to format (``too_costly``) is shown as plain text."""
     if not content:
         return ""
+    if too_costly(content):
+        return sanitize(render_plain(content))
     markup = _parser().render(content, {"mentions": mentions or MentionContext()})
     return sanitize(markup).strip()
 

@@ -25,6 +25,7 @@ from chat.services.messages import (
     message_delete,
     message_edit,
     message_preview,
+    messages_render_missing,
 )
 from chat.services.moderation import (
     channel_archive,
@@ -50,6 +51,7 @@ __all__ = [
     "message_preview",
     "message_restore",
     "message_tombstone_by_moderator",
+    "messages_render_missing",
     "reaction_add",
     "reaction_remove",
 ]

@@ -189,9 +189,11 @@ export class Room {
     const existing = document.getElementById(`m-${message.id}`);
     if (existing) {
       if (Number(existing.dataset.changeSeq) >= Number(message.change_seq)) return;
+      const follow = this.nearBottom();
       existing.dataset.changeSeq = message.change_seq;
       renderRich(existing, message, this.userId);
       existing.querySelector(".message-edited").hidden = !message.edited_at;
+      if (follow) this.scrollToBottom();
       return;
     }
     if (message.client_id && this.composer.confirm(message.client_id, message)) return;

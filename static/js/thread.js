@@ -7,7 +7,7 @@ import { API, api } from "./api.js";
 import { codePoints, newClientId } from "./outgoing.js";
 import { EmojiPicker, toggleReaction } from "./reactions.js";
 import { renderMessage } from "./render.js";
-import { showReplyCount } from "./rich.js";
+import { renderRich, showReplyCount } from "./rich.js";
 
 const SEEN_KEY = "chatsite:thread-seen:";
 
@@ -150,12 +150,15 @@ export class RichMessages {
   applyReply(message) {
     if (!this.panel || message.parent_id !== this.parentId) return;
     const existing = this.replies.querySelector(`#m-${CSS.escape(message.id)}`);
-    if (existing && Number(existing.dataset.changeSeq) >= Number(message.change_seq)) return;
-    const node = renderMessage(this.room.template, message, this.room.userId);
     if (existing) {
-      existing.replaceWith(node);
+      // In place, as the room does: an open editor or the focus stays where it is.
+      if (Number(existing.dataset.changeSeq) >= Number(message.change_seq)) return;
+      existing.dataset.changeSeq = message.change_seq;
+      renderRich(existing, message, this.room.userId);
+      existing.querySelector(".message-edited").hidden = !message.edited_at;
       return;
     }
+    const node = renderMessage(this.room.template, message, this.room.userId);
     const empty = this.replies.querySelector(".thread-empty");
     if (empty) empty.remove();
     const later = [...this.replies.querySelectorAll(".message")].find(

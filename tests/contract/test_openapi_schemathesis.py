@@ -31,7 +31,9 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - a new account's password passes Django's password validators, its username is free and
 #   does not look like a taken one;
 # - a channel name is free; a member to add exists; only a member keeps a read marker;
-# - message content has a visible character (the pattern only excludes white space).
+# - message content has a visible character (the pattern only excludes white space);
+# - a reaction is one Unicode emoji (the emoji data, not a pattern, decides), a reply's parent
+#   is a top-level message of the same channel, a thread is a top-level message.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -44,6 +46,8 @@ include-name = [
     "POST /api/chat/channels/{channel_id}/read/",
     "POST /api/chat/messages/",
     "PATCH /api/chat/messages/{message_id}/",
+    "POST /api/chat/messages/{message_id}/reactions/",
+    "POST /api/chat/preview/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

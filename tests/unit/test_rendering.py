@@ -223,12 +223,15 @@ PATHOLOGICAL: dict[str, str] = {
 def test_pathological_input_renders_quickly(name: str) -> None:
     source = PATHOLOGICAL[name]
     assert len(source) <= 4000
-    render(source, ALICE)  # warm caches (lexers, the parser)
-    started = time.perf_counter()
-    html = render(source, ALICE)
-    elapsed = time.perf_counter() - started
+    html = render(source, ALICE)  # also warms caches (lexers, the parser)
     assert_inert(html)
-    assert elapsed < 0.5, f"{name}: {elapsed * 1000:.1f} ms"
+    # The best of three: on a busy shared machine one run can wait long for a core.
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        render(source, ALICE)
+        timings.append(time.perf_counter() - started)
+    assert min(timings) < 0.5, f"{name}: {min(timings) * 1000:.1f} ms"
 
 
 def test_costly_content_is_shown_as_plain_text() -> None:

@@ -46,7 +46,8 @@ MAX_NESTING = 20
 # Code longer than this is shown plain: highlighting is the costliest step.
 MAX_HIGHLIGHT_CHARS = 2000
 # Past these counts markdown-it's link and emphasis scans grow towards a tenth of a second
-# (docs/performance.md, "Rendering"): such content is shown as plain text instead.
+# (docs/performance.md, "Rendering: what rich messages cost"): such content shows as plain
+# text instead.
 MAX_LINK_OPENERS = 200
 MAX_DELIMITERS = 600
 

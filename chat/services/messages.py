@@ -150,6 +150,8 @@ def message_create(
         if client_id is not None and (found := _sent_before(user=user, client_id=client_id)):
             return found, False
         raise
+    # Rendered before the seq is taken: the channel's lock is held only for the insert.
+    rendered = render_content(user=user, channel_id=channel.pk, content=text)
     try:
         # Only a repeated client_id is recovered from here: its savepoint gives the seq back.
         # Any other failure leaves the service, whose own savepoint undoes it.
@@ -159,7 +161,7 @@ def message_create(
                 channel=channel,
                 user=user,
                 content=text,
-                rendered=render_content(user=user, channel_id=channel.pk, content=text),
+                rendered=rendered,
                 seq=seq,
                 change_seq=seq,
                 client_id=client_id,

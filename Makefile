@@ -53,6 +53,9 @@ E2E_DIR := tests/e2e
 browser: $(E2E_DIR)/node_modules/.installed
 	test -x $(CHROMIUM) || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	# Colour emoji for reactions and :shortcodes: in browser tests and screenshots.
+	test -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji >/dev/null)
 
 NEED_NPM = command -v npm >/dev/null || (apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)

@@ -28,4 +28,15 @@ urlpatterns = [
         r"^messages/(?P<message_id>[^/]+)/?$", api.MessageDetailView.as_view(), name="api-message"
     ),
     re_path(r"^search/?$", api.SearchView.as_view(), name="api-search"),
+    re_path(
+        r"^messages/(?P<message_id>[^/]+)/reactions/?$",
+        api.ReactionListView.as_view(),
+        name="api-message-reactions",
+    ),
+    re_path(
+        r"^messages/(?P<message_id>[^/]+)/reactions/(?P<emoji>[^/]+)/?$",
+        api.ReactionDetailView.as_view(),
+        name="api-message-reaction",
+    ),
+    re_path(r"^preview/?$", api.PreviewView.as_view(), name="api-preview"),
 ]

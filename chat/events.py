@@ -66,6 +66,25 @@ def message_data(message: Message) -> dict[str, Any]:
         "change_seq": message.change_seq,
         "client_id": str(message.client_id) if message.client_id else None,
         "author": author_data(message.user),
+        "rendered": message.rendered,
+        "parent_id": str(message.parent_id) if message.parent_id else None,
+        "reply_count": message.reply_count,
+        "last_reply_at": _iso(message.last_reply_at),
+        "reactions": message.reactions,
+    }
+
+
+def thread_data(message: Message) -> dict[str, Any]:
+    """For a reply's events: its thread's parent and the parent's reply count and latest
+    reply time, as they stand after the change (the parent itself takes no seq)."""
+    if message.parent_id is None:
+        return {}
+    parent = message.parent
+    assert parent is not None
+    return {
+        "parent_id": str(message.parent_id),
+        "reply_count": parent.reply_count,
+        "last_reply_at": _iso(parent.last_reply_at),
     }
 
 
@@ -77,8 +96,14 @@ def message_event(message: Message, kind: str) -> dict[str, Any]:
             "seq": message.change_seq,
             "id": str(message.pk),
             "channel_id": str(message.channel_id),
+            **thread_data(message),
         }
-    return {"type": kind, "seq": message.change_seq, "message": message_data(message)}
+    return {
+        "type": kind,
+        "seq": message.change_seq,
+        "message": message_data(message),
+        **thread_data(message),
+    }
 
 
 def encode(event: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db import models
+from django.db.models import JSONField, Value
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
@@ -136,9 +137,29 @@ class Message(models.Model):
     seq = models.BigIntegerField(editable=False)
     change_seq = models.BigIntegerField(editable=False)
     client_id = models.UUIDField(null=True, blank=True)
+    # The HTML every client shows, rendered from content at create and edit (chat/rendering.py).
+    rendered = models.TextField(blank=True, default="", db_default="")
+    # Threads: a reply names its top-level parent; the parent counts its live replies.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    reply_count = models.IntegerField(default=0, db_default=0, editable=False)
+    last_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Reactions as clients see them, [{emoji, count, user_ids}], kept by the reaction services
+    # from chat_reaction (the truth) in the transaction that changes it.
+    reactions = models.JSONField(
+        default=list, db_default=Value([], JSONField()), blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["channel", "seq"]
+        indexes = [
+            models.Index(
+                fields=["parent", "seq"],
+                name="chat_message_thread",
+                condition=models.Q(parent__isnull=False),
+            ),
+        ]
         constraints = [
             # A live message holds 1-4000 characters; a tombstone holds ''.
             models.CheckConstraint(
@@ -166,6 +187,29 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class Reaction(models.Model):
+    """One user's emoji on one message: one per (message, user, emoji)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reaction_rows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["message", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="chat_reaction_unique"
+            ),
+            models.CheckConstraint(
+                condition=GreaterThanOrEqual(Length("emoji"), 1), name="chat_reaction_emoji_len"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
 
 
 class MessageRevision(models.Model):

@@ -44,6 +44,44 @@ class MessageCreateSerializer(serializers.Serializer):
     channel_id = StrictUUIDField()
     content = ContentField()
     client_id = StrictUUIDField(required=False, allow_null=True, default=None)
+    parent_id = StrictUUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Reply in this message's thread (a top-level message of the same channel).",
+    )
+
+
+class EmojiField(serializers.CharField):
+    """One Unicode emoji, as a string (the service checks that it is one)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=64, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = EmojiField()
+
+
+class ReactionFrameSerializer(ReactionSerializer):
+    """``reaction.add`` / ``reaction.remove`` frames: the REST body plus the message's id."""
+
+    message_id = StrictUUIDField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    content = ContentField()
+    channel_id = StrictUUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The channel it would go to (decides whether @channel and @here apply).",
+    )
 
 
 class MessageEditSerializer(serializers.Serializer):

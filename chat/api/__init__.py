@@ -19,6 +19,7 @@ from chat.api.channels import (
 )
 from chat.api.dms import DirectMessageListView
 from chat.api.messages import MessageDetailView, MessageListView
+from chat.api.reactions import PreviewView, ReactionDetailView, ReactionListView
 from chat.api.search import SearchView
 from chat.api.users import UserSearchView
 
@@ -33,6 +34,9 @@ __all__ = [
     "DirectMessageListView",
     "MessageDetailView",
     "MessageListView",
+    "PreviewView",
+    "ReactionDetailView",
+    "ReactionListView",
     "SearchView",
     "UserSearchView",
 ]

@@ -23,21 +23,25 @@ from chatsite.api_errors import error_responses
 class MessageListView(APIView):
     @extend_schema(
         tags=["messages"],
-        summary="A page of a channel's history, oldest first",
+        summary="A page of a channel's top-level history, or of a thread, oldest first",
         operation_id="chat_messages_list",
         parameters=[MessageListQuerySerializer],
         responses={200: MessagePageSerializer, **error_responses(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
         query = common.validated(MessageListQuerySerializer, request.query_params)
-        messages, has_more = selectors.message_page(user=acting_user(request), **query)
+        if "thread" in query:
+            messages, has_more = selectors.thread_page(user=acting_user(request), **query)
+        else:
+            messages, has_more = selectors.message_page(user=acting_user(request), **query)
         return Response(
             {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
         )
 
     @extend_schema(
         tags=["messages"],
-        summary="Post a message; a repeated client_id returns the original with 200",
+        summary="Post a message (with parent_id: a reply); a repeated client_id returns the "
+        "original with 200",
         request=MessageCreateSerializer,
         responses={
             201: MessageShapeSerializer,

@@ -167,6 +167,16 @@ class ReadMarkerSerializer(serializers.Serializer):
 # --- Messages --------------------------------------------------------------------------------
 
 
+class ReactionSummarySerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    user_ids = serializers.ListField(child=serializers.CharField())
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    rendered = serializers.CharField()
+
+
 @extend_schema_serializer(component_name="Message")
 class MessageShapeSerializer(serializers.Serializer):
     """The REST shape of a message (``chat.events.message_data``), for the schema."""
@@ -182,6 +192,16 @@ class MessageShapeSerializer(serializers.Serializer):
     change_seq = serializers.IntegerField(help_text="The channel seq of its latest change.")
     client_id = serializers.UUIDField(allow_null=True)
     author = AuthorSerializer()
+    rendered = serializers.CharField(
+        help_text="The content as sanitized HTML, rendered by the server: what clients show. "
+        "'' for a tombstone."
+    )
+    parent_id = serializers.UUIDField(
+        allow_null=True, help_text="The thread's first message, for a reply; null otherwise."
+    )
+    reply_count = serializers.IntegerField(help_text="Live replies in its thread.")
+    last_reply_at = serializers.DateTimeField(allow_null=True)
+    reactions = ReactionSummarySerializer(many=True)
 
 
 class MessagePageSerializer(serializers.Serializer):
@@ -217,9 +237,16 @@ class ListPageQuerySerializer(QuerySerializer):
 
 
 class MessageListQuerySerializer(QuerySerializer):
-    """The query string of the history: one channel, a page size and at most one cursor."""
+    """The query string of the history: one channel (or one thread), a page size and at most
+    one cursor."""
 
-    channel_id = serializers.UUIDField()
+    channel_id = serializers.UUIDField(
+        required=False, help_text="The channel whose top-level messages to list."
+    )
+    thread = serializers.UUIDField(
+        required=False,
+        help_text="A top-level message: list its replies, oldest first (with limit and after).",
+    )
     limit = serializers.IntegerField(
         min_value=1, max_value=MAX_PAGE_SIZE, required=False, default=DEFAULT_PAGE_SIZE
     )
@@ -244,6 +271,15 @@ class MessageListQuerySerializer(QuerySerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("channel_id" in attrs) == ("thread" in attrs):
+            message = "Give either channel_id or thread."
+            raise serializers.ValidationError({"channel_id": [message]})
+        if "thread" in attrs:
+            extra = [name for name in ("before", "since_seq", "around") if name in attrs]
+            if extra:
+                message = "A thread pages with limit and after only."
+                raise serializers.ValidationError({name: [message] for name in extra})
+            return attrs
         cursors = [name for name in ("before", "after", "since_seq", "around") if name in attrs]
         if len(cursors) > 1:
             message = "Use at most one of before, after, since_seq and around."

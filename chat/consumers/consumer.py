@@ -22,12 +22,13 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from rest_framework.serializers import Serializer
 
 from chat import events, keepalive, presence, realtime
 from chat.consumers import closes, database, frames
 from chat.consumers.closes import OUTAGE_ERRORS, UNAVAILABLE_DETAIL, close_unavailable
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
-from chat.serializers import MessageCreateSerializer
+from chat.serializers import MessageCreateSerializer, ReactionFrameSerializer
 from chat.validators import DM_NAME_PREFIX
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
 from chatsite import metrics
@@ -52,6 +53,8 @@ FRAME_HANDLERS = {
     "unsubscribe": "handle_unsubscribe",
     "message.send": "handle_message_send",
     "typing": "handle_typing",
+    "reaction.add": "handle_reaction_add",
+    "reaction.remove": "handle_reaction_remove",
 }
 
 
@@ -445,16 +448,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_event(events.unsubscribed_event(channel_id, last_seq))
 
     async def handle_message_send(self, content: dict[str, Any]) -> None:
-        serializer = MessageCreateSerializer(data=content)
-        if not serializer.is_valid():
-            fields = {name: [str(e) for e in errors] for name, errors in serializer.errors.items()}
-            first = next(iter(fields.values()))[0] if fields else "Invalid message."
-            raise ValidationError(first, fields=fields)
-        data = serializer.validated_data
+        data = _validated(MessageCreateSerializer, content)
         message = await database.create_message(
-            self.user, data["channel_id"], data["content"], data.get("client_id")
+            self.user,
+            data["channel_id"],
+            data["content"],
+            data.get("client_id"),
+            data.get("parent_id"),
         )
         await self.send_event(events.ack_event(message))
+
+    async def handle_reaction_add(self, content: dict[str, Any]) -> None:
+        """The same service as POST .../reactions/; the channel hears ``message.updated``."""
+        data = _validated(ReactionFrameSerializer, content)
+        await database.react(self.user, data["message_id"], data["emoji"], add=True)
+
+    async def handle_reaction_remove(self, content: dict[str, Any]) -> None:
+        data = _validated(ReactionFrameSerializer, content)
+        await database.react(self.user, data["message_id"], data["emoji"], add=False)
 
     async def handle_typing(self, content: dict[str, Any]) -> None:
         if not self.typing_bucket.take():
@@ -611,3 +622,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(
                 events.channel_group(channel_id), self.channel_name
             )
+
+
+def _validated(serializer_class: type[Serializer], content: dict[str, Any]) -> dict[str, Any]:
+    """A frame checked by the serializer its REST door uses; a ValidationError otherwise."""
+    serializer = serializer_class(data=content)
+    if not serializer.is_valid():
+        fields = {name: [str(e) for e in errors] for name, errors in serializer.errors.items()}
+        first = next(iter(fields.values()))[0] if fields else "Invalid frame."
+        raise ValidationError(first, fields=fields)
+    return dict(serializer.validated_data)

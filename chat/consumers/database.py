@@ -99,10 +99,26 @@ def replay_text(message: Message, since_seq: int) -> str:
 
 
 @database_sync_to_async
-def create_message(user: Any, channel_id: Any, content: str, client_id: Any) -> dict[str, Any]:
+def create_message(
+    user: Any, channel_id: Any, content: str, client_id: Any, parent_id: Any = None
+) -> dict[str, Any]:
     """``message.send``: the same service as POST; the stored message in its REST shape."""
     with rls.acting_as_user(user):
         message, _created = services.message_create(
-            user=user, channel_id=channel_id, content=content, client_id=client_id
+            user=user,
+            channel_id=channel_id,
+            content=content,
+            client_id=client_id,
+            parent_id=parent_id,
         )
         return events.message_data(message)
+
+
+@database_sync_to_async
+def react(user: Any, message_id: Any, emoji: str, *, add: bool) -> None:
+    """``reaction.add`` / ``reaction.remove``: the same services as the REST routes."""
+    with rls.acting_as_user(user):
+        if add:
+            services.reaction_add(user=user, message_id=message_id, emoji=emoji)
+        else:
+            services.reaction_remove(user=user, message_id=message_id, emoji=emoji)

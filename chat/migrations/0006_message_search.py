@@ -246,7 +246,7 @@ def drop_search(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0004_channel_kind_direct_messages"),
+        ("chat", "0005_rich_messages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -37,7 +37,13 @@ from chat.selectors.dms import (
     dm_members_of,
     dm_title,
 )
-from chat.selectors.messages import changes_since, message_get, message_page
+from chat.selectors.messages import (
+    changes_since,
+    message_get,
+    message_get_any,
+    message_page,
+    thread_page,
+)
 from chat.selectors.search import SearchHit, message_search
 
 __all__ = [
@@ -69,7 +75,9 @@ __all__ = [
     "dm_title",
     "membership_get",
     "message_get",
+    "message_get_any",
     "message_page",
     "message_search",
     "socket_rights",
+    "thread_page",
 ]

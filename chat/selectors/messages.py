@@ -25,6 +25,44 @@ def message_get(*, user: User, message_id: Any) -> Message:
         raise NotFound("Message not found.") from None
 
 
+def message_get_any(*, user: User, message_id: Any, field: str = "id") -> Message:
+    """A message in a channel the user can see, tombstones included (to say why it cannot be
+    answered or reacted to)."""
+    message_uuid = as_uuid(message_id, field=field)
+    visible = channels_visible_to(user).values("pk")
+    try:
+        return Message.objects.select_related("user", "channel").get(
+            pk=message_uuid, channel__in=visible
+        )
+    except Message.DoesNotExist:
+        raise NotFound("Message not found.", fields={field: ["Message not found."]}) from None
+
+
+def thread_page(
+    *, user: User, thread: Any, limit: int = DEFAULT_PAGE_SIZE, after: Any = None
+) -> tuple[list[Message], bool]:
+    """The live replies of a visible top-level message, oldest first; ``after`` (a reply's
+    id) pages on."""
+    parent = message_get_any(user=user, message_id=thread, field="thread")
+    if parent.parent_id is not None:
+        problem = "Not a thread: this message is a reply."
+        raise ValidationError(problem, fields={"thread": [problem]})
+    replies = Message.objects.filter(parent=parent, deleted_at__isnull=True).select_related(
+        "user", "parent"
+    )
+    if after is not None:
+        after_uuid = as_uuid(after, field="after")
+        seq = replies.filter(pk=after_uuid).values_list("seq", flat=True).first()
+        if seq is None:
+            raise ValidationError(
+                "after is not a reply of this thread.",
+                fields={"after": ["Not a reply of this thread."]},
+            )
+        replies = replies.filter(seq__gt=seq)
+    rows = list(replies.order_by("seq")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
 def _message_seq_in_channel(*, channel: Channel, message_id: Any, field: str) -> int:
     message_uuid = as_uuid(message_id, field=field)
     seq = Message.objects.filter(channel=channel, pk=message_uuid).values_list("seq", flat=True)
@@ -49,12 +87,14 @@ def message_page(
 ) -> tuple[list[Message], bool]:
     """One page of a channel's history, oldest first, and whether more lies beyond it.
 
-    No cursor: the newest ``limit`` live messages. ``before`` / ``after`` (message ids): the
-    ``limit`` live messages just older / newer. ``since_seq``: every change after it in
-    change order, tombstones included (for catching up). ``around`` (a message id): that
-    message with up to ``limit`` live messages in all, about half older and half newer
-    (fewer on one side fill up from the other); ``has_more`` then says whether older ones
-    remain, as on the other pages, and ``after=`` the last id pages on.
+    Pages hold top-level messages (replies are listed by ``thread_page``); ``since_seq``
+    holds every change, replies included. No cursor: the newest ``limit`` live messages.
+    ``before`` / ``after`` (message ids): the ``limit`` live messages just older / newer.
+    ``since_seq``: every change after it in change order, tombstones included (for catching
+    up). ``around`` (a message id): that message's place with up to ``limit`` live messages in
+    all, about half older and half newer (fewer on one side fill up from the other);
+    ``has_more`` then says whether older ones remain, as on the other pages, and ``after=``
+    the last id pages on. A reply opens its channel at the reply's place.
     """
     if sum(cursor is not None for cursor in (before, after, since_seq, around)) > 1:
         raise ValidationError(
@@ -62,11 +102,11 @@ def message_page(
             fields={"before": ["Use at most one of before, after, since_seq and around."]},
         )
     channel = channel_get(user=user, channel_id=channel_id)
-    messages = Message.objects.filter(channel=channel).select_related("user")
+    messages = Message.objects.filter(channel=channel).select_related("user", "parent")
     if since_seq is not None:
         rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
         return rows[:limit], len(rows) > limit
-    live = messages.filter(deleted_at__isnull=True)
+    live = messages.filter(deleted_at__isnull=True, parent__isnull=True)
     if around is not None:
         seq = _message_seq_in_channel(channel=channel, message_id=around, field="around")
         return _page_around(live, seq=seq, limit=limit)
@@ -100,7 +140,7 @@ def changes_since(
     channel = channel_get(user=user, channel_id=channel_id)
     rows = list(
         Message.objects.filter(channel=channel, change_seq__gt=since_seq)
-        .select_related("user")
+        .select_related("user", "parent")
         .order_by("change_seq")[: limit + 1]
     )
     return channel, rows[:limit], len(rows) > limit

@@ -18,7 +18,12 @@ from chat import audit, events, selectors
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Message, MessageRevision
 from chat.services import base
-from chat.services.messages import message_for_change, message_tombstone, moderate_message
+from chat.services.messages import (
+    message_for_change,
+    message_tombstone,
+    moderate_message,
+    thread_refresh,
+)
 from chat.validators import parse_uuid
 
 
@@ -69,6 +74,8 @@ def message_restore(*, moderator: User, message_id: Any) -> Message:
         kind=MessageRevision.Kind.RESTORE,
         verb="Restored",
     )
+    if message.parent_id is not None:
+        message.parent = thread_refresh(message.parent_id)
     events.notify_message(message, "message.updated")
     return message
 

@@ -4,7 +4,7 @@ import { element } from "./render.js";
 import { codePoints } from "./outgoing.js";
 
 /** Edit `node` in place; `save(content, close)` stores the text and closes, or throws. */
-export function openEditor(node, { maxLength, save }) {
+export function openEditor(node, { content: source, maxLength, save }) {
   const open = node.querySelector(".message-editor textarea");
   if (open) {
     open.focus();
@@ -18,7 +18,8 @@ export function openEditor(node, { maxLength, save }) {
   label.htmlFor = fieldId;
   const field = element("textarea");
   field.id = fieldId;
-  field.value = body.textContent;
+  const original = source ?? body.textContent;
+  field.value = original;
   field.rows = Math.min(8, Math.max(2, field.value.split("\n").length));
   const error = element("p", "error");
   error.setAttribute("role", "alert");
@@ -49,7 +50,7 @@ export function openEditor(node, { maxLength, save }) {
         : "A message cannot be empty. Use Delete to remove it.";
       return;
     }
-    if (content === body.textContent) {
+    if (content === original) {
       close();
       return;
     }

@@ -2,6 +2,8 @@
 // server renders from templates/chat/_message.html, the partial of every server-rendered
 // message, so live and server-rendered messages cannot differ. No other module builds one.
 
+import { renderRich } from "./rich.js";
+
 const timeFormat = new Intl.DateTimeFormat(undefined, {
   month: "short",
   day: "numeric",
@@ -56,7 +58,7 @@ export function renderMessage(template, message, userId) {
   time.setAttribute("datetime", message.created_at);
   time.textContent = formatTime(message.created_at);
   article.querySelector(".message-edited").hidden = !message.edited_at;
-  article.querySelector(".message-body").textContent = message.content;
+  renderRich(article, message, userId);
   return article;
 }
 
@@ -72,6 +74,9 @@ export function renderPending(template, { clientId, userName, content }) {
   article.querySelector(".message-time").replaceWith(element("span", "message-status", "Sending…"));
   article.querySelector(".message-edited").remove();
   article.querySelector(".message-actions").remove();
+  for (const part of article.querySelectorAll(".reactions, .thread-summary, .message-tools")) {
+    part.remove();
+  }
   article.querySelector(".message-body").textContent = content;
   return article;
 }

@@ -7,7 +7,9 @@ import { Connection } from "./connection.js";
 import { Composer } from "./composer.js";
 import { openEditor } from "./editor.js";
 import { localizeTimes, renderMessage } from "./render.js";
+import { renderRich } from "./rich.js";
 import { ChannelSync } from "./sync.js";
+import { RichMessages } from "./thread.js";
 
 const TYPING_SHOWN_MS = 5000;
 
@@ -55,6 +57,7 @@ export class Room {
       },
       sent: (message) => this.showSent(message),
     });
+    this.rich = new RichMessages(this);
     this.bindLog();
     this.bindLoadOlder();
     localizeTimes(this.log);
@@ -85,6 +88,13 @@ export class Room {
   }
 
   handle(event) {
+    // Replies live in the thread panel (thread.js); the room shows their parent's count.
+    const channelId = event.message ? event.message.channel_id : event.channel_id;
+    if (event.parent_id && channelId === this.channelId) {
+      this.rich.handle(event);
+      this.noteSeq(event.seq);
+      return;
+    }
     switch (event.type) {
       case "message.created":
       case "message.updated":
@@ -171,12 +181,19 @@ export class Room {
       this.removeMessage(message.id);
       return;
     }
+    if (message.parent_id) {
+      this.rich.applyReply(message);
+      return;
+    }
+    this.rich.applyParent(message);
     const existing = document.getElementById(`m-${message.id}`);
     if (existing) {
       if (Number(existing.dataset.changeSeq) >= Number(message.change_seq)) return;
+      const follow = this.nearBottom();
       existing.dataset.changeSeq = message.change_seq;
-      existing.querySelector(".message-body").textContent = message.content;
+      renderRich(existing, message, this.userId);
       existing.querySelector(".message-edited").hidden = !message.edited_at;
+      if (follow) this.scrollToBottom();
       return;
     }
     if (message.client_id && this.composer.confirm(message.client_id, message)) return;
@@ -219,10 +236,11 @@ export class Room {
 
   bindLog() {
     this.log.addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-action]");
+      const button = event.target.closest("button[data-action], button.reaction");
       if (!button || !this.log.contains(button)) return;
       const node = button.closest(".message");
       const action = button.dataset.action;
+      if (this.rich.click(button, node)) return;
       if (action === "edit") this.edit(node);
       else if (action === "delete") this.deleteMessage(node);
       else if (action === "retry" || action === "discard") {
@@ -231,8 +249,17 @@ export class Room {
     });
   }
 
-  edit(node) {
+  async edit(node) {
+    // The editor shows the Markdown source; the page shows only the rendered HTML.
+    let content;
+    try {
+      ({ content } = await api("GET", `${API}/messages/${node.dataset.id}`));
+    } catch (failure) {
+      this.composer.setError(`Could not edit the message: ${failure.message}`, "edit");
+      return;
+    }
     openEditor(node, {
+      content,
       maxLength: this.maxLength,
       save: async (content, close) => {
         const message = await api("PATCH", `${API}/messages/${node.dataset.id}`, { content });

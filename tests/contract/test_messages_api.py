@@ -29,6 +29,11 @@ MESSAGE_KEYS = {
     "change_seq",
     "client_id",
     "author",
+    "rendered",
+    "parent_id",
+    "reply_count",
+    "last_reply_at",
+    "reactions",
 }
 
 

@@ -39,6 +39,8 @@ from tests.factories import ChannelFactory, MembershipFactory
 #   has:link), rules of the query language that a pattern cannot state;
 # - a direct message names existing, active people, 2-9 with its creator;
 # - the last owner of a private channel stays.
+# - a reaction is one Unicode emoji (the emoji data, not a pattern, decides), a reply's parent
+#   is a top-level message of the same channel, a thread is a top-level message.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -57,6 +59,8 @@ include-name = [
     "GET /api/chat/search/",
     "POST /api/chat/dms/",
     "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
+    "POST /api/chat/messages/{message_id}/reactions/",
+    "POST /api/chat/preview/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

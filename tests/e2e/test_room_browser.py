@@ -164,9 +164,11 @@ def test_edit_and_delete_show_up_live_for_the_other(site: Site, people: dict[str
     expect(message(bob, "final wording")).to_have_count(0)
     expect(message(alice, "final wording")).to_have_count(0)
     assert log_texts(bob) == ["a reply"]
-    # Only one's own messages carry the buttons.
-    expect(message(bob, "a reply").get_by_role("button")).to_have_count(2)
-    expect(message(alice, "a reply").get_by_role("button")).to_have_count(0)
+    # Only one's own messages carry Edit and Delete (everyone may react and reply).
+    own_tools = ".message-actions button"
+    expect(message(bob, "a reply").locator(own_tools)).to_have_count(2)
+    expect(message(alice, "a reply").locator(own_tools)).to_have_count(0)
+    expect(message(alice, "a reply").get_by_role("button", name="Reply in thread")).to_be_visible()
 
 
 class RestartableServer:
@@ -359,8 +361,9 @@ def test_a_long_catch_up_pages_through_capped_replays(site: Site, people: dict[s
     # the page sees the gap and catches up in pages of CHAT_REPLAY_LIMIT (500).
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO chat_message (id, channel_id, user_id, content, created_at, seq,"
-            " change_seq) SELECT gen_random_uuid(), %s, %s, 'bulk ' || g, now(), g, g"
+            "INSERT INTO chat_message (id, channel_id, user_id, content, rendered, created_at,"
+            " seq, change_seq) SELECT gen_random_uuid(), %s, %s, 'bulk ' || g,"
+            " '<p>bulk ' || g || '</p>', now(), g, g"
             " FROM generate_series(1, 1100) g",
             [people["general"].pk, people["alice"].pk],
         )

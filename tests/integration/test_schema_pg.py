@@ -40,7 +40,7 @@ def test_message_constraints_exist_in_postgres() -> None:
     assert constraints["chat_message_channel_change_seq"] == "UNIQUE (channel_id, change_seq)"
     assert constraints["chat_message_client_id"] == "UNIQUE (user_id, client_id)"
     foreign = [d for d in constraints.values() if d.startswith("FOREIGN KEY")]
-    assert len(foreign) == 2
+    assert len(foreign) == 3  # channel, user, and a reply's parent
 
 
 @pytest.mark.django_db

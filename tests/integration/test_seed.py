@@ -54,6 +54,9 @@ def test_seed_command_loads_demo_data_once() -> None:
     general = Channel.objects.get(name="general")
     assert general.last_seq == 10
     assert list(general.messages.values_list("seq", flat=True)) == list(range(1, 11))
+    # Every seeded message carries the HTML clients show.
+    for content, rendered in general.messages.values_list("content", "rendered"):
+        assert rendered.startswith("<p>") and content.split()[0] in rendered
     staff = Channel.objects.get(name="staff")
     assert staff.is_private
     assert set(staff.memberships.values_list("user__username", flat=True)) == {

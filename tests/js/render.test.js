@@ -61,11 +61,32 @@ describe("renderMessage", { skip: fixture ? false : "needs CHATSITE_ROOM_FIXTURE
     }
   });
 
-  it("puts content in as text, never as markup", () => {
-    const message = { ...messages[0], content: "<img src=x onerror=alert(1)>" };
+  it("shows the server's rendered HTML, never the content as markup", () => {
+    const message = {
+      ...messages[0],
+      content: "<img src=x onerror=alert(1)>",
+      rendered: "<p>&lt;img src=x onerror=alert(1)&gt;</p>",
+    };
     const node = renderMessage(template, message, userId);
     assert.equal(node.querySelector("img"), null);
-    assert.equal(node.querySelector(".message-body").textContent, message.content);
+    assert.equal(node.querySelector(".message-body p").textContent, message.content);
+  });
+
+  it("renders reaction chips, yours pressed, and the thread summary", () => {
+    const withRich = messages.find((message) => message.reactions.length && message.reply_count);
+    assert.ok(withRich, "the fixture has a message with reactions and replies");
+    const node = renderMessage(template, withRich, userId);
+    const chips = node.querySelectorAll(".reaction");
+    assert.equal(chips.length, withRich.reactions.length);
+    for (const [index, reaction] of withRich.reactions.entries()) {
+      assert.equal(chips[index].dataset.emoji, reaction.emoji);
+      assert.equal(chips[index].querySelector(".reaction-count").textContent, String(reaction.count));
+      const mine = reaction.user_ids.includes(userId);
+      assert.equal(chips[index].getAttribute("aria-pressed"), String(mine));
+    }
+    const summary = node.querySelector(".thread-summary");
+    assert.equal(summary.hidden, false);
+    assert.match(summary.textContent, /^\d+ repl(y|ies)$/);
   });
 
   it("leaves the template itself untouched", () => {

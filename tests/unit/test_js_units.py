@@ -32,9 +32,16 @@ def test_js_unit_tests_pass(tmp_path: Path, alice: Any, bob: Any, channel: Any, 
     if not (JS_TESTS / "node_modules" / "linkedom").is_dir():
         pytest.fail("tests/js/node_modules is missing: run `make jsdeps` (npm ci in tests/js)")
     MembershipFactory.create(channel=channel, user=bob)
-    post(alice, channel, 'mine, with <b>markup</b> & "quotes"')
+    mine = post(alice, channel, 'mine, with <b>markup</b> & "quotes" and **Markdown** `code`')
     edited = post(bob, channel, "theirs\non two lines")
-    services.message_edit(user=bob, message_id=edited.pk, content="theirs, edited")
+    services.message_edit(user=bob, message_id=edited.pk, content="theirs, edited :tada:")
+    # Reactions (one of them alice's own) and a thread on alice's message.
+    services.reaction_add(user=bob, message_id=mine.pk, emoji="👍")
+    services.reaction_add(user=alice, message_id=mine.pk, emoji="👍")
+    services.reaction_add(user=bob, message_id=mine.pk, emoji="🎉")
+    services.message_create(
+        user=bob, channel_id=channel.pk, content="a reply @alice", parent_id=mine.pk
+    )
     client = Client()
     client.force_login(alice)
     page = client.get(f"/channels/{channel.name}/")

@@ -274,7 +274,10 @@ def test_room_shows_edit_and_delete_only_on_own_messages(
     their_html = html.split(f'id="m-{theirs.pk}"')[1].split("</article>")[0]
     assert 'data-action="edit"' in own_html
     assert 'data-action="delete"' in own_html
-    assert "data-action" not in their_html
+    assert 'data-action="edit"' not in their_html
+    assert 'data-action="delete"' not in their_html
+    # Everyone may react and reply.
+    assert 'data-action="react"' in their_html and 'data-action="reply"' in their_html
 
 
 def test_room_marks_the_channel_read_and_shows_where_news_start(

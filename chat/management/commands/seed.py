@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from accounts.models import User
+from chat import services
 from chat.models import Channel, Message
 
 SEED_FILE = Path(settings.BASE_DIR) / "seeds" / "chat" / "seed_messages.sql"
@@ -56,6 +57,8 @@ class Command(BaseCommand):
             for statement in statements:
                 cursor.execute(statement.rstrip().rstrip(";"))
             self._apply_seed_password(password)
+            # The SQL writes content only; the HTML clients show is rendered here.
+            services.messages_render_missing()
         self.stdout.write(
             f"seeded: {User.objects.count()} users, {Channel.objects.count()} channels, "
             f"{Message.objects.count()} messages"

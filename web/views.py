@@ -6,6 +6,7 @@ live over the WebSocket. Every form here also works without scripts (post, redir
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,17 +16,21 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import roles
 from accounts.roles import acting_user
 from chat import selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
-from chat.models import Channel
+from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
 from chatsite import ratelimit
 from web.forms import ChannelCreateForm, MessageForm, SignupForm
 
 ROOM_PAGE_SIZE = 50
+GROUP_WITHIN = timedelta(minutes=5)  # static/js/timeline.js groups the same way
 
 
 def _auth_retry_after(request: HttpRequest) -> int | None:
@@ -173,7 +178,13 @@ def _room_page(
     if membership is not None and before is None and last_seq > read_up_to:
         services.channel_mark_read(user=user, channel_id=channel.pk, seq=last_seq)
     first_unread = next((m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk), None)
-    members = selectors.channel_members(user=user, channel_id=channel.pk)
+    members = list(selectors.channel_members(user=user, channel_id=channel.pk))
+    _shape_log(page)
+    for message in page:
+        if message.pk == first_unread:
+            message.continued = False  # the "New messages" line starts a group
+    can_moderate = roles.is_moderator(user)
+    is_owner = membership is not None and membership.role == Membership.Role.OWNER
     context = {
         "channel": channel,
         "page": page,
@@ -183,11 +194,48 @@ def _room_page(
         "is_member": membership is not None,
         "first_unread": first_unread,
         "members": members,
+        "conversation_label": _conversation_label(channel, members, user),
+        "can_moderate": can_moderate,
+        "can_manage": can_moderate or is_owner,
         "form": form,
         "max_length": MAX_CONTENT_LENGTH,
         "heartbeat_s": settings.HEARTBEAT_SECONDS,
     }
     return render(request, "chat/room.html", context, status=status)
+
+
+def _conversation_label(channel: Channel, members: list[Membership], user: Any) -> str:
+    """A channel by its name; a direct message by the other people in it."""
+    if getattr(channel, "kind", "channel") != "dm":
+        return f"#{channel.name}"
+    others = [m.user.shown_name for m in members if m.user_id != user.pk]
+    return ", ".join(others) or user.shown_name
+
+
+def _shape_log(page: list[Any]) -> None:
+    """Day dividers and author groups, as static/js/timeline.js draws them (in UTC here;
+    the script redraws them in the reader's time zone)."""
+    today = timezone.now().date()
+    previous = None
+    for message in page:
+        day = message.created_at.date()
+        if previous is None or previous.created_at.date() != day:
+            if day == today:
+                message.day_label = "Today"
+            elif day == today - timedelta(days=1):
+                message.day_label = "Yesterday"
+            else:
+                message.day_label = date_format(
+                    message.created_at, "l, F j" if day.year == today.year else "F j, Y"
+                )
+            message.continued = False
+        else:
+            message.day_label = ""
+            message.continued = (
+                previous.user_id == message.user_id
+                and message.created_at - previous.created_at <= GROUP_WITHIN
+            )
+        previous = message
 
 
 def _visible_channel(request: HttpRequest, name: str) -> Channel:

@@ -1,0 +1,79 @@
+"""Template pieces of the chat layout (docs/web.md): the sidebar of conversations, avatars.
+
+static/js/people.js computes avatars the same way, so a live message and a server-rendered
+one look alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from accounts.models import User
+from accounts.roles import acting_user
+from chat import selectors
+
+register = template.Library()
+
+AVATAR_COLOURS = 8
+_HASH_MODULUS = 1_000_003
+
+
+def avatar_colour_of(user_id: Any) -> int:
+    """One of AVATAR_COLOURS backgrounds, fixed per user (the same rule as people.js)."""
+    value = 0
+    for character in str(user_id):
+        value = (value * 31 + ord(character)) % _HASH_MODULUS
+    return value % AVATAR_COLOURS
+
+
+def initials_of(name: str) -> str:
+    """Up to two letters: the first of the first two words, or the first two of one word."""
+    words = [word for word in str(name).replace("_", " ").replace(".", " ").split() if word]
+    if not words:
+        return "?"
+    if len(words) == 1:
+        return words[0][:2].upper()
+    return (words[0][0] + words[1][0]).upper()
+
+
+@register.filter
+def avatar_colour(user_id: Any) -> int:
+    return avatar_colour_of(user_id)
+
+
+@register.filter
+def initials(name: str) -> str:
+    return initials_of(name)
+
+
+def _dm_label(channel: Any, user: User) -> str:
+    members = getattr(channel, "dm_members", None) or []
+    names = [member.shown_name for member in members if member.pk != user.pk]
+    return ", ".join(names) or user.shown_name
+
+
+@register.inclusion_tag("chat/_sidebar.html", takes_context=True)
+def conversation_sidebar(context: template.Context) -> dict[str, Any]:
+    """The left sidebar of every signed-in page: the user's channels and direct messages."""
+    request = context["request"]
+    user = acting_user(request)
+    current = context.get("channel")
+    conversations = list(selectors.channel_list(user=user).filter(is_member=True))
+    channels, dms = [], []
+    for channel in conversations:
+        if getattr(channel, "kind", "channel") == "dm":
+            channel.label = _dm_label(channel, user)
+            dms.append(channel)
+        else:
+            channel.label = channel.name
+            channels.append(channel)
+    dms.sort(key=lambda channel: channel.label.lower())
+    return {
+        "channels": channels,
+        "dms": dms,
+        "current_id": str(current.pk) if current is not None else "",
+        "user": user,
+        "request": request,
+    }

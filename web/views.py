@@ -179,10 +179,7 @@ def _room_page(
         services.channel_mark_read(user=user, channel_id=channel.pk, seq=last_seq)
     first_unread = next((m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk), None)
     members = list(selectors.channel_members(user=user, channel_id=channel.pk))
-    _shape_log(page)
-    for message in page:
-        if message.pk == first_unread:
-            message.continued = False  # the "New messages" line starts a group
+    _shape_log(page, first_unread)
     can_moderate = roles.is_moderator(user)
     is_owner = membership is not None and membership.role == Membership.Role.OWNER
     context = {
@@ -212,7 +209,7 @@ def _conversation_label(channel: Channel, members: list[Membership], user: Any) 
     return ", ".join(others) or user.shown_name
 
 
-def _shape_log(page: list[Any]) -> None:
+def _shape_log(page: list[Any], first_unread: Any) -> None:
     """Day dividers and author groups, as static/js/timeline.js draws them (in UTC here;
     the script redraws them in the reader's time zone)."""
     today = timezone.now().date()
@@ -234,6 +231,7 @@ def _shape_log(page: list[Any]) -> None:
             message.continued = (
                 previous.user_id == message.user_id
                 and message.created_at - previous.created_at <= GROUP_WITHIN
+                and message.pk != first_unread  # the "New messages" line starts a group
             )
         previous = message
 

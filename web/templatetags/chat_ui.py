@@ -54,24 +54,33 @@ def _dm_label(channel: Any, user: User) -> str:
     return ", ".join(names) or user.shown_name
 
 
+def _item(channel: Any, user: User) -> dict[str, Any]:
+    kind = getattr(channel, "kind", "channel")
+    return {
+        "pk": channel.pk,
+        "name": channel.name,
+        "kind": kind,
+        "label": _dm_label(channel, user) if kind == "dm" else channel.name,
+        "is_private": channel.is_private,
+        "last_seq": channel.last_seq,
+        "unread_count": channel.unread_count,
+    }
+
+
 @register.inclusion_tag("chat/_sidebar.html", takes_context=True)
 def conversation_sidebar(context: template.Context) -> dict[str, Any]:
     """The left sidebar of every signed-in page: the user's channels and direct messages."""
     request = context["request"]
     user = acting_user(request)
     current = context.get("channel")
-    conversations = list(selectors.channel_list(user=user).filter(is_member=True))
-    channels, dms = [], []
-    for channel in conversations:
-        if getattr(channel, "kind", "channel") == "dm":
-            channel.label = _dm_label(channel, user)
-            dms.append(channel)
-        else:
-            channel.label = channel.name
-            channels.append(channel)
-    dms.sort(key=lambda channel: channel.label.lower())
+    items = [
+        _item(channel, user)
+        for channel in selectors.channel_list(user=user)
+        if getattr(channel, "is_member", False)
+    ]
+    dms = sorted((i for i in items if i["kind"] == "dm"), key=lambda i: i["label"].lower())
     return {
-        "channels": channels,
+        "channels": [item for item in items if item["kind"] != "dm"],
         "dms": dms,
         "current_id": str(current.pk) if current is not None else "",
         "user": user,

@@ -78,6 +78,10 @@ export class Sidebar {
         if (event.joined) this.joined(event.channel);
         else this.remove(String(event.channel.id || event.channel_id));
         break;
+      case "subscribed":
+        // The server follows a conversation for us that we have not drawn: we were added.
+        if (!this.items.has(String(event.channel_id))) this.refresh();
+        break;
       case "unsubscribed":
         // The server stopped sending a conversation's events: we are no longer in it.
         this.remove(String(event.channel_id));

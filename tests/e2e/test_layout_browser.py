@@ -121,7 +121,7 @@ def test_a_removed_member_sees_the_conversation_go_at_once(
     expect(bob.get_by_role("textbox", name="Message")).to_have_count(0)
     # Later posts never reach him; carol, still in, counts them.
     post(three["alice"], secret, "after bob left")
-    expect(sidebar_item(carol, "secret 2 unread")).to_be_visible()
+    expect(sidebar_item(carol, "secret (private) 2 unread")).to_be_visible()
     expect(message(bob, "after bob left")).to_have_count(0)
 
 

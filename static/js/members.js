@@ -19,14 +19,18 @@ export class Members {
     this.manager = root.hasAttribute("data-manager");
     const form = root.querySelector("[data-add-member]");
     if (form) this.bindAdd(form);
-    this.list.addEventListener("click", (event) => {
-      const button = event.target.closest("[data-remove-member]");
-      if (button) this.remove(button.dataset.removeMember, button);
-    });
-    const leave = root.querySelector("[data-leave]");
-    if (leave) leave.addEventListener("click", () => this.leave(leave));
-    const edit = root.querySelector("[data-edit-details]");
-    if (edit) this.bindDetails(edit);
+    this.details = document.getElementById("details-dialog");
+    if (this.details) this.bindDetails();
+    this.panel.addEventListener("click", (event) => this.onClick(event));
+  }
+
+  /** A click in the panel (also one that came while this module was loading). */
+  onClick(event) {
+    const remove = event.target.closest("[data-remove-member]");
+    const leave = event.target.closest("[data-leave]");
+    if (remove) this.remove(remove.dataset.removeMember, remove);
+    else if (leave) this.leave(leave);
+    else if (event.target.closest("[data-edit-details]")) this.editDetails();
   }
 
   memberIds() {
@@ -139,16 +143,18 @@ export class Members {
     }
   }
 
-  bindDetails(button) {
-    const dialog = document.getElementById("details-dialog");
-    if (!dialog) return;
-    const modal = bindDialog(dialog);
-    const form = dialog.querySelector("[data-details-form]");
+  editDetails() {
+    if (!this.modal) return;
+    const form = this.details.querySelector("[data-details-form]");
+    form.querySelector("[data-error]").textContent = "";
+    this.modal.open(form.elements.title);
+  }
+
+  bindDetails() {
+    const modal = bindDialog(this.details);
+    this.modal = modal;
+    const form = this.details.querySelector("[data-details-form]");
     const error = form.querySelector("[data-error]");
-    button.addEventListener("click", () => {
-      error.textContent = "";
-      modal.open(form.elements.title);
-    });
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {

@@ -18,9 +18,6 @@ export class NewDm {
       max: MAX_OTHERS,
       onChange: () => this.setError(""),
     });
-    for (const button of document.querySelectorAll("[data-new-dm]")) {
-      button.addEventListener("click", () => this.open());
-    }
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.start();

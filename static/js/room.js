@@ -7,7 +7,6 @@ import { Connection } from "./connection.js";
 import { Composer } from "./composer.js";
 import { confirmAction } from "./dialog.js";
 import { openEditor } from "./editor.js";
-import { Members } from "./members.js";
 import { Panels } from "./panels.js";
 import { localizeTimes, markDeleted, renderMessage } from "./render.js";
 import { ChannelSync } from "./sync.js";
@@ -75,12 +74,7 @@ export class Room {
     localizeTimes(this.log);
     decorateLog(this.log);
     this.panels = new Panels(root);
-    this.members = new Members(root, {
-      channelId: this.channelId,
-      channelName: root.dataset.channelName,
-      userId: this.userId,
-      onUpdated: (channel) => this.showDetails(channel),
-    });
+    this.bindMembers();
     this.notice = document.getElementById("room-notice");
     this.scrollToStart();
     document.addEventListener("visibilitychange", () => this.scheduleRead());
@@ -261,7 +255,36 @@ export class Room {
     if (hadFocus) this.log.focus();
   }
 
-  // --- the conversation itself: renamed, or the user is no longer in it
+  // --- the conversation itself: its members, renamed, or the user is no longer in it
+
+  /**
+   * members.js manages the members panel; it loads when the panel is first used (focus,
+   * pointer), so the room's first load stays light. A click that comes before it is handed on.
+   */
+  bindMembers() {
+    const panel = this.root.querySelector('[data-panel="members"]');
+    if (!panel) return;
+    this.members = null;
+    const load = () => {
+      this.membersLoading ||= import("./members.js").then(({ Members }) => {
+        this.members = new Members(this.root, {
+          channelId: this.channelId,
+          channelName: this.root.dataset.channelName,
+          userId: this.userId,
+          onUpdated: (channel) => this.showDetails(channel),
+        });
+        return this.members;
+      });
+      return this.membersLoading;
+    };
+    panel.addEventListener("focusin", load);
+    panel.addEventListener("pointerdown", load);
+    panel.addEventListener("click", async (event) => {
+      if (this.members) return;
+      const members = await load();
+      members.onClick(event);
+    });
+  }
 
   showDetails(channel) {
     const topic = this.root.querySelector("[data-room-topic]");

@@ -1,5 +1,6 @@
 // Moving between conversations by keyboard: Alt+Up / Alt+Down open the previous / next one
-// in the sidebar, Ctrl+K (or Cmd+K) opens "Jump to", a list filtered as you type.
+// in the sidebar, Ctrl+K (or Cmd+K) opens "Jump to", a list filtered as you type. app.js
+// binds the keys and loads this module the first time one is used.
 
 import { bindDialog } from "./dialog.js";
 import { element } from "./render.js";
@@ -35,10 +36,6 @@ export class Switcher {
     this.modal = bindDialog(this.dialog);
     this.active = 0;
     this.shown = [];
-    document.addEventListener("keydown", (event) => this.onKey(event));
-    for (const button of document.querySelectorAll("[data-switcher]")) {
-      button.addEventListener("click", () => this.open());
-    }
     this.input.addEventListener("input", () => this.filter());
     this.input.addEventListener("keydown", (event) => this.onListKey(event));
     this.dialog.querySelector("form").addEventListener("submit", (event) => {
@@ -51,18 +48,13 @@ export class Switcher {
     });
   }
 
-  onKey(event) {
-    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k") {
-      event.preventDefault();
-      this.open();
-    } else if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
-      if (this.dialog.open) return;
-      event.preventDefault();
-      const links = this.sidebar.links();
-      const current = links.find((link) => link.getAttribute("aria-current") === "page");
-      const next = neighbour(links, current || null, event.key === "ArrowUp" ? -1 : 1);
-      if (next && next !== current) window.location.assign(next.href);
-    }
+  /** Alt+Up / Alt+Down: open the previous / next conversation of the sidebar. */
+  step(delta) {
+    if (this.dialog.open) return;
+    const links = this.sidebar.links();
+    const current = links.find((link) => link.getAttribute("aria-current") === "page");
+    const next = neighbour(links, current || null, delta);
+    if (next && next !== current) window.location.assign(next.href);
   }
 
   open() {

@@ -17,6 +17,12 @@ urlpatterns = [
         name="api-channel-members",
     ),
     re_path(rf"^channels/{_ID}/read/?$", api.ChannelReadView.as_view(), name="api-channel-read"),
+    re_path(
+        rf"^channels/{_ID}/members/(?P<user_id>[^/]+)/?$",
+        api.ChannelMemberView.as_view(),
+        name="api-channel-member",
+    ),
+    re_path(r"^dms/?$", api.DirectMessageListView.as_view(), name="api-dms"),
     re_path(r"^messages/?$", api.MessageListView.as_view(), name="api-messages"),
     re_path(
         r"^messages/(?P<message_id>[^/]+)/?$", api.MessageDetailView.as_view(), name="api-message"

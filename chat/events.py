@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from chat import realtime
-from chat.models import Message
+from chat.models import Channel, Message
 from chatsite.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -120,11 +120,24 @@ def notify_message(message: Message, kind: str) -> None:
     _send_on_commit(channel_group(message.channel_id), event)
 
 
-def notify_membership(*, user_id: Any, channel_id: Any, joined: bool) -> None:
-    """Tell a user's open connections to start or stop following a channel."""
+def notify_membership(*, user_id: Any, channel: Channel, joined: bool) -> None:
+    """Tell a user's open connections to start or stop following a channel, and tell the
+    client with a ``membership`` event: ``channel`` as that user sees it (``channel_data``
+    annotations: ``is_member``, ``unread_count``, and ``dm_members`` for a direct message).
+
+    A connection that starts following replays the channel's changes after the ``last_seq``
+    of this shape, so nothing committed between this event and its subscribe is missed.
+    """
+    event = membership_event(channel_detail_data(channel, viewer_id=user_id), joined=joined)
     _send_on_commit(
         user_group(user_id),
-        {"type": "chat.membership", "channel_id": str(channel_id), "joined": joined},
+        {
+            "type": "chat.membership",
+            "channel_id": str(channel.pk),
+            "joined": joined,
+            "last_seq": channel.last_seq,
+            "text": encode(event),
+        },
     )
 
 
@@ -137,17 +150,28 @@ def notify_user_deactivated(*, user_id: Any) -> None:
 
 
 def welcome_event(
-    user: Any, channels: Iterable[tuple[str, str, int]], heartbeat_s: float
+    user: Any,
+    channels: Iterable[tuple[str, str, int]],
+    heartbeat_s: float,
+    *,
+    dm_members: dict[str, list[dict[str, str]]] | None = None,
 ) -> dict[str, Any]:
     """The first event of a connection: who the user is and the channels it follows, as
-    (id, name, last_seq)."""
+    (id, name, last_seq), each with its ``kind``; direct messages (``dm_members``: their
+    members in the author shape) also list their ``members``."""
+    dm_members = dm_members or {}
+    listed = []
+    for channel_id, name, last_seq in channels:
+        entry: dict[str, Any] = {"id": channel_id, "name": name, "last_seq": last_seq}
+        if channel_id in dm_members:
+            entry.update(kind=Channel.Kind.DM.value, members=dm_members[channel_id])
+        else:
+            entry["kind"] = Channel.Kind.CHANNEL.value
+        listed.append(entry)
     return {
         "type": "welcome",
         "user": {**author_data(user), "role": user.role},
-        "channels": [
-            {"id": channel_id, "name": name, "last_seq": last_seq}
-            for channel_id, name, last_seq in channels
-        ],
+        "channels": listed,
         "heartbeat_s": heartbeat_s,
     }
 
@@ -270,3 +294,77 @@ class PresenceOutbox:
                 logger.warning("presence.send_failed: channel layer unavailable (%s)", exc)
             except Exception:
                 logger.exception("presence.send_failed")
+
+
+# Conversations: the channel shape, membership, channel updates and read markers
+# (docs/architecture.md, "Direct messages" and "The sidebar's events").
+
+
+def dm_title(members: Iterable[Any], viewer_id: Any) -> str:
+    """A direct message's title for one of its members: the others' names, sorted."""
+    others = [member for member in members if str(member.pk) != str(viewer_id)]
+    names = sorted((member.display_name or member.username for member in others), key=str.lower)
+    return ", ".join(names)
+
+
+def channel_data(channel: Channel, *, viewer_id: Any = None) -> dict[str, Any]:
+    """A channel in the REST list shape (docs/api.md), as ``viewer_id`` sees it.
+
+    The per-user fields come from the selectors' annotations (``is_member``,
+    ``unread_count``); a direct message also lists its ``members`` (``dm_members``, attached
+    by ``chat.selectors``) and is titled by them.
+    """
+    data: dict[str, Any] = {
+        "id": str(channel.pk),
+        "name": channel.name,
+        "kind": channel.kind,
+        "title": channel.title,
+        "topic": channel.topic,
+        "is_private": channel.is_private,
+        "is_member": bool(getattr(channel, "is_member", False)),
+        "last_seq": channel.last_seq,
+        "unread_count": int(getattr(channel, "unread_count", 0) or 0),
+    }
+    members = getattr(channel, "dm_members", None)
+    if channel.is_dm and members is not None:
+        data["title"] = dm_title(members, viewer_id)
+        data["members"] = [author_data(member) for member in members]
+    return data
+
+
+def channel_detail_data(channel: Channel, *, viewer_id: Any = None) -> dict[str, Any]:
+    """The list shape, plus when the channel was created and whether it is archived."""
+    data = channel_data(channel, viewer_id=viewer_id)
+    data["created_at"] = _iso(channel.created_at)
+    data["archived"] = channel.is_archived
+    return data
+
+
+def membership_event(channel: dict[str, Any], *, joined: bool) -> dict[str, Any]:
+    """To a user's own sockets: they joined (or were added to) a channel, or left it."""
+    return {"type": "membership", "channel": channel, "joined": joined}
+
+
+def channel_updated_event(channel: Channel) -> dict[str, Any]:
+    """A channel's title or topic changed: its detail shape without the per-user fields
+    (``is_member``, ``unread_count``), which each client keeps from its own list."""
+    data = channel_detail_data(channel)
+    del data["is_member"], data["unread_count"]
+    return {"type": "channel.updated", "channel": data}
+
+
+def read_event(channel_id: Any, seq: int) -> dict[str, Any]:
+    return {"type": "read", "channel_id": str(channel_id), "seq": seq}
+
+
+def notify_channel_updated(channel: Channel) -> None:
+    """Queue ``channel.updated`` for every socket that follows the channel."""
+    _send_on_commit(
+        channel_group(channel.pk),
+        layer_message(channel_updated_event(channel), channel_id=str(channel.pk)),
+    )
+
+
+def notify_read(*, user_id: Any, channel_id: Any, seq: int) -> None:
+    """Queue ``read`` for the user's own sockets: their read marker moved (another tab)."""
+    _send_on_commit(user_group(user_id), layer_message(read_event(channel_id, seq)))

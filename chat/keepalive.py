@@ -162,9 +162,12 @@ def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
                 verdicts.append(AccessVerdict(user, ws_auth.PROBLEM_UNAUTHORIZED))
                 continue
         member = member_of.get(user.pk, set())
-        hidden = set()
-        if not roles.is_moderator(user):
-            hidden = {c for c in check.subscribed if c in private and c not in member}
+        moderates = roles.is_moderator(user)
+        hidden = {
+            c
+            for c in check.subscribed
+            if c in private and c not in member and (not moderates or private[c] == "dm")
+        }
         verdicts.append(
             AccessVerdict(user, left=frozenset(check.member_of - member), hidden=frozenset(hidden))
         )

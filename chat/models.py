@@ -20,6 +20,19 @@ from chat.validators import MAX_CONTENT_LENGTH, validate_channel_name, validate_
 
 
 class Channel(models.Model):
+    """A conversation: a channel people join, or a direct message between fixed members.
+
+    A direct message (``kind`` ``dm``) is private, has 2-9 members fixed at creation, and is
+    unique per member set: ``dm_key`` holds its members' ids in ascending order, comma
+    separated, under a unique constraint, so two people racing to open the same conversation
+    get one row. Its ``name`` is ``dm.<hex of its id>``, which no channel name can be
+    (docs/architecture.md, "Direct messages").
+    """
+
+    class Kind(models.TextChoices):
+        CHANNEL = "channel", "Channel"
+        DM = "dm", "Direct message"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=80, unique=True, validators=[validate_channel_name])
     title = models.CharField(max_length=200, blank=True)
@@ -35,10 +48,34 @@ class Channel(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.BigIntegerField(default=0, editable=False)
+    # Rows written in SQL (seeds/, imports) are channels unless they say so: migration 0004
+    # gives the column a database default too. (Not ``db_default``: Django would then read the
+    # column back with RETURNING, which row-level security refuses for a private channel
+    # before its creator's membership exists.)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CHANNEL)
+    # NULL, not '', for channels: the unique constraint holds among direct messages only.
+    dm_key = models.CharField(max_length=200, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["channel", "dm"]), name="chat_channel_kind"
+            ),
+            # A direct message is private and has its member key; a channel has none.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        models.Q(kind="channel", dm_key__isnull=True),
+                        ~models.Q(name__startswith="dm."),
+                    )
+                    | models.Q(
+                        kind="dm", dm_key__isnull=False, is_private=True, name__startswith="dm."
+                    )
+                ),
+                name="chat_channel_dm_shape",
+            ),
+            models.UniqueConstraint(fields=["dm_key"], name="chat_channel_dm_key_unique"),
             models.CheckConstraint(
                 condition=GreaterThanOrEqual(Length("name"), 1), name="chat_channel_name_len"
             ),
@@ -53,6 +90,10 @@ class Channel(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_dm(self) -> bool:
+        return self.kind == self.Kind.DM
 
 
 class Membership(models.Model):

@@ -15,6 +15,10 @@ from django.core.exceptions import ValidationError
 
 MAX_CONTENT_LENGTH = 4000
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+# The internal name of a direct message: "dm." and the hex of its id. The dot is outside the
+# channel names people choose, so the two can never collide.
+DM_NAME_PREFIX = "dm."
+DM_NAME_RE = re.compile(r"^dm\.[0-9a-f]{32}$")
 # What every door (the model, the API, the services, the page) says about a bad channel name.
 CHANNEL_NAME_RULE = (
     "Use 1-80 lowercase letters, digits, hyphens or underscores, starting with a letter or digit."
@@ -74,7 +78,7 @@ def validate_message_content(content: object) -> None:
 
 
 def validate_channel_name(name: str) -> None:
-    if not CHANNEL_NAME_RE.match(name):
+    if not (CHANNEL_NAME_RE.match(name) or DM_NAME_RE.match(name)):
         raise ValidationError(CHANNEL_NAME_RULE, code="invalid_name")
 
 

@@ -8,7 +8,9 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from chat.api import UserSearchView
 from chatsite.api_errors import api_not_found
+from chatsite.api_index import ApiIndexView
 
 # The schema and its viewers read no data: no transaction (ATOMIC_REQUESTS) for them.
 schema_view = transaction.non_atomic_requests(SpectacularAPIView.as_view())
@@ -21,8 +23,10 @@ redoc_view = transaction.non_atomic_requests(
 )
 
 urlpatterns = [
+    path("", ApiIndexView.as_view(), name="api-index"),
     path("auth/", include("accounts.api_urls")),
     path("chat/", include("chat.api_urls")),
+    re_path(r"^users/?$", UserSearchView.as_view(), name="api-users"),
     re_path(r"^schema/?$", schema_view, name="api-schema"),
     re_path(r"^docs/?$", swagger_view, name="api-docs"),
     re_path(r"^redoc/?$", redoc_view, name="api-redoc"),

@@ -63,6 +63,10 @@ MESSAGE = Limit("message", "CHAT_MESSAGE_RATE")
 CHANNEL_CREATE = Limit("channel-create", "CHAT_CHANNEL_CREATE_RATE")
 EDIT = Limit("edit", "CHAT_EDIT_RATE")
 MEMBER_ADD = Limit("member-add", "CHAT_MEMBER_ADD_RATE")
+# Member removals (not leaving) share the adds' budget: one budget for member changes.
+MEMBER_CHANGE = MEMBER_ADD
+DM_CREATE = Limit("dm-create", "CHAT_DM_CREATE_RATE")
+USER_SEARCH = Limit("user-search", "CHAT_USER_SEARCH_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

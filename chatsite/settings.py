@@ -323,6 +323,8 @@ CHAT_MESSAGE_RATE = os.environ.get("CHAT_MESSAGE_RATE", "120/min")
 CHAT_EDIT_RATE = os.environ.get("CHAT_EDIT_RATE", "60/min")
 CHAT_CHANNEL_CREATE_RATE = os.environ.get("CHAT_CHANNEL_CREATE_RATE", "20/hour")
 CHAT_MEMBER_ADD_RATE = os.environ.get("CHAT_MEMBER_ADD_RATE", "60/min")
+CHAT_DM_CREATE_RATE = os.environ.get("CHAT_DM_CREATE_RATE", "60/min")
+CHAT_USER_SEARCH_RATE = os.environ.get("CHAT_USER_SEARCH_RATE", "300/min")
 # Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address

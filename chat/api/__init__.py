@@ -14,17 +14,23 @@ from chat.api.channels import (
     ChannelLeaveView,
     ChannelListView,
     ChannelMembersView,
+    ChannelMemberView,
     ChannelReadView,
 )
+from chat.api.dms import DirectMessageListView
 from chat.api.messages import MessageDetailView, MessageListView
+from chat.api.users import UserSearchView
 
 __all__ = [
     "ChannelDetailView",
     "ChannelJoinView",
     "ChannelLeaveView",
     "ChannelListView",
+    "ChannelMemberView",
     "ChannelMembersView",
     "ChannelReadView",
+    "DirectMessageListView",
     "MessageDetailView",
     "MessageListView",
+    "UserSearchView",
 ]

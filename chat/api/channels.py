@@ -15,11 +15,13 @@ from chat.api.serializers import (
     ChannelCreateSerializer,
     ChannelDetailSerializer,
     ChannelSerializer,
+    ChannelUpdateSerializer,
     ListPageQuerySerializer,
     MemberAddSerializer,
     MemberSerializer,
     ReadMarkerSerializer,
 )
+from chat.exceptions import NotFound
 from chatsite.api_errors import error_responses
 
 
@@ -33,8 +35,9 @@ class ChannelListView(APIView):
     )
     def get(self, request: Request) -> Response:
         page = common.list_page(request)
-        channels, next_cursor = selectors.channel_list_page(user=acting_user(request), **page)
-        data = ChannelSerializer(channels, many=True).data
+        user = acting_user(request)
+        channels, next_cursor = selectors.channel_list_page(user=user, **page)
+        data = ChannelSerializer(channels, many=True, context=common.viewer(user)).data
         return common.paged(request, data, limit=page["limit"], next_cursor=next_cursor)
 
     @extend_schema(
@@ -57,6 +60,19 @@ class ChannelDetailView(APIView):
         responses={200: ChannelDetailSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, channel_id: str) -> Response:
+        return common.channel_detail(request, channel_id)
+
+    @extend_schema(
+        tags=["channels"],
+        summary="Change the title or topic (owners and moderators); channel.updated follows",
+        parameters=[common.CHANNEL_ID],
+        request=ChannelUpdateSerializer,
+        responses={200: ChannelDetailSerializer, **error_responses(400, 401, 403, 404, 429)},
+    )
+    def patch(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = common.path_uuid(channel_id, what="Channel")
+        data = common.validated(ChannelUpdateSerializer, request.data)
+        services.channel_update(actor=acting_user(request), channel_id=channel_uuid, **data)
         return common.channel_detail(request, channel_id)
 
 
@@ -141,4 +157,23 @@ class ChannelReadView(APIView):
         services.channel_mark_read(
             user=acting_user(request), channel_id=channel_uuid, seq=data["seq"]
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelMemberView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="Take a member out (owners and moderators; anyone may take themselves out)",
+        parameters=[common.CHANNEL_ID, common.USER_ID],
+        request=None,
+        responses={204: None, **error_responses(400, 401, 403, 404, 429)},
+    )
+    def delete(self, request: Request, channel_id: str, user_id: str) -> Response:
+        channel_uuid = common.path_uuid(channel_id, what="Channel")
+        user = common.path_user(user_id)
+        removed = services.channel_member_remove(
+            actor=acting_user(request), channel_id=channel_uuid, user=user
+        )
+        if not removed:
+            raise NotFound("Not a member of this channel.")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from accounts import selectors as accounts_selectors
 from accounts.models import User
 from accounts.roles import acting_user
 from chat import selectors
@@ -58,11 +59,18 @@ def path_uuid(value: str, *, what: str) -> uuid.UUID:
     return parsed
 
 
+def path_user(value: str) -> User:
+    """A user from the path, by id; anything else names nobody, so it is a 404."""
+    user = accounts_selectors.user_get(user_id=value)
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
 def channel_for(user: User, channel_id: str) -> Channel:
     """The channel with ``is_member`` and ``unread_count`` for ``user``, or 404."""
-    channel = (
-        selectors.channel_list(user=user).filter(pk=path_uuid(channel_id, what="Channel")).first()
-    )
+    channel_uuid = path_uuid(channel_id, what="Channel")
+    channel = selectors.channel_shown_to(user=user, channel_id=channel_uuid)
     if channel is None:
         raise NotFound("Channel not found.")
     return channel
@@ -70,8 +78,15 @@ def channel_for(user: User, channel_id: str) -> Channel:
 
 def channel_detail(request: Request, channel_id: str, *, status_code: int = 200) -> Response:
     """The channel as ``ChannelDetailSerializer`` shows it to the user asking."""
-    channel = channel_for(acting_user(request), channel_id)
-    return Response(ChannelDetailSerializer(channel).data, status=status_code)
+    user = acting_user(request)
+    channel = channel_for(user, channel_id)
+    data = ChannelDetailSerializer(channel, context=viewer(user)).data
+    return Response(data, status=status_code)
+
+
+def viewer(user: User) -> dict[str, Any]:
+    """The serializer context of the channel shapes: who is looking."""
+    return {"viewer_id": user.pk}
 
 
 def created_or_found(data: Any, *, created: bool) -> Response:
@@ -109,3 +124,6 @@ LINK_HEADER = OpenApiParameter(
 )
 CHANNEL_ID = OpenApiParameter("channel_id", uuid.UUID, OpenApiParameter.PATH)
 MESSAGE_ID = OpenApiParameter("message_id", uuid.UUID, OpenApiParameter.PATH)
+USER_ID = OpenApiParameter(
+    "user_id", str, OpenApiParameter.PATH, description="A user's id (digits)", pattern=r"^[0-9]+$"
+)

@@ -72,29 +72,32 @@ class UserIdField(serializers.CharField):
 # --- Channels ------------------------------------------------------------------------------
 
 
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
 class ChannelSerializer(serializers.Serializer):
-    """A channel as the list shows it, for the user asking."""
+    """A channel as the list shows it, for the user asking (``context["viewer_id"]``)."""
 
     id = serializers.UUIDField()
     name = serializers.CharField()
-    title = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Channel.Kind.choices)
+    title = serializers.CharField(
+        help_text="A direct message's title is its other members' names, for the user asking."
+    )
     topic = serializers.CharField()
     is_private = serializers.BooleanField()
     is_member = serializers.BooleanField()
     last_seq = serializers.IntegerField()
     unread_count = serializers.IntegerField()
+    members = AuthorSerializer(
+        many=True, required=False, help_text="A direct message's members (direct messages only)."
+    )
 
     def to_representation(self, instance: Channel) -> dict[str, Any]:
-        return {
-            "id": str(instance.pk),
-            "name": instance.name,
-            "title": instance.title,
-            "topic": instance.topic,
-            "is_private": instance.is_private,
-            "is_member": bool(getattr(instance, "is_member", False)),
-            "last_seq": instance.last_seq,
-            "unread_count": int(getattr(instance, "unread_count", 0) or 0),
-        }
+        return events.channel_data(instance, viewer_id=self.context.get("viewer_id"))
 
 
 class ChannelDetailSerializer(ChannelSerializer):
@@ -104,10 +107,7 @@ class ChannelDetailSerializer(ChannelSerializer):
     archived = serializers.BooleanField()
 
     def to_representation(self, instance: Channel) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        data["created_at"] = _iso(instance.created_at)
-        data["archived"] = instance.is_archived
-        return data
+        return events.channel_detail_data(instance, viewer_id=self.context.get("viewer_id"))
 
 
 class ChannelCreateSerializer(serializers.Serializer):
@@ -121,12 +121,6 @@ class ChannelCreateSerializer(serializers.Serializer):
 
 
 # --- Members ---------------------------------------------------------------------------------
-
-
-class AuthorSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    username = serializers.CharField()
-    display_name = serializers.CharField()
 
 
 class MemberSerializer(serializers.Serializer):
@@ -246,3 +240,47 @@ class MessageListQuerySerializer(QuerySerializer):
             message = "Use at most one of before, after and since_seq."
             raise serializers.ValidationError({name: [message] for name in cursors})
         return attrs
+
+
+# --- Conversations: direct messages, channel edits, people ---------------------------------
+
+
+class ChannelUpdateSerializer(serializers.Serializer):
+    """A channel's title and topic; either may be left out. A blank title means the name."""
+
+    title = StrictCharField(max_length=200, required=False, allow_blank=True)
+    topic = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+class UserIdListField(serializers.ListField):
+    """A list of user ids; a bad item is an error of the list itself (``user_ids``)."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        try:
+            return list(super().to_internal_value(data))
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):  # an item's error, keyed by its index
+                raise serializers.ValidationError(
+                    ["Each id is a user's id: a string of digits, or that number."]
+                ) from None
+            raise
+
+
+class DirectMessageCreateSerializer(serializers.Serializer):
+    """The other people of a direct message (naming oneself too changes nothing)."""
+
+    user_ids = UserIdListField(
+        child=UserIdField(max_length=20),
+        min_length=1,
+        max_length=50,
+        help_text="User ids: 1-8 people besides you (a direct message has 2-9 people).",
+    )
+
+
+class UserSearchQuerySerializer(QuerySerializer):
+    q = serializers.CharField(
+        required=False,
+        max_length=150,
+        help_text="The start of a username or display name (any case). Absent: everyone.",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=20, required=False, default=20)

@@ -74,6 +74,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     accepted = False
     session_key: str | None = None
     cleaned_up = False
+    dm_members: dict[str, list[dict[str, str]]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
@@ -159,7 +160,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.closing = True
             await self._refuse("unavailable", UNAVAILABLE_DETAIL, closes.CLOSE_UNAVAILABLE)
             return
-        await self.send_event(events.welcome_event(self.user, channels, settings.HEARTBEAT_SECONDS))
+        await self.send_event(
+            events.welcome_event(
+                self.user, channels, settings.HEARTBEAT_SECONDS, dm_members=self.dm_members
+            )
+        )
         try:
             if went_online:
                 await events.send_presence(
@@ -210,6 +215,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._join_group(channel_id)
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
+        self.dm_members = await database.dm_members(self.user)
         return channels
 
     async def _send_presence_snapshot(self) -> None:
@@ -458,8 +464,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         channel_id = event.get("channel_id")
         seq = event.get("seq")
         if channel_id is not None:
-            if channel_id not in self.subscribed or channel_id in self.paging:
-                return  # left the group (already on its way), or the client pages to it
+            if channel_id not in self.subscribed:
+                return  # left the group (already on its way)
+            if seq is not None and channel_id in self.paging:
+                return  # the client pages to it: the change comes in a later page
             if seq is not None:
                 if seq <= self.replayed_to.get(channel_id, 0):
                     return  # sent in a replay from the database already
@@ -530,17 +538,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=change["text"])
 
     async def chat_membership(self, event: dict[str, Any]) -> None:
+        """The user joined or left a channel (``chat.events.notify_membership``), or a
+        heartbeat's re-check found them gone (no ``text`` then).
+
+        Leaving: stop following the channel first, then tell the client (``membership``
+        joined false), so nothing of it arrives after. Joining: tell the client, then follow
+        the channel with a replay from the ``last_seq`` of the shape it was told, so a change
+        committed in between reaches it too (also for a socket that was open before a direct
+        message existed).
+        """
         channel_id = str(event["channel_id"])
+        text = event.get("text")
         if not event["joined"]:
             self.member_channels.discard(channel_id)
             if channel_id in self.subscribed:
                 await self.handle_unsubscribe({"channel_id": channel_id})
+            if text is None:
+                text = await database.left_channel_text(self.user, channel_id)
+            if text is not None:
+                await self.send(text_data=text)
             return
         self.member_channels.add(channel_id)
         self.rights_epoch += 1
+        if text is not None:
+            await self.send(text_data=text)
         if channel_id not in self.subscribed:
+            subscribe: dict[str, Any] = {"channel_id": channel_id}
+            if event.get("last_seq") is not None:
+                subscribe["since_seq"] = event["last_seq"]
             try:
-                await self.handle_subscribe({"channel_id": channel_id})
+                await self.handle_subscribe(subscribe)
             except (ChatError, *OUTAGE_ERRORS):
                 self.member_channels.discard(channel_id)
 

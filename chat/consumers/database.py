@@ -25,6 +25,30 @@ def member_channels(user: Any) -> list[tuple[str, str, int]]:
 
 
 @database_sync_to_async
+def dm_members(user: Any) -> dict[str, list[dict[str, str]]]:
+    """{channel id: its members (author shape)} of the user's direct messages."""
+    with rls.acting_as_user(user):
+        found = selectors.dm_members_of(user=user)
+    return {
+        channel_id: [events.author_data(member) for member in members]
+        for channel_id, members in found.items()
+    }
+
+
+@database_sync_to_async
+def left_channel_text(user: Any, channel_id: str) -> str | None:
+    """The ``membership`` event (joined false) of a channel the user is no longer in, found
+    by a heartbeat's re-check; None if the channel is gone. Read as the service: a private
+    channel is invisible to its former member."""
+    with rls.acting_as_service():
+        channel = selectors.channel_left_by(user=user, channel_id=channel_id)
+    if channel is None:
+        return None
+    data = events.channel_detail_data(channel, viewer_id=user.pk)
+    return events.encode(events.membership_event(data, joined=False))
+
+
+@database_sync_to_async
 def co_member_ids(user: Any) -> list[int]:
     with rls.acting_as_user(user):
         return selectors.co_member_ids(user=user)

@@ -31,13 +31,16 @@ from accounts.models import User
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
 from chat.selectors.base import as_uuid, next_cursor
+from chat.selectors.dms import attach_dm_members
 
 
 def channels_visible_to(user: User) -> QuerySet[Channel]:
+    """Public channels and the user's own; moderators see every channel, but a direct
+    message only when they are in it."""
     channels = Channel.objects.all()
-    if roles.is_moderator(user):
-        return channels
     member_of = Membership.objects.filter(channel=OuterRef("pk"), user=user)
+    if roles.is_moderator(user):
+        return channels.filter(Q(kind=Channel.Kind.CHANNEL) | Q(Exists(member_of)))
     return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
 
 
@@ -106,7 +109,7 @@ def channel_get_with_membership(*, user: User, channel_id: Any) -> tuple[Channel
     channel = found[0]
     is_member = bool(getattr(channel, "is_member"))  # noqa: B009 (a computed column)
     # channels_visible_to, applied to the one row read.
-    if channel.is_private and not is_member and not roles.is_moderator(user):
+    if not is_member and (channel.is_dm or (channel.is_private and not roles.is_moderator(user))):
         raise NotFound("Channel not found.")
     return channel, is_member
 
@@ -134,7 +137,17 @@ def channel_list_page(
     channels = channel_list(user=user)
     if cursor:
         channels = channels.filter(name__gt=cursor)
-    return next_cursor(list(channels[: limit + 1]), limit, lambda channel: channel.name)
+    page = attach_dm_members(list(channels[: limit + 1]))
+    return next_cursor(page, limit, lambda channel: channel.name)
+
+
+def channel_shown_to(*, user: User, channel_id: Any) -> Channel | None:
+    """One channel as ``channel_list`` shows it to ``user`` (with a direct message's
+    members), or None when the user cannot see it."""
+    channel = channel_list(user=user).filter(pk=as_uuid(channel_id, field="channel_id")).first()
+    if channel is not None:
+        attach_dm_members([channel])
+    return channel
 
 
 def channel_members_page(
@@ -178,18 +191,19 @@ def channel_last_seqs(*, user: User, channel_ids: list[str]) -> dict[str, int]:
 
 def socket_rights(
     *, user_ids: list[Any], channel_ids: list[str]
-) -> tuple[dict[Any, User], set[str], set[tuple[Any, str]]]:
+) -> tuple[dict[Any, User], dict[str, str], set[tuple[Any, str]]]:
     """What the open sockets' users may still do, in three queries (chat.keepalive).
 
-    The current rows of ``user_ids`` by primary key, which of ``channel_ids`` are private,
-    and the (user id, channel id) memberships among them. Read as the service: it spans users.
+    The current rows of ``user_ids`` by primary key, which of ``channel_ids`` are private
+    ({id: kind}: a direct message is private to its members, moderators included), and the
+    (user id, channel id) memberships among them. Read as the service: it spans users.
     """
     users = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
     private = {
-        str(channel_id)
-        for channel_id in Channel.objects.filter(pk__in=channel_ids, is_private=True).values_list(
-            "id", flat=True
-        )
+        str(channel_id): kind
+        for channel_id, kind in Channel.objects.filter(
+            pk__in=channel_ids, is_private=True
+        ).values_list("id", "kind")
     }
     memberships = {
         (user_id, str(channel_id))
@@ -198,3 +212,14 @@ def socket_rights(
         ).values_list("user_id", "channel_id")
     }
     return users, private, memberships
+
+
+def channel_left_by(*, user: User, channel_id: Any) -> Channel | None:
+    """A channel as shown to someone who just left it (not a member, nothing unread), read
+    without regard to visibility: call as the service, for the user's own sockets only."""
+    channel = Channel.objects.filter(pk=as_uuid(channel_id, field="channel_id")).first()
+    if channel is not None:
+        attach_dm_members([channel])
+        channel.is_member = False  # type: ignore[attr-defined]
+        channel.unread_count = 0  # type: ignore[attr-defined]
+    return channel

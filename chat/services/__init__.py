@@ -6,7 +6,8 @@ takes the channel's next seq for each change (``base.next_seq``), and queues the
 call these functions, so there is one validation, one permission check and one broadcast.
 
 One module per concern: ``messages`` (post, edit, delete), ``channels`` (channels, members,
-read markers), ``moderation`` (the moderators' actions); ``base`` holds what they share.
+read markers), ``dms`` (direct messages), ``moderation`` (the moderators' actions); ``base``
+holds what they share.
 Callers use the names re-exported here (``services.message_create``).
 """
 
@@ -18,7 +19,9 @@ from chat.services.channels import (
     channel_member_add,
     channel_member_remove,
     channel_member_set_role,
+    channel_update,
 )
+from chat.services.dms import dm_open
 from chat.services.messages import message_create, message_delete, message_edit
 from chat.services.moderation import (
     channel_archive,
@@ -37,6 +40,8 @@ __all__ = [
     "channel_member_remove",
     "channel_member_set_role",
     "channel_unarchive",
+    "channel_update",
+    "dm_open",
     "message_create",
     "message_delete",
     "message_edit",

@@ -8,6 +8,7 @@ from django.db import connection
 
 from accounts import roles
 from accounts.models import User
+from chat import events, selectors
 from chat.exceptions import NotFound, PermissionDenied, RateLimited, ValidationError
 from chat.models import Channel, Membership
 from chat.validators import clean_content, content_problem
@@ -61,9 +62,50 @@ def check_moderator(user: User) -> None:
         raise PermissionDenied("Only moderators can do this.")
 
 
-def check_owner_or_moderator(*, actor: User, channel: Channel) -> None:
+def check_owner_or_moderator(
+    *, actor: User, channel: Channel, what: str = "manage members"
+) -> None:
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
     if not (is_owner or roles.is_moderator(actor)):
-        raise PermissionDenied("Only the channel's owners and moderators can manage members.")
+        raise PermissionDenied(f"Only the channel's owners and moderators can {what}.")
+
+
+def check_not_dm(channel: Channel, what: str) -> None:
+    """A direct message keeps the members it was made with and has no title or topic."""
+    if channel.is_dm:
+        raise PermissionDenied(f"Direct messages cannot {what}.", code="direct_message")
+
+
+def owner_count(channel: Channel) -> int:
+    return Membership.objects.filter(channel=channel, role=Membership.Role.OWNER).count()
+
+
+def check_not_last_owner(*, channel: Channel, membership: Membership) -> None:
+    """A private channel keeps at least one owner: nobody else can manage its members."""
+    if (
+        channel.is_private
+        and membership.role == Membership.Role.OWNER
+        and owner_count(channel) <= 1
+    ):
+        raise ValidationError(
+            "A private channel needs an owner: make someone else an owner first.",
+            code="last_owner",
+            fields={"user_id": ["The last owner of a private channel."]},
+        )
+
+
+def notify_joined(*, user: User, channel: Channel) -> None:
+    """``membership`` joined for ``user``, with the channel as they see it now."""
+    shown = selectors.channel_shown_to(user=user, channel_id=channel.pk) or channel
+    events.notify_membership(user_id=user.pk, channel=shown, joined=True)
+
+
+def channel_as_left(*, user: User, channel: Channel) -> Channel:
+    """The channel as ``user`` sees it, to tell them they left it: read it before the
+    membership goes (a private channel is invisible after), then mark it left."""
+    shown = selectors.channel_shown_to(user=user, channel_id=channel.pk) or channel
+    shown.is_member = False  # type: ignore[attr-defined]
+    shown.unread_count = 0  # type: ignore[attr-defined]
+    return shown

@@ -40,7 +40,7 @@ def channel_create(
             "A channel with this name exists.", fields={"name": ["This name is taken."]}
         ) from None
     Membership.objects.create(channel=channel, user=user, role=Membership.Role.OWNER)
-    events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+    base.notify_joined(user=user, channel=channel)
     return channel
 
 
@@ -56,22 +56,36 @@ def channel_join(*, user: User, channel_id: Any) -> Membership:
     base.check_writable(channel)
     membership, created = Membership.objects.get_or_create(channel=channel, user=user)
     if created:
-        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+        base.notify_joined(user=user, channel=channel)
     return membership
+
+
+def _remove_member(*, channel: Channel, user: User) -> bool:
+    """Delete ``user``'s membership (a private channel keeps an owner) and tell their sockets."""
+    membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
+    if membership is None:
+        return False
+    base.check_not_last_owner(channel=channel, membership=membership)
+    shown = base.channel_as_left(user=user, channel=channel)
+    membership.delete()
+    events.notify_membership(user_id=user.pk, channel=shown, joined=False)
+    return True
 
 
 @transaction.atomic
 def channel_leave(*, user: User, channel_id: Any) -> None:
+    """Leave a channel (the last owner of a private channel cannot; a direct message's
+    members stay)."""
     channel = selectors.channel_get(user=user, channel_id=channel_id)
-    deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
-    if deleted:
-        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=False)
+    base.check_not_dm(channel, "be left")
+    _remove_member(channel=channel, user=user)
 
 
 @transaction.atomic
 def channel_member_add(*, actor: User, channel_id: Any, user: User) -> tuple[Membership, bool]:
     """Add a user to a channel: its owners and moderators may."""
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    base.check_not_dm(channel, "take new members")
     is_owner = Membership.objects.filter(
         channel=channel, user=actor, role=Membership.Role.OWNER
     ).exists()
@@ -82,19 +96,25 @@ def channel_member_add(*, actor: User, channel_id: Any, user: User) -> tuple[Mem
         raise ValidationError("This user is deactivated.", fields={"user_id": ["Inactive."]})
     membership, created = Membership.objects.get_or_create(channel=channel, user=user)
     if created:
-        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+        base.notify_joined(user=user, channel=channel)
     return membership, created
 
 
 @transaction.atomic
 def channel_member_remove(*, actor: User, channel_id: Any, user: User) -> bool:
-    """Take a user out of a channel (owners and moderators). Returns whether they were in."""
+    """Take a user out of a channel: its owners and moderators may, and anyone may take
+    themselves out (leave). Returns whether they were in.
+
+    The last owner of a private channel stays (ValidationError); a direct message's members
+    are fixed (PermissionDenied). The removed user's sockets stop following the channel as
+    soon as the ``membership`` event reaches them (chat.consumers).
+    """
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
-    base.check_owner_or_moderator(actor=actor, channel=channel)
-    deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
-    if deleted:
-        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=False)
-    return bool(deleted)
+    base.check_not_dm(channel, "lose members")
+    if actor.pk != user.pk:
+        base.check_owner_or_moderator(actor=actor, channel=channel)
+    base.check_rate(ratelimit.MEMBER_CHANGE, actor, "member changes")
+    return _remove_member(channel=channel, user=user)
 
 
 @transaction.atomic
@@ -103,12 +123,15 @@ def channel_member_set_role(*, actor: User, channel_id: Any, user: User, role: s
     if role not in Membership.Role.values:
         raise ValidationError("Unknown membership role.", fields={"role": ["Unknown role."]})
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    base.check_not_dm(channel, "have owners")
     base.check_owner_or_moderator(actor=actor, channel=channel)
     membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
     if membership is None:
         raise ValidationError(
             "Not a member of this channel.", fields={"user_id": ["Not a member."]}
         )
+    if role != Membership.Role.OWNER:
+        base.check_not_last_owner(channel=channel, membership=membership)
     if membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
@@ -130,4 +153,29 @@ def channel_mark_read(*, user: User, channel_id: Any, seq: int) -> Membership:
     if target > membership.last_read_seq:
         membership.last_read_seq = target
         membership.save(update_fields=["last_read_seq"])
+        events.notify_read(user_id=user.pk, channel_id=channel.pk, seq=target)
     return membership
+
+
+@transaction.atomic
+def channel_update(
+    *, actor: User, channel_id: Any, title: str | None = None, topic: str | None = None
+) -> Channel:
+    """Change a channel's title or topic (its owners and moderators): ``channel.updated``
+    to everyone following it. A blank title falls back to the name, as at creation."""
+    channel = selectors.channel_get(user=actor, channel_id=channel_id)
+    base.check_not_dm(channel, "be renamed")
+    base.check_owner_or_moderator(actor=actor, channel=channel, what="edit the title and topic")
+    base.check_writable(channel)
+    base.check_rate(ratelimit.EDIT, actor, "edits")
+    changes = {}
+    if title is not None:
+        changes["title"] = title or channel.name
+    if topic is not None:
+        changes["topic"] = topic
+    changed = [field for field, value in changes.items() if getattr(channel, field) != value]
+    if changed:
+        Channel.objects.filter(pk=channel.pk).update(**{field: changes[field] for field in changed})
+        channel.refresh_from_db()
+        events.notify_channel_updated(channel)
+    return channel

@@ -26,7 +26,7 @@ def _ensure_poster_is_member(*, user: User, channel: Channel, is_member: bool) -
         raise PermissionDenied("Only members can post in this private channel.")
     _, created = Membership.objects.get_or_create(channel=channel, user=user)
     if created:
-        events.notify_membership(user_id=user.pk, channel_id=channel.pk, joined=True)
+        base.notify_joined(user=user, channel=channel)
 
 
 def _sent_before(*, user: User, client_id: uuid.UUID) -> Message | None:

@@ -81,6 +81,7 @@ def _channel_locked(*, moderator: User, channel_id: Any) -> Channel:
 def _channel_set_archived(*, moderator: User, channel_id: Any, archived: bool) -> Channel:
     base.check_moderator(moderator)
     channel = _channel_locked(moderator=moderator, channel_id=channel_id)
+    base.check_not_dm(channel, "be archived")
     if channel.is_archived == archived:
         state = "already archived" if archived else "not archived"
         code = "already_archived" if archived else "not_archived"

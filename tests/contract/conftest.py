@@ -26,6 +26,8 @@ def _generous_rate_limits(settings: Any) -> None:
     settings.CHAT_EDIT_RATE = "100000/min"
     settings.CHAT_CHANNEL_CREATE_RATE = "100000/min"
     settings.CHAT_MEMBER_ADD_RATE = "100000/min"
+    settings.CHAT_DM_CREATE_RATE = "100000/min"
+    settings.CHAT_USER_SEARCH_RATE = "100000/min"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 CHANNEL_KEYS = {
     "id",
     "name",
+    "kind",
     "title",
     "topic",
     "is_private",

@@ -31,7 +31,9 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - a new account's password passes Django's password validators, its username is free and
 #   does not look like a taken one;
 # - a channel name is free; a member to add exists; only a member keeps a read marker;
-# - message content has a visible character (the pattern only excludes white space).
+# - message content has a visible character (the pattern only excludes white space);
+# - a direct message names existing, active people, 2-9 with its creator;
+# - the last owner of a private channel stays.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -44,6 +46,8 @@ include-name = [
     "POST /api/chat/channels/{channel_id}/read/",
     "POST /api/chat/messages/",
     "PATCH /api/chat/messages/{message_id}/",
+    "POST /api/chat/dms/",
+    "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

@@ -79,7 +79,9 @@ async def test_token_connection_gets_welcome_with_member_channels(alice: Any, ch
         "display_name": "Alice",
         "role": "member",
     }
-    assert welcome["channels"] == [{"id": str(channel.pk), "name": "general", "last_seq": 1}]
+    assert welcome["channels"] == [
+        {"id": str(channel.pk), "name": "general", "kind": "channel", "last_seq": 1}
+    ]
     assert welcome["heartbeat_s"] == 30
     await ws.disconnect()
 

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from chat import events
+from chat import events, services
 from chat.consumers.consumer import FRAME_HANDLERS
 from tests import asyncapi
 
@@ -84,9 +84,11 @@ def builder_names() -> set[str]:
 
 @pytest.mark.django_db
 def test_every_event_chat_events_builds_matches_its_message(
-    alice: Any, channel: Any, post: Any
+    alice: Any, bob: Any, channel: Any, post: Any
 ) -> None:
     message = post(alice, channel, "hello")
+    dm, _created = services.dm_open(user=alice, user_ids=[bob.pk])
+    dm.is_member = True  # type: ignore[attr-defined]
     message.client_id = uuid.uuid4()
     channel_id = str(channel.pk)
     built = {
@@ -111,7 +113,23 @@ def test_every_event_chat_events_builds_matches_its_message(
             events.message_event(message, kind)
             for kind in ("message.created", "message.updated", "message.deleted")
         ],
+        "membership_event": [
+            events.membership_event(events.channel_detail_data(channel), joined=True),
+            events.membership_event(
+                events.channel_detail_data(dm, viewer_id=alice.pk), joined=False
+            ),
+        ],
+        "channel_updated_event": [events.channel_updated_event(channel)],
+        "read_event": [events.read_event(channel.pk, 3)],
     }
+    built["welcome_event"].append(
+        events.welcome_event(
+            alice,
+            [(channel_id, "general", 3), (str(dm.pk), dm.name, 0)],
+            30,
+            dm_members={str(dm.pk): [events.author_data(alice), events.author_data(bob)]},
+        )
+    )
     assert set(built) == builder_names()  # a new builder needs its case here
     for event in (event for events_of_builder in built.values() for event in events_of_builder):
         assert asyncapi.problems(event) == []

@@ -28,6 +28,7 @@ from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
 from chatsite import ratelimit
 from web.forms import ChannelCreateForm, MessageForm, SignupForm
+from web.templatetags.chat_ui import dm_label
 
 ROOM_PAGE_SIZE = 50
 GROUP_WITHIN = timedelta(minutes=5)  # static/js/timeline.js groups the same way
@@ -90,7 +91,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 def _channel_list_page(
     request: HttpRequest, form: ChannelCreateForm, status: int = 200
 ) -> HttpResponse:
-    channels = selectors.channel_list(user=acting_user(request))
+    # "Browse channels": direct messages live in the sidebar only.
+    channels = selectors.channel_list(user=acting_user(request)).exclude(kind=Channel.Kind.DM)
     return render(
         request, "chat/channel_list.html", {"channels": channels, "form": form}, status=status
     )
@@ -203,10 +205,9 @@ def _room_page(
 
 def _conversation_label(channel: Channel, members: list[Membership], user: Any) -> str:
     """A channel by its name; a direct message by the other people in it."""
-    if getattr(channel, "kind", "channel") != "dm":
+    if not channel.is_dm:
         return f"#{channel.name}"
-    others = [m.user.shown_name for m in members if m.user_id != user.pk]
-    return ", ".join(others) or user.shown_name
+    return dm_label([membership.user for membership in members], user)
 
 
 def _shape_log(page: list[Any], first_unread: Any) -> None:

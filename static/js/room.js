@@ -360,7 +360,7 @@ export class Room {
     const author = node.querySelector(".message-author").textContent;
     const sure = await confirmAction(
       {
-        title: own ? "Delete your message?" : `Delete ${author}’s message?`,
+        title: own ? "Delete your message?" : `Delete ${author}'s message?`,
         text: "It is removed for everyone and shows as “message deleted”. This cannot be undone.",
         action: "Delete",
       },

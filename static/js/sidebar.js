@@ -9,6 +9,7 @@ import { hiddenText } from "./render.js";
 /** The label of a conversation in its REST shape, for the user `userId`. */
 export function conversationLabel(channel, userId) {
   if (channel.kind !== "dm") return channel.name;
+  if (channel.title) return channel.title; // the server titles a DM for the one asking
   const others = (channel.members || [])
     .map((member) => member.user || member)
     .filter((user) => String(user.id) !== String(userId))

@@ -35,9 +35,7 @@ def in_thread(work: Callable[[], Any]) -> Any:
 
 
 def sidebar_item(page: Page, name: str) -> Any:
-    return page.get_by_role("navigation", name="Conversations").get_by_role(
-        "link", name=name
-    )
+    return page.get_by_role("navigation", name="Conversations").get_by_role("link", name=name)
 
 
 def inside_log(page: Page, selector: str) -> bool:
@@ -107,12 +105,13 @@ def test_a_removed_member_sees_the_conversation_go_at_once(
     post(three["alice"], secret, "the plan is ready")
     bob = site.room(three["bob"], "secret")
     carol = site.room(three["carol"], "general")
+    alice = site.room(three["alice"], "secret")
     expect(sidebar_item(carol, "secret")).to_be_visible()
-    in_thread(
-        lambda: services.channel_member_remove(
-            actor=three["alice"], channel_id=secret.pk, user=three["bob"]
-        )
-    )
+    # alice owns the channel: she removes bob from the members panel, after a dialog.
+    panel = alice.get_by_role("region", name="Members")
+    panel.get_by_role("button", name="Remove Bob").click()
+    alice.get_by_role("dialog", name="Remove Bob?").get_by_role("button", name="Remove").click()
+    expect(panel.locator(f'.member[data-user-id="{three["bob"].pk}"]')).to_have_count(0)
     notice = bob.get_by_role("alert").filter(has_text="no longer a member of #secret")
     expect(notice).to_be_visible()
     expect(notice).to_be_focused()
@@ -123,6 +122,61 @@ def test_a_removed_member_sees_the_conversation_go_at_once(
     post(three["alice"], secret, "after bob left")
     expect(sidebar_item(carol, "secret (private) 2 unread")).to_be_visible()
     expect(message(bob, "after bob left")).to_have_count(0)
+
+
+def test_a_direct_message_arrives_live_in_the_sidebar_of_someone_in_another_room(
+    site: Site, three: dict[str, Any]
+) -> None:
+    alice = site.room(three["alice"], "random")
+    carol = site.room(three["carol"], "general")
+    bob = site.room(three["bob"])
+    bob.get_by_role("button", name="New message").click()
+    dialog = bob.get_by_role("dialog", name="New message")
+    to = dialog.get_by_role("combobox", name="To")
+    expect(to).to_be_focused()
+    to.press_sequentially("ali")
+    expect(dialog.get_by_role("option", name="Alice")).to_have_attribute("aria-selected", "true")
+    to.press("Enter")
+    expect(dialog.get_by_role("list", name="People in the conversation")).to_contain_text("Alice")
+    dialog.get_by_role("button", name="Start").click()
+    expect(bob.get_by_role("heading", level=1, name="Alice")).to_be_visible()
+    expect(bob.get_by_role("status")).to_have_text("Connected")
+    composer = bob.get_by_role("textbox", name="Message")
+    composer.fill("psst, a word?")
+    composer.press("Enter")
+    # alice, reading #random, sees the conversation arrive with its unread count.
+    dm = sidebar_item(alice, "Bob 1 unread")
+    expect(dm).to_be_visible()
+    expect(dm).to_have_class("conversation-link is-unread")
+    expect(sidebar_item(carol, "Bob")).to_have_count(0)  # not hers
+    dm.click()
+    expect(message(alice, "psst, a word?")).to_have_count(1)
+    expect(sidebar_item(alice, "Bob")).to_have_attribute("aria-current", "page")
+    # The same people again open the same conversation; a group of three is another one.
+    bob.get_by_role("button", name="New message").click()
+    for start, name in (("ali", "Alice"), ("car", "Carol")):
+        to.press_sequentially(start)
+        expect(dialog.get_by_role("option", name=name)).to_have_attribute("aria-selected", "true")
+        to.press("Enter")
+    dialog.get_by_role("button", name="Start").click()
+    expect(bob.get_by_role("heading", level=1, name="Alice, Carol")).to_be_visible()
+    composer.fill("all three of us")
+    composer.press("Enter")
+    expect(sidebar_item(carol, "Alice, Bob 1 unread")).to_be_visible()
+
+
+def test_editing_title_and_topic_reaches_every_open_tab(site: Site, three: dict[str, Any]) -> None:
+    owner = site.room(three["alice"])
+    member = site.room(three["bob"])
+    owner.get_by_role("button", name="Edit details").click()
+    dialog = owner.get_by_role("dialog", name="Edit details")
+    dialog.get_by_role("textbox", name="Topic").fill("Launch on Friday")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(owner.get_by_role("button", name="Edit details")).to_be_focused()
+    for page in (owner, member):
+        expect(page.locator("[data-room-topic-text]")).to_have_text("Launch on Friday")
+    expect(member.get_by_role("button", name="Edit details")).to_have_count(0)
 
 
 def test_switching_conversations_by_keyboard_alone(site: Site, three: dict[str, Any]) -> None:
@@ -142,9 +196,7 @@ def test_switching_conversations_by_keyboard_alone(site: Site, three: dict[str, 
     expect(switcher.get_by_role("option")).to_have_count(2)
     page.keyboard.type("ran")
     expect(switcher.get_by_role("option")).to_have_count(1)
-    expect(switcher.get_by_role("option", name="random")).to_have_attribute(
-        "aria-selected", "true"
-    )
+    expect(switcher.get_by_role("option", name="random")).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{site.url}/channels/random/")
     # Escape closes it and gives the focus back.
@@ -201,7 +253,7 @@ def test_a_moderator_deletes_someone_elses_message_from_the_room(
     expect(rude.get_by_role("button", name="Edit")).to_have_count(0)
     rude.hover()
     rude.get_by_role("button", name="Delete message by Bob").click()
-    mod.get_by_role("dialog", name="Delete Bob’s message?").get_by_role(
+    mod.get_by_role("dialog", name="Delete Bob's message?").get_by_role(
         "button", name="Delete"
     ).click()
     expect(bob.locator("article.message-deleted .message-body")).to_have_text("message deleted")
@@ -241,9 +293,7 @@ def test_the_room_fixes_edit_typing_and_failed_sends_stay_in_view(
     composer.press("Enter")
     failed = alice.locator("article.message-failed")
     expect(failed).to_have_count(1)
-    expect(failed.get_by_role("button", name="Discard unsent message")).to_be_in_viewport(
-        ratio=1
-    )
+    expect(failed.get_by_role("button", name="Discard unsent message")).to_be_in_viewport(ratio=1)
     assert inside_log(alice, "article.message-failed")
 
 

@@ -48,9 +48,10 @@ def initials(name: str) -> str:
     return initials_of(name)
 
 
-def _dm_label(channel: Any, user: User) -> str:
-    members = getattr(channel, "dm_members", None) or []
-    names = [member.shown_name for member in members if member.pk != user.pk]
+def dm_label(members: list[User], user: User) -> str:
+    """A direct message as its member ``user`` sees it: the others' names, sorted (the
+    title the API gives it)."""
+    names = sorted((m.shown_name for m in members if m.pk != user.pk), key=str.lower)
     return ", ".join(names) or user.shown_name
 
 
@@ -60,7 +61,9 @@ def _item(channel: Any, user: User) -> dict[str, Any]:
         "pk": channel.pk,
         "name": channel.name,
         "kind": kind,
-        "label": _dm_label(channel, user) if kind == "dm" else channel.name,
+        "label": dm_label(getattr(channel, "dm_members", []), user)
+        if kind == "dm"
+        else channel.name,
         "is_private": channel.is_private,
         "last_seq": channel.last_seq,
         "unread_count": channel.unread_count,
@@ -73,11 +76,8 @@ def conversation_sidebar(context: template.Context) -> dict[str, Any]:
     request = context["request"]
     user = acting_user(request)
     current = context.get("channel")
-    items = [
-        _item(channel, user)
-        for channel in selectors.channel_list(user=user)
-        if getattr(channel, "is_member", False)
-    ]
+    mine = [c for c in selectors.channel_list(user=user) if getattr(c, "is_member", False)]
+    items = [_item(channel, user) for channel in selectors.attach_dm_members(mine)]
     dms = sorted((i for i in items if i["kind"] == "dm"), key=lambda i: i["label"].lower())
     return {
         "channels": [item for item in items if item["kind"] != "dm"],

@@ -171,7 +171,7 @@ def _room_page(
     last_seq = channel.last_seq
     try:
         page, has_more = selectors.message_page(
-            user=user, channel_id=channel.pk, limit=ROOM_PAGE_SIZE, before=before
+            user=user, channel_id=channel.pk, limit=ROOM_PAGE_SIZE, before=before, tombstones=True
         )
     except ChatError as error:
         raise Http404(error.detail) from None
@@ -179,7 +179,10 @@ def _room_page(
     read_up_to = membership.last_read_seq if membership else last_seq
     if membership is not None and before is None and last_seq > read_up_to:
         services.channel_mark_read(user=user, channel_id=channel.pk, seq=last_seq)
-    first_unread = next((m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk), None)
+    first_unread = next(
+        (m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk and not m.deleted_at),
+        None,
+    )
     members = list(selectors.channel_members(user=user, channel_id=channel.pk))
     _shape_log(page, first_unread)
     can_moderate = roles.is_moderator(user)
@@ -231,6 +234,8 @@ def _shape_log(page: list[Any], first_unread: Any) -> None:
             message.day_label = ""
             message.continued = (
                 previous.user_id == message.user_id
+                and not previous.deleted_at
+                and not message.deleted_at
                 and message.created_at - previous.created_at <= GROUP_WITHIN
                 and message.pk != first_unread  # the "New messages" line starts a group
             )

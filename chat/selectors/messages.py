@@ -43,12 +43,14 @@ def message_page(
     before: Any = None,
     after: Any = None,
     since_seq: int | None = None,
+    tombstones: bool = False,
 ) -> tuple[list[Message], bool]:
     """One page of a channel's history, oldest first, and whether more lies beyond it.
 
     No cursor: the newest ``limit`` live messages. ``before`` / ``after`` (message ids): the
     ``limit`` live messages just older / newer. ``since_seq``: every change after it in
-    change order, tombstones included (for catching up).
+    change order, tombstones included (for catching up). ``tombstones``: deleted messages
+    keep their place in the page (the room shows them as "message deleted").
     """
     if sum(cursor is not None for cursor in (before, after, since_seq)) > 1:
         raise ValidationError(
@@ -60,7 +62,7 @@ def message_page(
     if since_seq is not None:
         rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
         return rows[:limit], len(rows) > limit
-    live = messages.filter(deleted_at__isnull=True)
+    live = messages if tombstones else messages.filter(deleted_at__isnull=True)
     if after is not None:
         seq = _message_seq_in_channel(channel=channel, message_id=after, field="after")
         rows = list(live.filter(seq__gt=seq).order_by("seq")[: limit + 1])

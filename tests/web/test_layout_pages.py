@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from chat import services
 from chat.models import Message
 from tests.factories import ChannelFactory, MembershipFactory
 from web.templatetags.chat_ui import avatar_colour_of, initials_of
@@ -138,3 +139,23 @@ def test_room_of_a_private_channel_shows_a_lock_and_management_to_its_owner(
     assert "data-add-member" not in member and "data-remove-member" not in member
     assert "data-leave" in member
     assert 'id="confirm-dialog"' in member
+
+
+def test_a_deleted_message_keeps_its_place_as_a_tombstone(
+    alice: Any, bob: Any, channel: Any, post: Any
+) -> None:
+    MembershipFactory.create(channel=channel, user=bob)
+    post(alice, channel, "before")
+    gone = post(alice, channel, "the secret text")
+    post(alice, channel, "after")
+    services.message_delete(user=alice, message_id=gone.pk)
+    html = _logged_in(bob).get("/channels/general/").content.decode()
+    assert "the secret text" not in html
+    article = _find(
+        rf'<article class="[^"]*message-deleted[^"]*" id="m-{gone.pk}".*?</article>', html
+    )
+    assert ">message deleted<" in article
+    assert "data-action" not in article
+    # The next message starts a group again: a tombstone is nobody's message.
+    after = _find(r'<article class="([^"]+)"[^>]*>(?:(?!</article>).)*>after<', html, 1)
+    assert "message-continued" not in after

@@ -3,6 +3,10 @@
 Every page runs under the moderator's row-level security context (set by
 ``chatsite.rls.RowLevelSecurityMiddleware`` from the session user). Rows are never saved from
 a form here: the actions and the member inline call ``chat.services``.
+
+Direct messages are private to their members, moderators and admins included: the admin lists
+channels and their messages only (and row-level security hides the rest in PostgreSQL), also
+from a moderator who is in a direct message.
 """
 
 from __future__ import annotations
@@ -54,6 +58,18 @@ class ArchivedFilter(_DateSetFilter):
     field, unset_label, set_label = "archived_at", "Open", "Archived"
 
 
+class ChannelFilter(admin.RelatedFieldListFilter):
+    """The messages' channel filter, offering channels only (never direct messages)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False,
+            ordering=ordering,
+            limit_choices_to={"kind": Channel.Kind.CHANNEL},
+        )
+
+
 class AuthorFilter(admin.RelatedOnlyFieldListFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,7 +98,7 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         "seq",
     )
     list_filter = (
-        "channel",
+        ("channel", ChannelFilter),
         ("user", AuthorFilter),
         "created_at",
         DeletedFilter,
@@ -108,7 +124,12 @@ class MessageAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     actions = ("tombstone_selected", "restore_selected")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
-        return super().get_queryset(request).select_related("channel", "user")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(channel__kind=Channel.Kind.CHANNEL)
+            .select_related("channel", "user")
+        )
 
     @admin.display(description="message")
     def excerpt(self, obj: Message) -> str:
@@ -214,7 +235,8 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     actions = ("archive_selected", "unarchive_selected")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
-        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+        channels = super().get_queryset(request).filter(kind=Channel.Kind.CHANNEL)
+        return channels.annotate(member_count=Count("memberships"))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Only the member inline is editable; the channel's own fields are read-only.

@@ -50,11 +50,13 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 
 class PlainNotFoundMiddleware:
-    """With DEBUG on, a path that matches no URL gets the site's own 404 page.
+    """With DEBUG on, a path that matches no URL, and a page that finds nothing (a channel
+    the member cannot see), get the site's own 404 page (templates/404.html).
 
-    Django's debug 404 page lists every URL pattern of the site; a development server on a
-    loopback address needs the tracebacks, not a map for whoever finds it. Installed only
-    with DEBUG (without it Django already answers with the plain page).
+    Django's debug 404 page lists every URL pattern of the site and reads like a crash to a
+    member; a development server on a loopback address needs the tracebacks, not a map for
+    whoever finds it. Installed only with DEBUG (without it Django already answers with the
+    site's page). The API keeps its JSON 404 and the admin its own page.
     """
 
     def __init__(self, get_response: Any) -> None:
@@ -65,6 +67,11 @@ class PlainNotFoundMiddleware:
         if response.status_code == 404 and getattr(request, "resolver_match", None) is None:
             return page_not_found(request, Http404())
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        if isinstance(exception, Http404) and not request.path.startswith(("/api/", "/admin/")):
+            return page_not_found(request, exception)
+        return None
 
 
 class AxesBackend(AxesStandaloneBackend):

@@ -246,6 +246,17 @@ def _context(apps, connection):
     return {"schema": schema, "user_id_type": user_model._meta.pk.rel_db_type(connection)}
 
 
+def kind_defaults_to_channel(apps, schema_editor):
+    """PostgreSQL: rows written in SQL (imports, psql) are channels unless they say so."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE chat_channel ALTER COLUMN kind SET DEFAULT 'channel'")
+
+
+def kind_has_no_default(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE chat_channel ALTER COLUMN kind DROP DEFAULT")
+
+
 def keep_direct_messages_private(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
@@ -307,10 +318,8 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        # Rows written in SQL (seeds/, imports) are channels unless they say so.
-        migrations.RunSQL(
-            "ALTER TABLE chat_channel ALTER COLUMN kind SET DEFAULT 'channel'",
-            "ALTER TABLE chat_channel ALTER COLUMN kind DROP DEFAULT",
+        migrations.RunPython(
+            kind_defaults_to_channel, kind_has_no_default, elidable=False
         ),
         migrations.AddConstraint(
             model_name="channel",

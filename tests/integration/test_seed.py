@@ -50,7 +50,7 @@ def test_seed_command_loads_demo_data_once() -> None:
     call_command("seed", stdout=open(os.devnull, "w"))  # noqa: SIM115
     first = _counts()
     call_command("seed", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    assert _counts() == first == (4, 3, 9, 10)
+    assert _counts() == first == (4, 5, 14, 15)
     general = Channel.objects.get(name="general")
     assert general.last_seq == 10
     assert list(general.messages.values_list("seq", flat=True)) == list(range(1, 11))
@@ -60,6 +60,16 @@ def test_seed_command_loads_demo_data_once() -> None:
         "moderator",
         "alice",
     }
+    ids = dict(User.objects.values_list("username", "id"))
+    dms = {
+        channel.dm_key: sorted(channel.memberships.values_list("user__username", flat=True))
+        for channel in Channel.objects.filter(kind="dm")
+    }
+    assert dms == {
+        ",".join(str(ids[name]) for name in ("alice", "bob")): ["alice", "bob"],
+        ",".join(str(ids[name]) for name in ("alice", "bob", "carol")): ["alice", "bob", "carol"],
+    }
+    assert all(channel.is_private for channel in Channel.objects.filter(kind="dm"))
     moderator = User.objects.get(username="moderator")
     assert moderator.is_staff and moderator.role == "moderator"
     assert User.objects.get(username="alice").check_password("chatsite-demo")
@@ -106,7 +116,7 @@ def test_seed_sql_applied_twice_with_psql_leaves_ten_messages() -> None:
             capture_output=True,
         )
     assert Message.objects.filter(channel__name="general").count() == 10
-    assert _counts() == (4, 3, 9, 10)
+    assert _counts() == (4, 5, 14, 15)
 
 
 def test_embedded_sqlite_mode_migrates_seeds_and_serves(tmp_path: Path) -> None:
@@ -139,5 +149,5 @@ def test_embedded_sqlite_mode_migrates_seeds_and_serves(tmp_path: Path) -> None:
     result = run_python("-c", script, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines.count("seeded: 4 users, 3 channels, 10 messages") == 2
+    assert lines.count("seeded: 4 users, 5 channels, 15 messages") == 2
     assert "healthz 200" in lines and "admin 200" in lines and "readyz 200" in lines

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests import asyncapi
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
-from tests.integration.test_ws_live import TIMEOUT, of_type, open_ws
+from tests.integration.test_ws_live import TIMEOUT, _get, of_type, open_ws
 from tests.integration.ws_support import access_token
 
 pytestmark = pytest.mark.live
@@ -241,3 +241,15 @@ async def test_a_read_marker_moved_in_one_tab_reaches_the_others(
     assert not [e for e in await events_until_pong(bob_b) if e["type"] == "read"]
     for ws in (bob_b, bob_a, alice_b):
         await ws.close()
+
+
+async def test_the_live_servers_answer_unknown_pages_with_the_site_404_and_api_with_an_index(
+    daphne_servers: list[Any],
+) -> None:
+    """The live servers run as production does (DEBUG off)."""
+    server = daphne_servers[0]
+    status, page = await asyncio.to_thread(_get, server.url + "/no-such-page/")
+    assert status == 404
+    assert "chatsite.css" in page and "Not found" in page and "URLconf" not in page
+    status, index = await asyncio.to_thread(_get, server.url + "/api/")
+    assert status == 200 and json.loads(index)["schema"] == "/api/schema/"

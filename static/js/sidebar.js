@@ -3,8 +3,18 @@
 // messages, read markers moved in other tabs, joins and removals, renames, a DM arriving.
 
 import { API, api } from "./api.js";
-import { avatarColour, initials, shownName } from "./people.js";
+import { AVATAR_COLOURS, avatarColour, initials, shownName } from "./people.js";
 import { hiddenText } from "./render.js";
+
+/** A DM's avatar: the other person's, or the head count of a group (as chat_ui.py). */
+export function dmAvatar(channel, userId) {
+  const members = (channel.members || []).map((member) => member.user || member);
+  const others = members.filter((user) => String(user.id) !== String(userId));
+  if (others.length === 1) {
+    return { colour: avatarColour(others[0].id), text: initials(shownName(others[0])) };
+  }
+  return { colour: AVATAR_COLOURS - 1, text: String(members.length) };
+}
 
 /** The label of a conversation in its REST shape, for the user `userId`. */
 export function conversationLabel(channel, userId) {
@@ -149,8 +159,9 @@ export class Sidebar {
       const avatar = document.createElement("span");
       avatar.className = "avatar avatar-small";
       avatar.setAttribute("aria-hidden", "true");
-      avatar.dataset.colour = String(avatarColour(label));
-      avatar.textContent = initials(label);
+      const { colour, text } = dmAvatar(channel, this.userId);
+      avatar.dataset.colour = String(colour);
+      avatar.textContent = text;
       link.querySelector(".icon").replaceWith(avatar);
     } else {
       this.setIcon(item, channel.is_private);

@@ -4,7 +4,8 @@ import { beforeEach, describe, it } from "node:test";
 
 import { parseHTML } from "linkedom";
 
-import { Sidebar, conversationLabel } from "../../static/js/sidebar.js";
+import { avatarColour } from "../../static/js/people.js";
+import { Sidebar, conversationLabel, dmAvatar } from "../../static/js/sidebar.js";
 
 const item = (id, name, seq, unread = 0) => `
   <li class="conversation" data-channel-id="${id}" data-name="${name}" data-kind="channel" data-last-seq="${seq}">
@@ -92,7 +93,10 @@ describe("Sidebar conversations", () => {
     assert.ok(drawn);
     assert.equal(drawn.querySelector(".conversation-name").textContent, "Alice");
     assert.equal(drawn.querySelector(".badge").dataset.unread, "1");
-    assert.ok(drawn.querySelector(".avatar"));
+    // The other person's avatar: the colour and initials of her messages.
+    const avatar = drawn.querySelector(".avatar");
+    assert.equal(avatar.textContent, "AL");
+    assert.equal(avatar.dataset.colour, String(avatarColour("8")));
     assert.equal(document.querySelector("[data-dm-empty]").hidden, true);
   });
 
@@ -120,6 +124,11 @@ describe("Sidebar conversations", () => {
     sidebar.handle(created("unknown", 1));
     assert.equal(fetched.length, 1);
     assert.match(fetched[0], /\/api\/chat\/channels\//);
+  });
+
+  it("gives a group DM its head count as avatar", () => {
+    const members = ["7", "8", "9"].map((id) => ({ id, username: `u${id}` }));
+    assert.deepEqual(dmAvatar({ kind: "dm", members }, "7"), { colour: 7, text: "3" });
   });
 
   it("labels a DM from its members and a channel by name", () => {

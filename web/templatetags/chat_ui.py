@@ -55,9 +55,21 @@ def dm_label(members: list[User], user: User) -> str:
     return ", ".join(names) or user.shown_name
 
 
+def dm_avatar(members: list[User], user: User) -> tuple[int, str]:
+    """A direct message's avatar: the other person's, or the head count of a group (the same
+    rule as static/js/sidebar.js)."""
+    others = [member for member in members if member.pk != user.pk]
+    if len(others) == 1:
+        return avatar_colour_of(others[0].pk), initials_of(others[0].shown_name)
+    return AVATAR_COLOURS - 1, str(len(members))
+
+
 def _item(channel: Any, user: User) -> dict[str, Any]:
     kind = getattr(channel, "kind", "channel")
+    colour, text = dm_avatar(getattr(channel, "dm_members", []), user)
     return {
+        "avatar_colour": colour,
+        "avatar_text": text,
         "pk": channel.pk,
         "name": channel.name,
         "kind": kind,

@@ -318,9 +318,7 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        migrations.RunPython(
-            kind_defaults_to_channel, kind_has_no_default, elidable=False
-        ),
+        migrations.RunPython(kind_defaults_to_channel, kind_has_no_default, elidable=False),
         migrations.AddConstraint(
             model_name="channel",
             constraint=models.CheckConstraint(

@@ -13,6 +13,7 @@ import { ChannelSync } from "./sync.js";
 import { decorateLog } from "./timeline.js";
 
 const TYPING_SHOWN_MS = 5000;
+const TYPING_STALE_MS = 1000;
 
 export class Room {
   constructor(root, template, app = null) {
@@ -38,6 +39,7 @@ export class Room {
     this.typingLine = document.getElementById("typing-indicator");
     this.status = document.getElementById("connection-status");
     this.typers = new Map();
+    this.spoke = new Map();
     this.readTimer = null;
 
     this.connection = new Connection({
@@ -226,6 +228,7 @@ export class Room {
     this.place(this.render(message));
     decorateLog(this.log);
     this.typers.delete(String(message.user_id));
+    this.spoke.set(String(message.user_id), Date.now());
     this.renderTyping();
     if (follow) this.scrollToBottom();
   }
@@ -420,6 +423,8 @@ export class Room {
 
   showTyping(user) {
     if (!user || String(user.id) === this.userId) return;
+    // A notice overtaken by the message it announced (they travel apart) is stale.
+    if (Date.now() - (this.spoke.get(String(user.id)) || 0) < TYPING_STALE_MS) return;
     this.typers.set(String(user.id), {
       name: user.display_name || user.username,
       until: Date.now() + TYPING_SHOWN_MS,

@@ -45,6 +45,8 @@ export class Members {
         error.textContent = "";
       },
     });
+    // Typed while this module was loading: suggest for it now.
+    if (picker.input.value.trim()) picker.suggest();
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const ids = picker.ids();

@@ -94,7 +94,7 @@ export class Picker {
         return option;
       }),
     );
-    if (!users.length) this.list.append(element("li", "suggestion-empty", "Nobody by that name"));
+    if (!users.length) this.list.append(element("li", "suggestion-empty", "No one found"));
     this.list.hidden = false;
     this.input.setAttribute("aria-expanded", "true");
     this.select(users.length ? 0 : -1);

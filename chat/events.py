@@ -26,6 +26,7 @@ from django.db import transaction
 
 from chat import realtime
 from chat.models import Channel, Message
+from chat.selectors.dms import dm_title
 from chatsite.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -298,13 +299,6 @@ class PresenceOutbox:
 
 # Conversations: the channel shape, membership, channel updates and read markers
 # (docs/architecture.md, "Direct messages" and "The sidebar's events").
-
-
-def dm_title(members: Iterable[Any], viewer_id: Any) -> str:
-    """A direct message's title for one of its members: the others' names, sorted."""
-    others = [member for member in members if str(member.pk) != str(viewer_id)]
-    names = sorted((member.display_name or member.username for member in others), key=str.lower)
-    return ", ".join(names)
 
 
 def channel_data(channel: Channel, *, viewer_id: Any = None) -> dict[str, Any]:

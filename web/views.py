@@ -91,8 +91,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 def _channel_list_page(
     request: HttpRequest, form: ChannelCreateForm, status: int = 200
 ) -> HttpResponse:
-    # "Browse channels": direct messages live in the sidebar only.
-    channels = selectors.channel_list(user=acting_user(request)).exclude(kind=Channel.Kind.DM)
+    # "Browse channels": direct messages are listed in the sidebar only (docs/web.md).
+    channels = selectors.channel_list(user=acting_user(request), kind=Channel.Kind.CHANNEL)
     return render(
         request, "chat/channel_list.html", {"channels": channels, "form": form}, status=status
     )

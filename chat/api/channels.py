@@ -14,6 +14,7 @@ from chat.api import common
 from chat.api.serializers import (
     ChannelCreateSerializer,
     ChannelDetailSerializer,
+    ChannelListQuerySerializer,
     ChannelSerializer,
     ChannelUpdateSerializer,
     ListPageQuerySerializer,
@@ -30,15 +31,16 @@ class ChannelListView(APIView):
         tags=["channels"],
         summary="Public channels and the private ones the user belongs to, a page at a time",
         operation_id="chat_channels_list",
-        parameters=[ListPageQuerySerializer, common.LINK_HEADER],
+        parameters=[ChannelListQuerySerializer, common.LINK_HEADER],
         responses={200: ChannelSerializer(many=True), **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
-        page = common.list_page(request)
+        page = common.validated(ChannelListQuerySerializer, request.query_params)
         user = acting_user(request)
         channels, next_cursor = selectors.channel_list_page(user=user, **page)
         data = ChannelSerializer(channels, many=True, context=common.viewer(user)).data
-        return common.paged(request, data, limit=page["limit"], next_cursor=next_cursor)
+        kind = {"kind": page["kind"]} if "kind" in page else None
+        return common.paged(request, data, limit=page["limit"], next_cursor=next_cursor, query=kind)
 
     @extend_schema(
         tags=["channels"],

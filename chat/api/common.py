@@ -105,13 +105,20 @@ def list_page(request: Request) -> dict[str, Any]:
     return validated(ListPageQuerySerializer, request.query_params)
 
 
-def paged(request: Request, data: Any, *, limit: int, next_cursor: str | None) -> Response:
+def paged(
+    request: Request,
+    data: Any,
+    *,
+    limit: int,
+    next_cursor: str | None,
+    query: dict[str, str] | None = None,
+) -> Response:
     """A page of a list: the list itself, and a ``Link: <…>; rel="next"`` header unless it is
     the last page (RFC 8288; the body keeps its shape of a plain list)."""
     response = Response(data)
     if next_cursor is not None:
-        query = urlencode({"limit": limit, "cursor": next_cursor})
-        response["Link"] = f'<{request.path}?{query}>; rel="next"'
+        query_string = urlencode({**(query or {}), "limit": limit, "cursor": next_cursor})
+        response["Link"] = f'<{request.path}?{query_string}>; rel="next"'
     return response
 
 

@@ -284,3 +284,13 @@ class UserSearchQuerySerializer(QuerySerializer):
         help_text="The start of a username or display name (any case). Absent: everyone.",
     )
     limit = serializers.IntegerField(min_value=1, max_value=20, required=False, default=20)
+
+
+class ChannelListQuerySerializer(ListPageQuerySerializer):
+    """The channel list's query string: a page, and optionally one kind of conversation."""
+
+    kind = serializers.ChoiceField(
+        choices=Channel.Kind.choices,
+        required=False,
+        help_text="Only channels (`channel`) or only direct messages (`dm`).",
+    )

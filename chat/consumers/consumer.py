@@ -28,6 +28,7 @@ from chat.consumers import closes, database, frames
 from chat.consumers.closes import OUTAGE_ERRORS, UNAVAILABLE_DETAIL, close_unavailable
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
 from chat.serializers import MessageCreateSerializer
+from chat.validators import DM_NAME_PREFIX
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
 from chatsite.cache import REDIS_UNAVAILABLE
 from chatsite.ws_server import ClientGone
@@ -215,7 +216,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._join_group(channel_id)
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
-        self.dm_members = await database.dm_members(self.user)
+        if any(name.startswith(DM_NAME_PREFIX) for _id, name, _seq in channels):
+            self.dm_members = await database.dm_members(self.user)
         return channels
 
     async def _send_presence_snapshot(self) -> None:

@@ -29,7 +29,14 @@ from chat.selectors.channels import (
     membership_get,
     socket_rights,
 )
-from chat.selectors.dms import attach_dm_members, dm_get_by_key, dm_key, dm_members_of
+from chat.selectors.dms import (
+    attach_dm_members,
+    conversation_title,
+    dm_get_by_key,
+    dm_key,
+    dm_members_of,
+    dm_title,
+)
 from chat.selectors.messages import changes_since, message_get, message_page
 
 __all__ = [
@@ -53,9 +60,11 @@ __all__ = [
     "channel_shown_to",
     "channels_visible_to",
     "co_member_ids",
+    "conversation_title",
     "dm_get_by_key",
     "dm_key",
     "dm_members_of",
+    "dm_title",
     "membership_get",
     "message_get",
     "message_page",

@@ -44,8 +44,9 @@ def channels_visible_to(user: User) -> QuerySet[Channel]:
     return channels.filter(Q(is_private=False) | Q(Exists(member_of)))
 
 
-def channel_list(*, user: User) -> QuerySet[Channel]:
-    """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``."""
+def channel_list(*, user: User, kind: str | None = None) -> QuerySet[Channel]:
+    """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``; with
+    ``kind``, only channels (``channel``) or only direct messages (``dm``)."""
     membership = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     read_up_to = Membership.objects.filter(channel=OuterRef(OuterRef("pk")), user=user)
     unread = (
@@ -60,20 +61,19 @@ def channel_list(*, user: User) -> QuerySet[Channel]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    return (
-        channels_visible_to(user)
-        .annotate(
-            is_member=Exists(membership),
-            unread_count=Case(
-                When(
-                    Exists(membership),
-                    then=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
-                ),
-                default=Value(0),
+    visible = channels_visible_to(user)
+    if kind is not None:
+        visible = visible.filter(kind=kind)
+    return visible.annotate(
+        is_member=Exists(membership),
+        unread_count=Case(
+            When(
+                Exists(membership),
+                then=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
             ),
-        )
-        .order_by("name")
-    )
+            default=Value(0),
+        ),
+    ).order_by("name")
 
 
 def channel_get(*, user: User, channel_id: Any) -> Channel:
@@ -131,10 +131,10 @@ def channel_members(*, user: User, channel_id: Any) -> QuerySet[Membership]:
 
 
 def channel_list_page(
-    *, user: User, limit: int, cursor: str | None = None
+    *, user: User, limit: int, cursor: str | None = None, kind: str | None = None
 ) -> tuple[list[Channel], str | None]:
     """A page of ``channel_list`` by name; the cursor is the last name of the page before."""
-    channels = channel_list(user=user)
+    channels = channel_list(user=user, kind=kind)
     if cursor:
         channels = channels.filter(name__gt=cursor)
     page = attach_dm_members(list(channels[: limit + 1]))

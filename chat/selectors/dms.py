@@ -47,6 +47,24 @@ def attach_dm_members(channels: list[Channel]) -> list[Channel]:
     return channels
 
 
+def dm_title(members: Iterable[Any], viewer_id: Any) -> str:
+    """A direct message's title for one of its members: the others' names, sorted."""
+    others = [member for member in members if str(member.pk) != str(viewer_id)]
+    names = sorted((member.display_name or member.username for member in others), key=str.lower)
+    return ", ".join(names)
+
+
+def conversation_title(*, channel: Channel, viewer: User) -> str:
+    """What to call a conversation for ``viewer``: a channel's title (or name), or a direct
+    message's other members (docs/architecture.md, "Direct messages")."""
+    if not channel.is_dm:
+        return channel.title or channel.name
+    members = getattr(channel, "dm_members", None)
+    if members is None:
+        members = dm_members([channel.pk]).get(str(channel.pk), [])
+    return dm_title(members, viewer.pk)
+
+
 def dm_members_of(*, user: User) -> dict[str, list[User]]:
     """{channel id: members} of every direct message ``user`` is in."""
     mine = Membership.objects.filter(user=user, channel__kind=Channel.Kind.DM).values_list(

@@ -78,17 +78,24 @@ def check_not_dm(channel: Channel, what: str) -> None:
         raise PermissionDenied(f"Direct messages cannot {what}.", code="direct_message")
 
 
-def owner_count(channel: Channel) -> int:
-    return Membership.objects.filter(channel=channel, role=Membership.Role.OWNER).count()
+def lock_owners(channel: Channel) -> int:
+    """Lock the owners' memberships of a private channel, in one order; how many there are.
+
+    Call before locking any one membership of the channel: two owners leaving at once then
+    take turns (the second sees one owner left), and nobody waits for the other's lock.
+    """
+    if not channel.is_private:
+        return 0
+    owners = Membership.objects.select_for_update().filter(
+        channel=channel, role=Membership.Role.OWNER
+    )
+    return len(owners.order_by("pk").values_list("pk", flat=True))
 
 
-def check_not_last_owner(*, channel: Channel, membership: Membership) -> None:
-    """A private channel keeps at least one owner: nobody else can manage its members."""
-    if (
-        channel.is_private
-        and membership.role == Membership.Role.OWNER
-        and owner_count(channel) <= 1
-    ):
+def check_not_last_owner(*, channel: Channel, membership: Membership, owners: int) -> None:
+    """A private channel keeps at least one owner: nobody else can manage its members.
+    ``owners`` is ``lock_owners``'s count."""
+    if channel.is_private and membership.role == Membership.Role.OWNER and owners <= 1:
         raise ValidationError(
             "A private channel needs an owner: make someone else an owner first.",
             code="last_owner",

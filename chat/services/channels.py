@@ -62,10 +62,11 @@ def channel_join(*, user: User, channel_id: Any) -> Membership:
 
 def _remove_member(*, channel: Channel, user: User) -> bool:
     """Delete ``user``'s membership (a private channel keeps an owner) and tell their sockets."""
+    owners = base.lock_owners(channel)
     membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
     if membership is None:
         return False
-    base.check_not_last_owner(channel=channel, membership=membership)
+    base.check_not_last_owner(channel=channel, membership=membership, owners=owners)
     shown = base.channel_as_left(user=user, channel=channel)
     membership.delete()
     events.notify_membership(user_id=user.pk, channel=shown, joined=False)
@@ -125,13 +126,14 @@ def channel_member_set_role(*, actor: User, channel_id: Any, user: User, role: s
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
     base.check_not_dm(channel, "have owners")
     base.check_owner_or_moderator(actor=actor, channel=channel)
+    owners = base.lock_owners(channel)
     membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
     if membership is None:
         raise ValidationError(
             "Not a member of this channel.", fields={"user_id": ["Not a member."]}
         )
     if role != Membership.Role.OWNER:
-        base.check_not_last_owner(channel=channel, membership=membership)
+        base.check_not_last_owner(channel=channel, membership=membership, owners=owners)
     if membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])

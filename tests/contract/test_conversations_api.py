@@ -460,3 +460,37 @@ def test_the_api_root_is_browsable(anon: APIClient) -> None:
 
 def test_other_unknown_api_paths_stay_404(anon: APIClient) -> None:
     assert_error(anon.get("/api/nothing-here/"), 404, "not_found")
+
+
+def test_two_last_owners_leaving_at_once_leave_one_owner(
+    transactional_db: None, alice: Any, bob: Any
+) -> None:
+    """Owners take turns: the second sees that it would be the last one."""
+    from chat.exceptions import ValidationError
+    from chatsite import rls
+
+    with rls.acting_as_user(alice):
+        room = services.channel_create(user=alice, name="pair", is_private=True)
+        services.channel_member_add(actor=alice, channel_id=room.pk, user=bob)
+        services.channel_member_set_role(actor=alice, channel_id=room.pk, user=bob, role="owner")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def leave(user: Any) -> None:
+        try:
+            barrier.wait(timeout=5)
+            with rls.acting_as_user(user):
+                services.channel_member_remove(actor=user, channel_id=room.pk, user=user)
+            outcomes.append("left")
+        except ValidationError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=leave, args=(user,)) for user in (alice, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(outcomes) == ["last_owner", "left"]
+    assert Membership.objects.filter(channel=room, role="owner").count() == 1

@@ -51,8 +51,7 @@ def initials(name: str) -> str:
 def dm_label(members: list[User], user: User) -> str:
     """A direct message as its member ``user`` sees it: the others' names, sorted (the
     title the API gives it)."""
-    names = sorted((m.shown_name for m in members if m.pk != user.pk), key=str.lower)
-    return ", ".join(names) or user.shown_name
+    return selectors.dm_title(members, user.pk) or user.shown_name
 
 
 def dm_avatar(members: list[User], user: User) -> tuple[int, str]:

@@ -6,6 +6,7 @@ live over the WebSocket. Every form here also works without scripts (post, redir
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,22 +14,27 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import roles
 from accounts.roles import acting_user
 from chat import selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
-from chat.models import Channel
+from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
 from web.forms import ChannelCreateForm, MessageForm
+from web.templatetags.chat_ui import dm_label
 
 ROOM_PAGE_SIZE = 50
+GROUP_WITHIN = timedelta(minutes=5)  # static/js/timeline.js groups the same way
 
 
 def _channel_list_page(
     request: HttpRequest, form: ChannelCreateForm, status: int = 200
 ) -> HttpResponse:
-    # Channels only: direct messages are listed where conversations are (docs/web.md).
+    # "Browse channels": direct messages are listed in the sidebar only (docs/web.md).
     channels = selectors.channel_list(user=acting_user(request), kind=Channel.Kind.CHANNEL)
     return render(
         request, "chat/channel_list.html", {"channels": channels, "form": form}, status=status
@@ -110,7 +116,12 @@ def _room_page(
     last_seq = channel.last_seq
     try:
         page, has_more = selectors.message_page(
-            user=user, channel_id=channel.pk, limit=ROOM_PAGE_SIZE, before=before, around=around
+            user=user,
+            channel_id=channel.pk,
+            limit=ROOM_PAGE_SIZE,
+            before=before,
+            around=around,
+            tombstones=True,
         )
     except ChatError as error:
         raise Http404(error.detail) from None
@@ -119,8 +130,14 @@ def _room_page(
     at_latest = before is None and around is None
     if membership is not None and at_latest and last_seq > read_up_to:
         services.channel_mark_read(user=user, channel_id=channel.pk, seq=last_seq)
-    first_unread = next((m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk), None)
-    members = selectors.channel_members(user=user, channel_id=channel.pk)
+    first_unread = next(
+        (m.pk for m in page if m.seq > read_up_to and m.user_id != user.pk and not m.deleted_at),
+        None,
+    )
+    members = list(selectors.channel_members(user=user, channel_id=channel.pk))
+    _shape_log(page, first_unread)
+    can_moderate = roles.is_moderator(user)
+    is_owner = membership is not None and membership.role == Membership.Role.OWNER
     context = {
         "channel": channel,
         "page": page,
@@ -133,11 +150,50 @@ def _room_page(
         "is_member": membership is not None,
         "first_unread": first_unread,
         "members": members,
+        "conversation_label": _conversation_label(channel, members, user),
+        "can_moderate": can_moderate,
+        "can_manage": can_moderate or is_owner,
         "form": form,
         "max_length": MAX_CONTENT_LENGTH,
         "heartbeat_s": settings.HEARTBEAT_SECONDS,
     }
     return render(request, "chat/room.html", context, status=status)
+
+
+def _conversation_label(channel: Channel, members: list[Membership], user: Any) -> str:
+    """A channel by its name; a direct message by the other people in it."""
+    if not channel.is_dm:
+        return f"#{channel.name}"
+    return dm_label([membership.user for membership in members], user)
+
+
+def _shape_log(page: list[Any], first_unread: Any) -> None:
+    """Day dividers and author groups, as static/js/timeline.js draws them (in UTC here;
+    the script redraws them in the reader's time zone)."""
+    today = timezone.now().date()
+    previous = None
+    for message in page:
+        day = message.created_at.date()
+        if previous is None or previous.created_at.date() != day:
+            if day == today:
+                message.day_label = "Today"
+            elif day == today - timedelta(days=1):
+                message.day_label = "Yesterday"
+            else:
+                message.day_label = date_format(
+                    message.created_at, "l, F j" if day.year == today.year else "F j, Y"
+                )
+            message.continued = False
+        else:
+            message.day_label = ""
+            message.continued = (
+                previous.user_id == message.user_id
+                and not previous.deleted_at
+                and not message.deleted_at
+                and message.created_at - previous.created_at <= GROUP_WITHIN
+                and message.pk != first_unread  # the "New messages" line starts a group
+            )
+        previous = message
 
 
 @login_required

@@ -84,6 +84,7 @@ def message_page(
     after: Any = None,
     since_seq: int | None = None,
     around: Any = None,
+    tombstones: bool = False,
 ) -> tuple[list[Message], bool]:
     """One page of a channel's history, oldest first, and whether more lies beyond it.
 
@@ -94,7 +95,8 @@ def message_page(
     up). ``around`` (a message id): that message's place with up to ``limit`` live messages in
     all, about half older and half newer (fewer on one side fill up from the other);
     ``has_more`` then says whether older ones remain, as on the other pages, and ``after=``
-    the last id pages on. A reply opens its channel at the reply's place.
+    the last id pages on. A reply opens its channel at the reply's place. ``tombstones``:
+    deleted messages keep their place in the page (the room shows them as "message deleted").
     """
     if sum(cursor is not None for cursor in (before, after, since_seq, around)) > 1:
         raise ValidationError(
@@ -106,7 +108,8 @@ def message_page(
     if since_seq is not None:
         rows = list(messages.filter(change_seq__gt=since_seq).order_by("change_seq")[: limit + 1])
         return rows[:limit], len(rows) > limit
-    live = messages.filter(deleted_at__isnull=True, parent__isnull=True)
+    live = messages if tombstones else messages.filter(deleted_at__isnull=True)
+    live = live.filter(parent__isnull=True)
     if around is not None:
         seq = _message_seq_in_channel(channel=channel, message_id=around, field="around")
         return _page_around(live, seq=seq, limit=limit)

@@ -1,11 +1,13 @@
-// The channel list view: unread badges that count up live.
+// The channel list view ("Browse channels"): unread badges that count up live. Its one
+// WebSocket also keeps the sidebar live (app.js).
 
 import { API, api } from "./api.js";
 import { Connection } from "./connection.js";
 import { hiddenText } from "./render.js";
 
 export class ChannelList {
-  constructor(root) {
+  constructor(root, app = null) {
+    this.app = app;
     this.userId = root.dataset.userId;
     this.items = new Map();
     for (const item of root.querySelectorAll(".channel-item[data-channel-id]")) {
@@ -14,11 +16,15 @@ export class ChannelList {
     this.welcomes = 0;
     this.connection = new Connection({
       heartbeatSeconds: 30,
-      onEvent: (event) => this.handle(event),
+      onEvent: (event) => {
+        this.handle(event);
+        if (this.app) this.app.handle(event);
+      },
       // Counts may have moved between the page's render and this welcome, or while a
       // reconnect was pending: ask for them again then, and only then.
       onOpen: (welcome) => {
         this.welcomes += 1;
+        if (this.app) this.app.opened(welcome);
         if (this.welcomes > 1 || this.isBehind(welcome.channels || [])) this.refresh();
       },
       onState: (state) => {

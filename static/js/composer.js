@@ -11,10 +11,12 @@ const ACK_TIMEOUT_MS = 8000;
 
 export class Composer {
   /** `show(node)` puts a pending message in the log; `sent(message)` shows it for real. */
-  constructor({ form, channelId, userName, maxLength, template, connection, show, sent }) {
+  constructor({ form, channelId, userId, userName, maxLength, template, connection, show, sent, reveal }) {
     this.form = form;
     this.channelId = channelId;
+    this.userId = userId;
     this.userName = userName;
+    this.reveal = reveal || (() => {});
     this.maxLength = maxLength;
     this.template = template;
     this.connection = connection;
@@ -79,7 +81,11 @@ export class Composer {
     }
     this.setError("");
     const item = { clientId: newClientId(), content, failed: false, timer: null };
-    item.node = renderPending(this.template, { ...item, userName: this.userName });
+    item.node = renderPending(this.template, {
+      ...item,
+      userId: this.userId,
+      userName: this.userName,
+    });
     item.status = item.node.querySelector(".message-status");
     this.pending.set(item.clientId, item);
     this.show(item.node);
@@ -167,6 +173,8 @@ export class Composer {
       item.node.append(actions);
     }
     this.setError(`Your message was not sent: ${detail}`, "send");
+    // The error line makes the log shorter: keep the failed message and its buttons in view.
+    this.reveal(item.node);
   }
 
   /** The Retry or Discard button on a message that was not sent. */

@@ -3,8 +3,12 @@
 import { element } from "./render.js";
 import { codePoints } from "./outgoing.js";
 
-/** Edit `node` in place; `save(content, close)` stores the text and closes, or throws. */
-export function openEditor(node, { content: source, maxLength, save }) {
+/**
+ * Edit `node` in place, starting from `content` (the message's source); `save(content,
+ * close)` stores the text and closes, or throws; `opened(editor)` brings the open editor
+ * into view.
+ */
+export function openEditor(node, { content: source, maxLength, save, opened = () => {} }) {
   const open = node.querySelector(".message-editor textarea");
   if (open) {
     open.focus();
@@ -33,8 +37,10 @@ export function openEditor(node, { content: source, maxLength, save }) {
   body.hidden = true;
   actions.hidden = true;
   node.append(editor);
-  field.focus();
+  field.focus({ preventScroll: true });
   field.setSelectionRange(field.value.length, field.value.length);
+  // Save and Cancel of the last message must not hide below the composer.
+  opened(editor);
 
   const close = () => {
     editor.remove();
@@ -60,6 +66,7 @@ export function openEditor(node, { content: source, maxLength, save }) {
     } catch (failure) {
       error.textContent = failure.message;
       saveButton.disabled = false;
+      opened(editor);
     }
   };
   editor.addEventListener("submit", (event) => {

@@ -1,5 +1,11 @@
-// The room page's script (templates/chat/room.html): the room view on the page's elements.
+// The room page's script (templates/chat/room.html): the room view and the sidebar.
+import { App } from "./app.js";
 import { Room } from "./room.js";
 
 const root = document.querySelector('[data-chat-page="room"]');
-if (root) window.chatsiteRoom = new Room(root, document.getElementById("message-template"));
+if (root) {
+  let room = null;
+  const app = new App({ onRemoved: (channelId) => room && room.removedFrom(channelId) });
+  room = new Room(root, document.getElementById("message-template"), app);
+  window.chatsiteRoom = room;
+}

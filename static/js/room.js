@@ -5,18 +5,24 @@
 import { API, api } from "./api.js";
 import { Connection } from "./connection.js";
 import { Composer } from "./composer.js";
+import { confirmAction } from "./dialog.js";
 import { openEditor } from "./editor.js";
-import { localizeTimes, renderMessage } from "./render.js";
+import { Panels } from "./panels.js";
+import { localizeTimes, markDeleted, renderMessage } from "./render.js";
 import { renderRich } from "./rich.js";
 import { ChannelSync } from "./sync.js";
 import { RichMessages } from "./thread.js";
+import { decorateLog } from "./timeline.js";
 
 const TYPING_SHOWN_MS = 5000;
+const TYPING_STALE_MS = 1000;
 
 export class Room {
-  constructor(root, template) {
+  constructor(root, template, app = null) {
     this.root = root;
     this.template = template;
+    this.app = app;
+    this.moderator = root.hasAttribute("data-moderator");
     this.channelId = root.dataset.channelId;
     this.userId = root.dataset.userId;
     this.maxLength = Number(root.dataset.maxLength) || 4000;
@@ -35,12 +41,19 @@ export class Room {
     this.typingLine = document.getElementById("typing-indicator");
     this.status = document.getElementById("connection-status");
     this.typers = new Map();
+    this.spoke = new Map();
     this.readTimer = null;
 
     this.connection = new Connection({
       heartbeatSeconds: Number(root.dataset.heartbeat),
-      onEvent: (event) => this.handle(event),
-      onOpen: () => this.resume(),
+      onEvent: (event) => {
+        this.handle(event);
+        if (this.app) this.app.handle(event, { roomVisible: this.visible() });
+      },
+      onOpen: (welcome) => {
+        this.resume();
+        if (this.app) this.app.opened(welcome);
+      },
       onState: (state, text) => this.showState(state, text),
       pingFrame: () => this.sync.pingFrame(),
     });
@@ -48,20 +61,26 @@ export class Room {
       form: root.querySelector(".composer"),
       channelId: this.channelId,
       userName: root.dataset.userName,
+      userId: this.userId,
       maxLength: this.maxLength,
       template,
       connection: this.connection,
       show: (node) => {
         this.log.append(node);
+        decorateLog(this.log);
         this.scrollToBottom();
       },
+      reveal: (node) => this.reveal(node),
       sent: (message) => this.showSent(message),
     });
     this.rich = new RichMessages(this);
     this.bindLog();
     this.bindLoadOlder();
     localizeTimes(this.log);
-    this.collapseMembersOnPhones();
+    decorateLog(this.log);
+    this.panels = new Panels(root);
+    this.bindMembers();
+    this.notice = document.getElementById("room-notice");
     this.scrollToStart();
     document.addEventListener("visibilitychange", () => this.scheduleRead());
     window.addEventListener("focus", () => this.scheduleRead());
@@ -105,8 +124,16 @@ export class Room {
         break;
       case "message.deleted":
         if (event.channel_id === this.channelId) {
-          this.removeMessage(event.id);
+          this.tombstone(event.id);
           this.noteSeq(event.seq);
+        }
+        break;
+      case "channel.updated":
+        if (event.channel && event.channel.id === this.channelId) this.showDetails(event.channel);
+        break;
+      case "membership":
+        if (!event.joined && event.channel && event.channel.id === this.channelId) {
+          this.removedFrom(this.channelId);
         }
         break;
       case "subscribed":
@@ -143,7 +170,19 @@ export class Room {
   // --- the log
 
   render(message) {
-    return renderMessage(this.template, message, this.userId);
+    return renderMessage(this.template, message, this.userId, { moderator: this.moderator });
+  }
+
+  visible() {
+    return document.visibilityState === "visible" && !this.left;
+  }
+
+  /** Keep a node wholly in view inside the log (an editor, a failed message). */
+  reveal(node) {
+    const log = this.log.getBoundingClientRect();
+    const box = node.getBoundingClientRect();
+    if (box.bottom > log.bottom) this.log.scrollTop += box.bottom - log.bottom + 8;
+    else if (box.top < log.top) this.log.scrollTop -= log.top - box.top + 8;
   }
 
   nearBottom() {
@@ -178,7 +217,7 @@ export class Room {
   /** A created or updated message, from an event, an ack or a REST reply. Idempotent. */
   applyMessage(message) {
     if (message.deleted) {
-      this.removeMessage(message.id);
+      this.tombstone(message.id);
       return;
     }
     if (message.parent_id) {
@@ -191,8 +230,13 @@ export class Room {
       if (Number(existing.dataset.changeSeq) >= Number(message.change_seq)) return;
       const follow = this.nearBottom();
       existing.dataset.changeSeq = message.change_seq;
-      renderRich(existing, message, this.userId);
-      existing.querySelector(".message-edited").hidden = !message.edited_at;
+      if (existing.classList.contains("message-deleted")) {
+        existing.replaceWith(this.render(message));
+        decorateLog(this.log);
+      } else {
+        renderRich(existing, message, this.userId);
+        existing.querySelector(".message-edited").hidden = !message.edited_at;
+      }
       if (follow) this.scrollToBottom();
       return;
     }
@@ -200,7 +244,9 @@ export class Room {
     if (this.beforeLoadedHistory(message)) return;
     const follow = this.nearBottom();
     this.place(this.render(message));
+    decorateLog(this.log);
     this.typers.delete(String(message.user_id));
+    this.spoke.set(String(message.user_id), Date.now());
     this.renderTyping();
     if (follow) this.scrollToBottom();
   }
@@ -216,20 +262,90 @@ export class Room {
   showSent(message) {
     const follow = this.nearBottom();
     if (!document.getElementById(`m-${message.id}`)) this.place(this.render(message));
+    decorateLog(this.log);
     if (follow) this.scrollToBottom();
   }
 
-  removeMessage(id) {
+  /** A deleted message stays in the log as "message deleted" (docs/moderation.md). */
+  tombstone(id) {
     const node = document.getElementById(`m-${id}`);
-    if (!node) return;
+    if (!node || node.classList.contains("message-deleted")) return;
     const hadFocus = node.contains(document.activeElement);
-    node.remove();
+    markDeleted(node);
+    decorateLog(this.log);
     if (hadFocus) this.log.focus();
   }
 
-  collapseMembersOnPhones() {
-    const details = this.root.querySelector(".members-details");
-    if (details && window.matchMedia("(max-width: 47.99rem)").matches) details.open = false;
+  // --- the conversation itself: its members, renamed, or the user is no longer in it
+
+  /**
+   * members.js manages the members panel; it loads when the panel is first used (focus,
+   * pointer), so the room's first load stays light. A click that comes before it is handed on.
+   */
+  bindMembers() {
+    const panel = this.root.querySelector('[data-panel="members"]');
+    if (!panel) return;
+    this.members = null;
+    const load = () => {
+      this.membersLoading ||= import("./members.js").then(({ Members }) => {
+        this.members = new Members(this.root, {
+          channelId: this.channelId,
+          channelName: this.root.dataset.channelName,
+          userId: this.userId,
+          onUpdated: (channel) => this.showDetails(channel),
+        });
+        return this.members;
+      });
+      return this.membersLoading;
+    };
+    panel.addEventListener("focusin", load);
+    panel.addEventListener("pointerdown", load);
+    panel.addEventListener("click", async (event) => {
+      if (this.members) return;
+      const members = await load();
+      members.onClick(event);
+    });
+  }
+
+  showDetails(channel) {
+    const topic = this.root.querySelector("[data-room-topic]");
+    const subtitle = channel.title && channel.title !== channel.name ? channel.title : "";
+    let sub = topic.querySelector("[data-room-subtitle]");
+    if (subtitle && !sub) {
+      sub = document.createElement("span");
+      sub.className = "room-subtitle";
+      sub.dataset.roomSubtitle = "";
+      topic.prepend(sub, " ");
+    }
+    if (sub) sub.textContent = subtitle;
+    topic.querySelector("[data-room-topic-text]").textContent = channel.topic || "";
+    topic.hidden = !subtitle && !channel.topic;
+    const form = document.querySelector("[data-details-form]");
+    if (form) {
+      form.elements.title.value = channel.title || "";
+      form.elements.topic.value = channel.topic || "";
+    }
+  }
+
+  /** Removed (or left in another tab): say so, stop showing the conversation, offer a way out. */
+  removedFrom(channelId) {
+    if (channelId !== this.channelId || this.left) return;
+    this.left = true;
+    const name = this.root.dataset.kind === "dm" ? "this conversation" : `#${this.root.dataset.channelName}`;
+    const text = `You are no longer a member of ${name}.`;
+    this.notice.replaceChildren(text, " ");
+    const out = document.createElement("a");
+    out.href = "/";
+    out.textContent = "Go to Browse channels";
+    this.notice.append(out);
+    this.notice.hidden = false;
+    this.root.classList.add("room-left");
+    if (this.root.hasAttribute("data-private")) {
+      this.log.replaceChildren();
+      const form = this.root.querySelector(".composer");
+      if (form) form.remove();
+    }
+    this.notice.focus();
   }
 
   // --- edit, delete, retry (event delegation on the log)
@@ -260,6 +376,7 @@ export class Room {
     }
     openEditor(node, {
       content,
+      opened: (editor) => this.reveal(editor),
       maxLength: this.maxLength,
       save: async (content, close) => {
         const message = await api("PATCH", `${API}/messages/${node.dataset.id}`, { content });
@@ -270,10 +387,20 @@ export class Room {
   }
 
   async deleteMessage(node) {
-    if (!window.confirm("Delete this message? This cannot be undone.")) return;
+    const own = node.dataset.userId === this.userId;
+    const author = node.querySelector(".message-author").textContent;
+    const sure = await confirmAction(
+      {
+        title: own ? "Delete your message?" : `Delete ${author}'s message?`,
+        text: "It is removed for everyone and shows as “message deleted”. This cannot be undone.",
+        action: "Delete",
+      },
+      { returnTo: this.log },
+    );
+    if (!sure) return;
     try {
       await api("DELETE", `${API}/messages/${node.dataset.id}`);
-      this.removeMessage(node.dataset.id);
+      this.tombstone(node.dataset.id);
     } catch (failure) {
       this.composer.setError(`Could not delete the message: ${failure.message}`, "delete");
     }
@@ -303,6 +430,7 @@ export class Room {
           if (!document.getElementById(`m-${message.id}`)) fragment.append(this.render(message));
         }
         this.log.insertBefore(fragment, this.log.firstChild);
+        decorateLog(this.log);
         this.log.scrollTop += this.log.scrollHeight - height;
         this.setBusy("older", false);
         if (page.has_more) {
@@ -323,6 +451,8 @@ export class Room {
 
   showTyping(user) {
     if (!user || String(user.id) === this.userId) return;
+    // A notice overtaken by the message it announced (they travel apart) is stale.
+    if (Date.now() - (this.spoke.get(String(user.id)) || 0) < TYPING_STALE_MS) return;
     this.typers.set(String(user.id), {
       name: user.display_name || user.username,
       until: Date.now() + TYPING_SHOWN_MS,
@@ -339,8 +469,8 @@ export class Room {
     if (names.length === 1) text = `${names[0]} is typing…`;
     else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
     else if (names.length > 2) text = "Several people are typing…";
+    // The line keeps its height when empty, so showing it never moves or covers the log.
     this.typingLine.textContent = text;
-    this.typingLine.hidden = !text;
   }
 
   showPresence(userId, status) {

@@ -1,0 +1,73 @@
+// What every signed-in page shares: the sidebar kept live, keyboard switching, "New message",
+// and the menu button that shows the sidebar on phones. The page's own view forwards every
+// event of its one WebSocket here (docs/web.md). The dialogs' modules load on first use.
+
+import { Sidebar } from "./sidebar.js";
+
+export class App {
+  constructor({ onRemoved } = {}) {
+    const root = document.querySelector("[data-sidebar]");
+    this.sidebar = root ? new Sidebar(root, { onRemoved }) : null;
+    if (!this.sidebar) return;
+    this.userId = root.dataset.userId;
+    this.loaded = {};
+    document.addEventListener("keydown", (event) => this.onKey(event));
+    for (const button of document.querySelectorAll("[data-switcher]")) {
+      button.addEventListener("click", () => this.use("switcher", (switcher) => switcher.open()));
+    }
+    for (const button of document.querySelectorAll("[data-new-dm]")) {
+      button.addEventListener("click", () => this.use("newDm", (dialog) => dialog.open()));
+    }
+    this.bindMenu(root);
+  }
+
+  handle(event, options) {
+    if (this.sidebar) this.sidebar.handle(event, options);
+  }
+
+  opened(welcome) {
+    if (this.sidebar) this.sidebar.opened(welcome);
+  }
+
+  /** Load a dialog's module once, then act on it. */
+  async use(name, act) {
+    this.loaded[name] ||= (
+      name === "switcher"
+        ? import("./switcher.js").then(({ Switcher }) => new Switcher(this.sidebar))
+        : import("./new-dm.js").then(({ NewDm }) => new NewDm({ userId: this.userId }))
+    );
+    act(await this.loaded[name]);
+  }
+
+  onKey(event) {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k") {
+      event.preventDefault();
+      this.use("switcher", (switcher) => switcher.open());
+    } else if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+      event.preventDefault();
+      const delta = event.key === "ArrowUp" ? -1 : 1;
+      this.use("switcher", (switcher) => switcher.step(delta));
+    }
+  }
+
+  /** Below 768 px the sidebar is a panel the menu button opens and Escape closes. */
+  bindMenu(root) {
+    const button = document.querySelector("[data-menu]");
+    if (!button) return;
+    const set = (open) => {
+      button.setAttribute("aria-expanded", String(open));
+      document.body.classList.toggle("sidebar-open", open);
+    };
+    button.addEventListener("click", () => {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      set(open);
+      if (open) (root.querySelector("[aria-current=page]") || root.querySelector("a, button")).focus();
+    });
+    root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
+        set(false);
+        button.focus();
+      }
+    });
+  }
+}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bench.render_cost import PATHOLOGICAL
 from chat import rendering
 from chat.rendering import MentionContext, render
 
@@ -198,25 +199,8 @@ def test_is_emoji() -> None:
         assert not rendering.is_emoji(bad), bad
 
 
-# Pathological input, at the 4000 code point limit. docs/performance.md records the times
-# measured; the bound here leaves room for a loaded machine.
-PATHOLOGICAL: dict[str, str] = {
-    "nested quotes": ">" * 4000,
-    "nested lists": "".join(" " * (2 * n) + "- x\n" for n in range(120))[:4000],
-    "nested emphasis": "*" * 2000 + "x" + "*" * 1999,
-    "4000 backticks": "`" * 4000,
-    "backtick runs": "`a``b```c````" * 300,
-    "unclosed links": "[" * 4000,
-    "link brackets": "[a](" * 1000,
-    "huge table": ("| a | b | c |\n|---|---|---|\n" + "| 1 | 2 | 3 |\n" * 400)[:4000],
-    "long list": "- item\n" * 570,
-    "many mentions": "@alice " * 570,
-    "many shortcodes": ":tada:" * 666,
-    "many autolinks": "https://a.example/ " * 210,
-    "long code block": "```python\n" + "x = [1, 2, 3]  # c\n" * 209 + "```",
-    "emphasis soup": "*_~" * 1333,
-    "entity soup": "&amp;" * 800,
-}
+# Pathological input (bench/render_cost.py), at the 4000 code point limit. docs/performance.md
+# records the times measured; the bound here leaves room for a loaded machine.
 
 
 @pytest.mark.parametrize("name", list(PATHOLOGICAL))

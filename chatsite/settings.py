@@ -195,6 +195,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# collectstatic writes a gzip and a brotli copy of every file that compresses; ServeStatic
+# sends the smallest one the browser accepts (docs/web.md, "Weight"). Names stay unhashed:
+# the ES modules import each other by plain relative names.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
+}
 
 # ------------------------------------------------------------------------------
 # Database: SQLite file unless DATABASE_URL names PostgreSQL.

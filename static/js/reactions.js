@@ -1,9 +1,7 @@
 // Reactions in the room: the chips toggle your reaction (POST or DELETE through the REST API),
 // and "React" opens a small picker of common emoji (a plain grid, no network, no CDN). Arrow
 // keys move in the grid, Enter or Space picks, Escape closes; focus goes back to the button
-// that opened it.
-
-import { API, api } from "./api.js";
+// that opened it. This module loads on the first click on React (rich-messages.js).
 
 // [emoji, name]: a vendored set of the reactions teams use most.
 export const COMMON_EMOJI = [
@@ -33,16 +31,6 @@ export const COMMON_EMOJI = [
   ["🍕", "pizza"],
 ];
 const COLUMNS = 6;
-
-/** Add or take back your `emoji` on message `id`; resolves to the message (or null). */
-export async function toggleReaction(id, emoji, mine) {
-  const path = `${API}/messages/${id}/reactions/`;
-  if (mine) {
-    await api("DELETE", `${path}${encodeURIComponent(emoji)}/`);
-    return api("GET", `${API}/messages/${id}`);
-  }
-  return api("POST", path, { emoji });
-}
 
 export class EmojiPicker {
   constructor() {

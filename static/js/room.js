@@ -10,8 +10,8 @@ import { openEditor } from "./editor.js";
 import { Panels } from "./panels.js";
 import { localizeTimes, markDeleted, renderMessage } from "./render.js";
 import { renderRich } from "./rich.js";
+import { RichMessages } from "./rich-messages.js";
 import { ChannelSync } from "./sync.js";
-import { RichMessages } from "./thread.js";
 import { decorateLog } from "./timeline.js";
 
 const TYPING_SHOWN_MS = 5000;
@@ -80,6 +80,7 @@ export class Room {
     decorateLog(this.log);
     this.panels = new Panels(root);
     this.bindMembers();
+    this.bindPreview();
     this.notice = document.getElementById("room-notice");
     this.scrollToStart();
     document.addEventListener("visibilitychange", () => this.scheduleRead());
@@ -107,7 +108,7 @@ export class Room {
   }
 
   handle(event) {
-    // Replies live in the thread panel (thread.js); the room shows their parent's count.
+    // Replies live in the thread panel (rich-messages.js); the room shows their parent's count.
     const channelId = event.message ? event.message.channel_id : event.channel_id;
     if (event.parent_id && channelId === this.channelId) {
       this.rich.handle(event);
@@ -277,6 +278,19 @@ export class Room {
   }
 
   // --- the conversation itself: its members, renamed, or the user is no longer in it
+
+  /** The composer's Preview: preview.js loads on its first click. */
+  bindPreview() {
+    const button = this.root.querySelector("[data-preview]");
+    if (!button) return;
+    button.addEventListener("click", () => {
+      this.previewLoading ||= import("./preview.js");
+      this.previewLoading.then(
+        ({ showPreview }) => showPreview(this.root),
+        (failure) => this.composer.setError(`No preview: ${failure.message}`, "preview"),
+      );
+    });
+  }
 
   /**
    * members.js manages the members panel; it loads when the panel is first used (focus,

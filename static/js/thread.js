@@ -1,57 +1,20 @@
-// Rich messages in the room: reactions, and threads in a live panel beside the log (full
-// screen on narrow screens). The room (room.js) hands this module the clicks on message tools
-// and every event about a reply; replies never go into the room's log, only their parent's
-// "N replies" changes. A thread with replies you have not seen shows it on its parent.
+// The thread panel beside the log (full screen on narrow screens): a message's replies, live,
+// with a composer of its own. It loads on the first Reply or "N replies" click
+// (rich-messages.js); the room's log, counts and chips never need it.
 
 import { API, api } from "./api.js";
 import { codePoints, newClientId } from "./outgoing.js";
-import { EmojiPicker, toggleReaction } from "./reactions.js";
 import { renderMessage } from "./render.js";
-import { renderRich, showReplyCount } from "./rich.js";
+import { renderRich } from "./rich.js";
+import { markSeen, setUnread } from "./rich-messages.js";
 
-const SEEN_KEY = "chatsite:thread-seen:";
-
-function seenCount(parentId) {
-  try {
-    const value = window.localStorage.getItem(SEEN_KEY + parentId);
-    return value === null ? null : Number(value);
-  } catch {
-    return null;
-  }
-}
-
-function markSeen(parentId, count) {
-  try {
-    window.localStorage.setItem(SEEN_KEY + parentId, String(count));
-  } catch {
-    // Private mode without storage: unread replies show for this page only.
-  }
-}
-
-function setUnread(article, unread) {
-  const summary = article && article.querySelector(".thread-summary");
-  if (!summary) return;
-  summary.dataset.unread = String(unread);
-  let note = summary.querySelector(".thread-new");
-  if (unread && !note) {
-    note = document.createElement("span");
-    note.className = "thread-new";
-    note.textContent = "new";
-    summary.append(" ", note);
-  } else if (!unread && note) {
-    note.previousSibling?.remove?.();
-    note.remove();
-  }
-}
-
-export class RichMessages {
-  constructor(room) {
+export class ThreadPanel {
+  constructor(room, rich) {
     this.room = room;
-    this.picker = null;
+    this.rich = rich;
     this.panel = document.getElementById("thread-panel");
     this.parentId = null;
     this.opener = null;
-    if (!this.panel) return;
     this.parentBox = this.panel.querySelector(".thread-parent");
     this.replies = this.panel.querySelector(".thread-log");
     this.form = this.panel.querySelector(".thread-composer");
@@ -71,7 +34,7 @@ export class RichMessages {
       if (!node) return;
       if (button.dataset.action === "edit") this.room.edit(node);
       else if (button.dataset.action === "delete") this.room.deleteMessage(node);
-      else this.click(button, node);
+      else this.rich.click(button, node);
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -83,67 +46,10 @@ export class RichMessages {
         this.send();
       }
     });
-    for (const article of this.room.log.querySelectorAll(".message[data-id]")) this.noteUnread(article);
   }
 
-  /** A click on a message's React, Reply, "N replies" or a reaction chip; true if handled. */
-  click(button, node) {
-    if (button.classList.contains("reaction")) {
-      this.react(node, button.dataset.emoji, button.getAttribute("aria-pressed") === "true");
-      return true;
-    }
-    const action = button.dataset.action;
-    if (action === "react") {
-      if (!this.picker) this.picker = new EmojiPicker();
-      this.picker.open(button, (emoji) => {
-        const chip = node.querySelector(`.reaction[data-emoji="${CSS.escape(emoji)}"]`);
-        this.react(node, emoji, chip?.getAttribute("aria-pressed") === "true");
-      });
-      return true;
-    }
-    if (action === "reply" || action === "thread") {
-      this.open(node.dataset.id, button);
-      return true;
-    }
-    return false;
-  }
-
-  async react(node, emoji, mine) {
-    try {
-      const message = await toggleReaction(node.dataset.id, emoji, mine);
-      if (message) this.room.applyMessage(message);
-    } catch (failure) {
-      this.room.composer.setError(`Could not react: ${failure.message}`, "react");
-    }
-  }
-
-  // --- events
-
-  /** An event about a reply (it carries parent_id): the parent's count, the open panel. */
-  handle(event) {
-    const parent = document.getElementById(`m-${event.parent_id}`);
-    if (parent && typeof event.reply_count === "number") {
-      showReplyCount(parent, event.reply_count);
-      if (event.parent_id === this.parentId && !this.panel.hidden) {
-        markSeen(event.parent_id, event.reply_count);
-      } else if (
-        event.type === "message.created" &&
-        String(event.message.user_id) !== this.room.userId
-      ) {
-        setUnread(parent, true);
-      }
-    }
-    if (event.parent_id !== this.parentId) return;
-    if (event.type === "message.deleted") this.room.removeMessage(event.id);
-    else this.applyReply(event.message);
-  }
-
-  noteUnread(article) {
-    const summary = article.querySelector(".thread-summary");
-    if (!summary || summary.hidden) return;
-    const count = Number.parseInt(summary.textContent, 10) || 0;
-    const seen = seenCount(article.dataset.id);
-    if (seen !== null && count > seen) setUnread(article, true);
+  isOpen() {
+    return !this.panel.hidden;
   }
 
   /** A reply created or changed, from an event or a REST answer. Idempotent. */

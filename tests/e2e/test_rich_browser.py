@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Page, Request, expect
 
 from tests.e2e.conftest import Site, axe_violations
 from tests.e2e.test_room_browser import message, post
@@ -190,3 +190,44 @@ def test_preview_shows_the_servers_rendering(site: Site, people: dict[str, Any])
     output = alice.locator("[data-preview-output]")
     expect(output.locator("strong")).to_have_text("strong")
     expect(output).to_contain_text("🚀")
+
+
+def test_thread_picker_and_preview_load_on_first_use(site: Site, people: dict[str, Any]) -> None:
+    """The room's first load leaves out the thread panel, the emoji picker and the preview
+    (docs/web.md, "Weight"); each module is fetched when first used, and then works."""
+    post(people["bob"], people["general"], "Deploy on Friday?")
+    page = site.context(people["alice"]).new_page()
+    scripts: list[str] = []
+
+    def note(request: Request) -> None:
+        if request.resource_type == "script":
+            scripts.append(request.url.rsplit("/", 1)[-1])
+
+    page.on("request", note)
+    page.goto("/channels/general/")
+    expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+    expect(page.get_by_role("log")).to_have_attribute("aria-busy", "false")
+    assert "room.js" in scripts and "rich-messages.js" in scripts
+    lazy = {"thread.js", "reactions.js", "preview.js"}
+    assert not lazy & set(scripts), scripts
+
+    message(page, "Deploy on Friday?").get_by_role("button", name="React to this message").click()
+    picker = page.get_by_role("dialog", name="Pick a reaction")
+    expect(picker.get_by_role("button", name="thumbs up")).to_be_focused()
+    assert "reactions.js" in scripts
+    page.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
+    assert "thread.js" not in scripts
+
+    message(page, "Deploy on Friday?").get_by_role("button", name="Reply in thread").click()
+    expect(thread_panel(page).get_by_role("textbox", name="Reply")).to_be_focused()
+    assert "thread.js" in scripts
+    page.keyboard.press("Escape")
+    expect(thread_panel(page)).to_be_hidden()
+
+    assert "preview.js" not in scripts
+    page.get_by_role("textbox", name="Message").fill("*soon*")
+    page.get_by_text("Formatting").click()
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("[data-preview-output] em")).to_have_text("soon")
+    assert "preview.js" in scripts

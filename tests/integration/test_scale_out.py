@@ -44,6 +44,7 @@ from websockets.typing import Subprotocol
 from chat.events import channel_group
 from tests import live
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
+from tests.integration.test_ws_live import receive_until
 from tests.integration.ws_support import access_token
 from tests.private_services import PrivateRedis
 from tests.topology import Nginx, PgBouncer
@@ -162,18 +163,6 @@ async def sockets_on_every_process(topology: Topology, users: list[Any]) -> list
         if {socket.server.port for socket in sockets} == {s.port for s in topology.servers}:
             return sockets
     raise AssertionError(f"nginx did not spread sockets: {[s.server.port for s in sockets]}")
-
-
-async def receive_until(
-    ws: ClientConnection, match: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    skipped: list[dict[str, Any]] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            event = json.loads(await ws.recv())
-            if match(event):
-                return event, skipped
-            skipped.append(event)
 
 
 def created_with(content: str) -> Callable[[dict[str, Any]], bool]:

@@ -38,5 +38,10 @@ urlpatterns = [
         api.ReactionDetailView.as_view(),
         name="api-message-reaction",
     ),
+    re_path(
+        r"^messages/(?P<message_id>[^/]+)/report/?$",
+        api.MessageReportView.as_view(),
+        name="api-message-report",
+    ),
     re_path(r"^preview/?$", api.PreviewView.as_view(), name="api-preview"),
 ]

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from chat.validators import MAX_CONTENT_LENGTH, validate_channel_name, validate_message_content
 
+REPORT_DETAIL_MAX_LENGTH = 500
+
 
 class Channel(models.Model):
     """A conversation: a channel people join, or a direct message between fixed members.
@@ -255,3 +257,93 @@ class AuditEntry(LogEntry):
         proxy = True
         verbose_name = "audit entry"
         verbose_name_plural = "audit log"
+
+
+class Report(models.Model):
+    """A member's report of a message to the moderators (docs/moderation.md, "Reports").
+
+    Moderators cannot read direct messages, so the report keeps what its reporter saw when
+    reporting: the message and a little context around it (``snapshot``), and the channel's
+    label and kind. ``message``, ``channel`` and ``author`` link the live rows for the
+    actions. One open report per reporter and message; a report is closed by a moderator's
+    action, which is recorded with who and when.
+    """
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        ABUSE = "abuse", "Abusive or offensive"
+        HARASSMENT = "harassment", "Harassment"
+        OTHER = "other", "Something else"
+
+    class Resolution(models.TextChoices):
+        TOMBSTONED = "tombstoned", "Message tombstoned"
+        DISMISSED = "dismissed", "Dismissed"
+        AUTHOR_DEACTIVATED = "author_deactivated", "Author deactivated"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    # Not joined in the moderators' queue: row-level security hides direct messages' channels
+    # and messages from them, and the report would vanish with the join.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    channel_kind = models.CharField(max_length=16, choices=Channel.Kind.choices)
+    channel_label = models.CharField(max_length=200)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports_received"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    detail = models.CharField(max_length=REPORT_DETAIL_MAX_LENGTH, blank=True, default="")
+    snapshot = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolution = models.CharField(  # noqa: DJ001
+        max_length=32, choices=Resolution.choices, null=True, blank=True
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["-created_at"],
+                name="chat_report_open",
+                condition=models.Q(resolved_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "reporter"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="chat_report_one_open",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=["spam", "abuse", "harassment", "other"]),
+                name="chat_report_reason",
+            ),
+            # Open: no resolution, nobody resolved it; closed: all three set.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(resolution__isnull=True, resolved_at__isnull=True)
+                    | models.Q(
+                        resolution__in=["tombstoned", "dismissed", "author_deactivated"],
+                        resolved_at__isnull=False,
+                    )
+                ),
+                name="chat_report_resolution",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"report of {self.channel_label} message by {self.reporter_id} ({self.reason})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -20,6 +20,7 @@ from chat.api.channels import (
 from chat.api.dms import DirectMessageListView
 from chat.api.messages import MessageDetailView, MessageListView
 from chat.api.reactions import PreviewView, ReactionDetailView, ReactionListView
+from chat.api.reports import MessageReportView
 from chat.api.search import SearchView
 from chat.api.users import UserSearchView
 
@@ -34,6 +35,7 @@ __all__ = [
     "DirectMessageListView",
     "MessageDetailView",
     "MessageListView",
+    "MessageReportView",
     "PreviewView",
     "ReactionDetailView",
     "ReactionListView",

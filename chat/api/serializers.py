@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from chat import events
-from chat.models import Channel, Membership
+from chat.models import REPORT_DETAIL_MAX_LENGTH, Channel, Membership, Report
 from chat.search_syntax import MAX_QUERY_LENGTH
 from chat.selectors import (
     DEFAULT_LIST_PAGE_SIZE,
@@ -383,3 +383,38 @@ class SearchHitSerializer(serializers.Serializer):
 class SearchPageSerializer(serializers.Serializer):
     results = SearchHitSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="The cursor of the next page.")
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=Report.Reason.choices, help_text="Why: spam, abuse, harassment or other."
+    )
+    detail = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=REPORT_DETAIL_MAX_LENGTH,
+        trim_whitespace=False,
+        help_text=f"Optional words for moderators, up to {REPORT_DETAIL_MAX_LENGTH} characters.",
+    )
+
+
+class ReportSerializer(serializers.Serializer):
+    """A report as its reporter sees it."""
+
+    id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+    reason = serializers.ChoiceField(choices=Report.Reason.choices)
+    detail = serializers.CharField()
+    status = serializers.ChoiceField(choices=[("open", "open"), ("closed", "closed")])
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Report) -> dict[str, Any]:
+        return {
+            "id": str(instance.pk),
+            "message_id": str(instance.message_id),
+            "reason": instance.reason,
+            "detail": instance.detail,
+            "status": "open" if instance.is_open else "closed",
+            "created_at": _iso(instance.created_at),
+        }

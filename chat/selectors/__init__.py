@@ -44,6 +44,7 @@ from chat.selectors.messages import (
     message_page,
     thread_page,
 )
+from chat.selectors.reports import report_snapshot, reportable_message
 from chat.selectors.search import SearchHit, message_search
 
 __all__ = [
@@ -78,6 +79,8 @@ __all__ = [
     "message_get_any",
     "message_page",
     "message_search",
+    "report_snapshot",
+    "reportable_message",
     "socket_rights",
     "thread_page",
 ]

@@ -7,7 +7,8 @@ call these functions, so there is one validation, one permission check and one b
 
 One module per concern: ``messages`` (post, edit, delete, replies), ``reactions``,
 ``channels`` (channels, members, read markers), ``dms`` (direct messages), ``moderation``
-(the moderators' actions); ``base`` holds what they share.
+(the moderators' actions), ``reports`` (members' reports, moderators' answers); ``base``
+holds what they share.
 Callers use the names re-exported here (``services.message_create``).
 """
 
@@ -36,6 +37,12 @@ from chat.services.moderation import (
     message_tombstone_by_moderator,
 )
 from chat.services.reactions import reaction_add, reaction_remove
+from chat.services.reports import (
+    report_create,
+    report_deactivate_author,
+    report_dismiss,
+    report_tombstone_message,
+)
 
 __all__ = [
     "channel_archive",
@@ -58,4 +65,8 @@ __all__ = [
     "messages_render_missing",
     "reaction_add",
     "reaction_remove",
+    "report_create",
+    "report_deactivate_author",
+    "report_dismiss",
+    "report_tombstone_message",
 ]

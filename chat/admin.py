@@ -15,14 +15,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 from accounts.roles import acting_user
 from chat import services
 from chat.admin_access import ModeratorAccessMixin, is_moderator, moderation_action
-from chat.models import AuditEntry, Channel, Membership, Message, MessageRevision
+from chat.models import AuditEntry, Channel, Membership, Message, MessageRevision, Report
 
 admin.site.site_header = "chatsite moderation"
 admin.site.site_title = "chatsite moderation"
@@ -343,3 +344,144 @@ class AuditEntryAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     @admin.display(description="what happened")
     def what(self, obj: AuditEntry) -> str:
         return obj.get_change_message() or obj.get_action_flag_display()
+
+
+class ReportStatusFilter(_DateSetFilter):
+    title, parameter_name = "status", "status"
+    field, unset_label, set_label = "resolved_at", "Open", "Closed"
+
+
+def _snapshot_rows(report: Report) -> list[tuple[str, dict[str, Any]]]:
+    snapshot = report.snapshot or {}
+    rows = [("context", entry) for entry in snapshot.get("before", [])]
+    if snapshot.get("message"):
+        rows.append(("reported", snapshot["message"]))
+    rows += [("context", entry) for entry in snapshot.get("after", [])]
+    return rows
+
+
+@admin.register(Report)
+class ReportAdmin(ModeratorAccessMixin, admin.ModelAdmin):
+    """The queue of members' reports: open first, newest first (docs/moderation.md,
+    "Reports").
+
+    The message and its context come from the report's snapshot, never from a join with the
+    message or its channel: row-level security hides direct messages from moderators, and a
+    join would hide the report with them.
+    """
+
+    list_display = (
+        "created_at",
+        "status",
+        "reason",
+        "where",
+        "author",
+        "reported_excerpt",
+        "reporter",
+        "resolution",
+    )
+    list_display_links = ("created_at", "reported_excerpt")
+    list_filter = (
+        ReportStatusFilter,
+        "reason",
+        "channel_kind",
+        "resolution",
+        "created_at",
+    )
+    search_fields = ("channel_label", "detail", "author__username", "reporter__username")
+    list_select_related = ("author", "reporter", "resolved_by")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = (
+        "status",
+        "reason",
+        "detail",
+        "where",
+        "author",
+        "reporter",
+        "created_at",
+        "conversation",
+        "message_id",
+        "resolution",
+        "resolved_by",
+        "resolved_at",
+    )
+    readonly_fields = fields
+    actions = ("tombstone_selected", "dismiss_selected", "deactivate_authors_selected")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        open_first = Case(When(resolved_at__isnull=True, then=Value(0)), default=Value(1))
+        reports = self.model._default_manager.annotate(open_first=open_first)
+        return reports.order_by(*self.get_ordering(request))
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["open_first", "-created_at"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str] | tuple[str, ...]:
+        return self.fields
+
+    @admin.display(description="status", ordering="open_first")
+    def status(self, obj: Report) -> str:
+        return "open" if obj.is_open else "closed"
+
+    @admin.display(description="in", ordering="channel_label")
+    def where(self, obj: Report) -> str:
+        return obj.channel_label
+
+    @admin.display(description="reported message")
+    def reported_excerpt(self, obj: Report) -> str:
+        text = " ".join(str(obj.snapshot.get("message", {}).get("content", "")).split())
+        return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
+
+    @admin.display(description="the message and its context, as the reporter saw it")
+    def conversation(self, obj: Report) -> str:
+        rows = format_html_join(
+            "",
+            '<tr class="report-{}"><th scope="row">{}</th><td>{}</td><td>{}</td>'
+            '<td class="report-text">{}</td></tr>',
+            (
+                (
+                    kind,
+                    "Reported" if kind == "reported" else "",
+                    entry.get("author_username", ""),
+                    entry.get("created_at", ""),
+                    entry.get("content", ""),
+                )
+                for kind, entry in _snapshot_rows(obj)
+            ),
+        )
+        return format_html(
+            '<table class="report-snapshot"><caption>{}</caption><thead><tr>'
+            '<th scope="col"></th><th scope="col">author</th><th scope="col">sent</th>'
+            '<th scope="col">text</th></tr></thead><tbody>{}</tbody></table>',
+            f"In {obj.channel_label}" + (", in a thread" if obj.snapshot.get("parent_id") else ""),
+            rows,
+        )
+
+    tombstone_selected = moderation_action(
+        "Tombstone the reported messages (closes their reports)",
+        lambda actor, report: services.report_tombstone_message(
+            moderator=actor, report_id=report.pk
+        ),
+        only={"resolved_at__isnull": True},
+        done="Tombstoned the message of {count} report(s).",
+        nothing="The selected reports are closed already.",
+    )
+    dismiss_selected = moderation_action(
+        "Dismiss selected reports",
+        lambda actor, report: services.report_dismiss(moderator=actor, report_id=report.pk),
+        only={"resolved_at__isnull": True},
+        done="Dismissed {count} report(s).",
+        nothing="The selected reports are closed already.",
+    )
+    deactivate_authors_selected = moderation_action(
+        "Deactivate the authors of the reported messages (closes their reports)",
+        lambda actor, report: services.report_deactivate_author(
+            moderator=actor, report_id=report.pk
+        ),
+        only={"resolved_at__isnull": True},
+        done="Deactivated the author of {count} report(s).",
+        nothing="The selected reports are closed already.",
+    )

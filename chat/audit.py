@@ -29,4 +29,6 @@ def record(*, actor: Any, target: models.Model, description: str, change_message
 
 
 def describe_message(message: Any) -> str:
-    return f"message {message.seq} by {message.user.username} in #{message.channel.name}"
+    channel = message.channel
+    where = "a direct message" if channel.is_dm else f"#{channel.name}"
+    return f"message {message.seq} by {message.user.username} in {where}"

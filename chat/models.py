@@ -342,7 +342,7 @@ class Report(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"report of {self.channel_label} message by {self.reporter_id} ({self.reason})"
+        return f"{self.get_reason_display()} report in {self.channel_label}"
 
     @property
     def is_open(self) -> bool:

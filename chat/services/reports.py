@@ -102,7 +102,8 @@ def report_create(
 
 def describe_report(report: Report) -> str:
     seq = report.snapshot.get("message", {}).get("seq", "?")
-    return f"report of message {seq} by {report.author.username} in {report.channel_label}"
+    where = "a direct message" if report.channel_kind == Channel.Kind.DM else report.channel_label
+    return f"report of message {seq} by {report.author.username} in {where}"
 
 
 def _open_report(*, moderator: User, report_id: Any) -> Report:

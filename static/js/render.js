@@ -101,6 +101,9 @@ export function renderMessage(template, message, userId, { moderator = false } =
     } else {
       actions.remove();
     }
+  } else {
+    // Nobody reports their own message.
+    article.querySelector('[data-action="report"]')?.remove();
   }
   article.id = `m-${message.id}`;
   article.dataset.id = message.id;

@@ -2,8 +2,9 @@
 // screen on narrow screens). The room (room.js) hands this module the clicks on message tools
 // and every event about a reply; replies never go into the room's log, only their parent's
 // "N replies" changes. A thread with replies you have not seen shows it on its parent.
-// The thread panel (thread.js) and the emoji picker (reactions.js) load on first use, so the
-// room's first load stays light (docs/web.md, "Weight"); counts and chips work without them.
+// The thread panel (thread.js), the emoji picker (reactions.js) and the report dialog
+// (report.js) load on first use, so the room's first load stays light (docs/web.md,
+// "Weight"); counts and chips work without them.
 
 import { API, api } from "./api.js";
 import { showReplyCount } from "./rich.js";
@@ -60,6 +61,7 @@ export class RichMessages {
     this.pickerLoading = null;
     this.panel = null;
     this.panelLoading = null;
+    this.reportLoading = null;
     this.panelNode = document.getElementById("thread-panel");
     for (const article of this.room.log.querySelectorAll(".message[data-id]")) this.noteUnread(article);
   }
@@ -85,7 +87,13 @@ export class RichMessages {
     return this.pickerLoading;
   }
 
-  /** A click on a message's React, Reply, "N replies" or a reaction chip; true if handled. */
+  loadReport() {
+    this.reportLoading ||= import("./report.js").then(({ ReportDialog }) => new ReportDialog());
+    return this.reportLoading;
+  }
+
+  /** A click on a message's React, Reply, Report, "N replies" or a reaction chip; true if
+   * handled. */
   click(button, node) {
     if (button.classList.contains("reaction")) {
       this.react(node, button.dataset.emoji, button.getAttribute("aria-pressed") === "true");
@@ -100,6 +108,13 @@ export class RichMessages {
             this.react(node, emoji, chip?.getAttribute("aria-pressed") === "true");
           }),
         (failure) => this.room.composer.setError(`Could not react: ${failure.message}`, "react"),
+      );
+      return true;
+    }
+    if (action === "report") {
+      this.loadReport().then(
+        (dialog) => dialog.open(node),
+        (failure) => this.room.composer.setError(`Could not report: ${failure.message}`, "report"),
       );
       return true;
     }

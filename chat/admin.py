@@ -11,12 +11,15 @@ from a moderator who is in a direct message.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Case, Count, QuerySet, Value, When
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
@@ -351,6 +354,15 @@ class ReportStatusFilter(_DateSetFilter):
     field, unset_label, set_label = "resolved_at", "Open", "Closed"
 
 
+def _when(iso: object) -> str:
+    """A snapshot's ISO time as the admin shows times, in the site's time zone."""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso or "")
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
 def _snapshot_rows(report: Report) -> list[tuple[str, dict[str, Any]]]:
     snapshot = report.snapshot or {}
     rows = [("context", entry) for entry in snapshot.get("before", [])]
@@ -358,6 +370,14 @@ def _snapshot_rows(report: Report) -> list[tuple[str, dict[str, Any]]]:
         rows.append(("reported", snapshot["message"]))
     rows += [("context", entry) for entry in snapshot.get("after", [])]
     return rows
+
+
+# The buttons on a report's page: the queue's actions, in words for one report.
+REPORT_BUTTONS = (
+    ("tombstone_selected", "Tombstone the message"),
+    ("deactivate_authors_selected", "Deactivate the author"),
+    ("dismiss_selected", "Dismiss the report"),
+)
 
 
 @admin.register(Report)
@@ -422,6 +442,18 @@ class ReportAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     ) -> list[str] | tuple[str, ...]:
         return self.fields
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        context = dict(extra_context or {})
+        if self.has_moderate_permission(request):
+            context["report_actions"] = REPORT_BUTTONS
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description="status", ordering="open_first")
     def status(self, obj: Report) -> str:
         return "open" if obj.is_open else "closed"
@@ -446,7 +478,7 @@ class ReportAdmin(ModeratorAccessMixin, admin.ModelAdmin):
                     kind,
                     "Reported" if kind == "reported" else "",
                     entry.get("author_username", ""),
-                    entry.get("created_at", ""),
+                    _when(entry.get("created_at")),
                     entry.get("content", ""),
                 )
                 for kind, entry in _snapshot_rows(obj)

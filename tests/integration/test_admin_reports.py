@@ -246,3 +246,22 @@ def test_reports_are_read_only_in_the_admin(
     assert client.post(f"{REPORTS_URL}{report.pk}/delete/", {"post": "yes"}).status_code == 403
     report.refresh_from_db()
     assert report.reason == "spam"
+
+
+def test_a_reports_page_has_its_actions_as_buttons_while_open(
+    moderator: Any, alice: Any, bob: Any, channel: Any, post: Any
+) -> None:
+    report = _report(alice, post(bob, channel, "rude"))
+    client = signed_in(moderator)
+    page = client.get(f"{REPORTS_URL}{report.pk}/change/").content.decode()
+    for label in ("Tombstone the message", "Deactivate the author", "Dismiss the report"):
+        assert label in page
+    # The button posts the queue's action for this one report.
+    response = client.post(
+        REPORTS_URL, {"action": "dismiss_selected", "_selected_action": [str(report.pk)]}
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.resolution == "dismissed"
+    closed = client.get(f"{REPORTS_URL}{report.pk}/change/").content.decode()
+    assert "Dismiss the report" not in closed

@@ -42,7 +42,7 @@ def open_report(page: Page) -> Page:
 
 
 def admin(browser: Browser, base_url: str) -> Page:
-    page = browser.new_page(viewport=DESKTOP)
+    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": DESKTOP["height"]})
     page.goto(f"{base_url}/admin/login/")
     page.get_by_label("Username").fill("moderator")
     page.get_by_label("Password").fill(PASSWORD)

@@ -59,6 +59,10 @@ def channel_label(channel: Channel) -> str:
     return DM_LABEL if channel.is_dm else f"#{channel.name}"
 
 
+def _open_report_of(*, message: Message, user: User) -> Report | None:
+    return Report.objects.filter(message=message, reporter=user, resolved_at__isnull=True).first()
+
+
 @transaction.atomic
 def report_create(
     *, user: User, message_id: Any, reason: object, detail: object = ""
@@ -76,8 +80,7 @@ def report_create(
     if message.user_id == user.pk:
         problem = "You cannot report your own message."
         raise ValidationError(problem, code="own_message", fields={"message_id": [problem]})
-    open_reports = Report.objects.filter(message=message, reporter=user, resolved_at__isnull=True)
-    existing = open_reports.first()
+    existing = _open_report_of(message=message, user=user)
     if existing is not None:
         return existing, False
     report = Report(
@@ -96,7 +99,9 @@ def report_create(
             report.save(force_insert=True)
     except IntegrityError:
         # The same report, sent twice at once: the other request made it.
-        return open_reports.get(), False
+        existing = _open_report_of(message=message, user=user)
+        assert existing is not None
+        return existing, False
     return report, True
 
 

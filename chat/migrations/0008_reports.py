@@ -51,13 +51,20 @@ def secure_reports(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    schema = rls._current_schema(connection)
     user_id_type = rls._user_id_type(apps, connection)
     for policy in REPORT_POLICIES:
         schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
     schema_editor.execute("ALTER TABLE chat_report ENABLE ROW LEVEL SECURITY")
     schema_editor.execute("ALTER TABLE chat_report FORCE ROW LEVEL SECURITY")
-    rls._grant_runtime_role(schema_editor, schema)
+    # Data access for the runtime role on this table only (0003's grant on every table would
+    # give back what 0006 took from it on the search index).
+    role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        exists = cursor.fetchone() is not None
+    if exists:
+        quoted = connection.ops.quote_name(role)
+        schema_editor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON chat_report TO {quoted}")
 
 
 def unsecure_reports(apps, schema_editor):

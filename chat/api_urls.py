@@ -16,6 +16,11 @@ urlpatterns = [
         api.ChannelMembersView.as_view(),
         name="api-channel-members",
     ),
+    re_path(
+        rf"^channels/{_ID}/commands/?$",
+        api.ChannelCommandView.as_view(),
+        name="api-channel-commands",
+    ),
     re_path(rf"^channels/{_ID}/read/?$", api.ChannelReadView.as_view(), name="api-channel-read"),
     re_path(
         rf"^channels/{_ID}/members/(?P<user_id>[^/]+)/?$",

@@ -71,6 +71,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "last_reply_at": _iso(message.last_reply_at),
         "reactions": message.reactions,
+        "action": message.action,
     }
 
 
@@ -235,6 +236,19 @@ def pong_event(last_seqs: dict[str, int] | None = None) -> dict[str, Any]:
 def ack_event(message: dict[str, Any]) -> dict[str, Any]:
     """To the sender of ``message.send``: the stored message (its REST shape)."""
     return {"type": "ack", "client_id": message["client_id"], "message": message}
+
+
+def command_done_event(
+    *, command: str, channel_id: Any, message: dict[str, Any] | None, client_id: Any
+) -> dict[str, Any]:
+    """To the sender of ``command.run``: which command ran, and the message it posted."""
+    return {
+        "type": "command.done",
+        "command": command,
+        "channel_id": str(channel_id),
+        "client_id": str(client_id) if client_id else None,
+        "message": message,
+    }
 
 
 def error_event(

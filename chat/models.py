@@ -152,6 +152,8 @@ class Message(models.Model):
     reactions = models.JSONField(
         default=list, db_default=Value([], JSONField()), blank=True, editable=False
     )
+    # A /me message: shown as an action of its author ("Alice waves"), docs/api.md.
+    action = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         ordering = ["channel", "seq"]

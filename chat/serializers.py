@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chat import events
 from chat.models import Message
-from chat.validators import clean_content, content_problem
+from chat.validators import MAX_CONTENT_LENGTH, clean_content, content_problem
 
 
 class ContentField(serializers.Field):
@@ -50,6 +51,42 @@ class MessageCreateSerializer(serializers.Serializer):
         default=None,
         help_text="Reply in this message's thread (a top-level message of the same channel).",
     )
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 3,
+        "maxLength": MAX_CONTENT_LENGTH,
+        "pattern": r"^/(me|shrug|topic|invite|leave)([ \t\n].*)?$",
+    }
+)
+class CommandTextField(ContentField):
+    """A slash command as typed: checked like message content, then by ``chat.commands``."""
+
+
+class CommandSerializer(serializers.Serializer):
+    """A slash command (chat.commands): ``POST /api/chat/channels/{id}/commands/``."""
+
+    text = CommandTextField(help_text="The command as typed, e.g. `/topic Release day`.")
+    client_id = StrictUUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="For /me and /shrug: as a message's client_id (a repeat returns the original).",
+    )
+    parent_id = StrictUUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="For /me and /shrug: post in this message's thread.",
+    )
+
+
+class CommandFrameSerializer(CommandSerializer):
+    """``command.run`` frames: the REST body plus the channel's id."""
+
+    channel_id = StrictUUIDField()
 
 
 class EmojiField(serializers.CharField):

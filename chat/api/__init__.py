@@ -17,6 +17,7 @@ from chat.api.channels import (
     ChannelMemberView,
     ChannelReadView,
 )
+from chat.api.commands import ChannelCommandView
 from chat.api.dms import DirectMessageListView
 from chat.api.messages import MessageDetailView, MessageListView
 from chat.api.reactions import PreviewView, ReactionDetailView, ReactionListView
@@ -25,6 +26,7 @@ from chat.api.search import SearchView
 from chat.api.users import UserSearchView
 
 __all__ = [
+    "ChannelCommandView",
     "ChannelDetailView",
     "ChannelJoinView",
     "ChannelLeaveView",

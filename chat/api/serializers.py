@@ -202,6 +202,9 @@ class MessageShapeSerializer(serializers.Serializer):
     reply_count = serializers.IntegerField(help_text="Live replies in its thread.")
     last_reply_at = serializers.DateTimeField(allow_null=True)
     reactions = ReactionSummarySerializer(many=True)
+    action = serializers.BooleanField(
+        help_text="A /me message: show it as an action of its author (“Alice waves”)."
+    )
 
 
 class MessagePageSerializer(serializers.Serializer):
@@ -418,3 +421,12 @@ class ReportSerializer(serializers.Serializer):
             "status": "open" if instance.is_open else "closed",
             "created_at": _iso(instance.created_at),
         }
+
+
+class CommandResultSerializer(serializers.Serializer):
+    """What a slash command did."""
+
+    command = serializers.ChoiceField(choices=["me", "shrug", "topic", "invite", "leave"])
+    message = MessageShapeSerializer(
+        allow_null=True, help_text="The message it posted (/me, /shrug); null otherwise."
+    )

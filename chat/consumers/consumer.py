@@ -28,7 +28,11 @@ from chat import events, keepalive, presence, realtime
 from chat.consumers import closes, database, frames
 from chat.consumers.closes import OUTAGE_ERRORS, UNAVAILABLE_DETAIL, close_unavailable
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
-from chat.serializers import MessageCreateSerializer, ReactionFrameSerializer
+from chat.serializers import (
+    CommandFrameSerializer,
+    MessageCreateSerializer,
+    ReactionFrameSerializer,
+)
 from chat.validators import DM_NAME_PREFIX
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
 from chatsite import metrics
@@ -55,6 +59,7 @@ FRAME_HANDLERS = {
     "typing": "handle_typing",
     "reaction.add": "handle_reaction_add",
     "reaction.remove": "handle_reaction_remove",
+    "command.run": "handle_command_run",
 }
 
 
@@ -457,6 +462,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             data.get("parent_id"),
         )
         await self.send_event(events.ack_event(message))
+
+    async def handle_command_run(self, content: dict[str, Any]) -> None:
+        """The same service as POST .../commands/ (docs/api.md, "Slash commands")."""
+        data = _validated(CommandFrameSerializer, content)
+        await self.send_event(await database.run_command(self.user, data))
 
     async def handle_reaction_add(self, content: dict[str, Any]) -> None:
         """The same service as POST .../reactions/; the channel hears ``message.updated``."""

@@ -115,6 +115,26 @@ def create_message(
 
 
 @database_sync_to_async
+def run_command(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``command.run``: the same service as POST .../commands/; its ``command.done``."""
+    with rls.acting_as_user(user):
+        result = services.command_run(
+            user=user,
+            channel_id=data["channel_id"],
+            text=data["text"],
+            client_id=data.get("client_id"),
+            parent_id=data.get("parent_id"),
+        )
+        message = events.message_data(result.message) if result.message is not None else None
+        return events.command_done_event(
+            command=result.command,
+            channel_id=data["channel_id"],
+            message=message,
+            client_id=data.get("client_id"),
+        )
+
+
+@database_sync_to_async
 def react(user: Any, message_id: Any, emoji: str, *, add: bool) -> None:
     """``reaction.add`` / ``reaction.remove``: the same services as the REST routes."""
     with rls.acting_as_user(user):

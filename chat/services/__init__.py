@@ -6,6 +6,7 @@ takes the channel's next seq for each change (``base.next_seq``), and queues the
 call these functions, so there is one validation, one permission check and one broadcast.
 
 One module per concern: ``messages`` (post, edit, delete, replies), ``reactions``,
+``commands`` (slash commands, each one call of another service),
 ``channels`` (channels, members, read markers), ``dms`` (direct messages), ``moderation``
 (the moderators' actions), ``reports`` (members' reports, moderators' answers); ``base``
 holds what they share.
@@ -22,6 +23,7 @@ from chat.services.channels import (
     channel_member_set_role,
     channel_update,
 )
+from chat.services.commands import CommandResult, command_run
 from chat.services.dms import dm_open
 from chat.services.messages import (
     message_create,
@@ -45,6 +47,7 @@ from chat.services.reports import (
 )
 
 __all__ = [
+    "CommandResult",
     "channel_archive",
     "channel_create",
     "channel_join",
@@ -55,6 +58,7 @@ __all__ = [
     "channel_member_set_role",
     "channel_unarchive",
     "channel_update",
+    "command_run",
     "dm_open",
     "message_create",
     "message_delete",

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import User
-from chat import audit, events, rendering, selectors
+from chat import audit, commands, events, rendering, selectors
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
 from chat.services import base
@@ -126,9 +126,15 @@ def message_create(
     content: object,
     client_id: uuid.UUID | None = None,
     parent_id: Any = None,
+    action: bool = False,
+    literal: bool = False,
 ) -> tuple[Message, bool]:
     """Post a message, or with ``parent_id`` a reply in that message's thread. Returns the
     message and whether it was created just now.
+
+    Content as people type it: a slash command is refused and ``//`` sends one slash
+    (``chat.commands.message_text``); ``literal`` stores it as given (the commands' own
+    messages). ``action`` marks a ``/me`` message.
 
     A ``client_id`` the user has sent before returns the original message and creates
     nothing, also when two identical requests race. The unique (user, client_id) constraint
@@ -136,6 +142,8 @@ def message_create(
     """
     base.check_rate(ratelimit.MESSAGE, user, "messages")
     text = base.check_content(content)
+    if not literal:
+        text = base.check_content(commands.message_text(text))
     try:
         channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
         base.check_writable(channel)
@@ -166,6 +174,7 @@ def message_create(
                 change_seq=seq,
                 client_id=client_id,
                 parent=parent,
+                action=action,
             )
     except IntegrityError:
         # A repeat, or lost a race with an identical request: the savepoint gave the seq back.

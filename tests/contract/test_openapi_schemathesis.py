@@ -41,6 +41,8 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - the last owner of a private channel stays.
 # - a reaction is one Unicode emoji (the emoji data, not a pattern, decides), a reply's parent
 #   is a top-level message of the same channel, a thread is a top-level message.
+# - a slash command's arguments follow its own rules (something to do after /me, a one-line
+#   topic, one existing person to /invite, nothing after /leave).
 CONFIG = """
 [[operations]]
 include-name = [
@@ -61,6 +63,7 @@ include-name = [
     "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
     "POST /api/chat/messages/{message_id}/reactions/",
     "POST /api/chat/preview/",
+    "POST /api/chat/channels/{channel_id}/commands/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

@@ -121,6 +121,17 @@ def test_every_event_chat_events_builds_matches_its_message(
         ],
         "channel_updated_event": [events.channel_updated_event(channel)],
         "read_event": [events.read_event(channel.pk, 3)],
+        "command_done_event": [
+            events.command_done_event(
+                command="me",
+                channel_id=channel.pk,
+                message=events.message_data(message),
+                client_id=message.client_id,
+            ),
+            events.command_done_event(
+                command="topic", channel_id=channel.pk, message=None, client_id=None
+            ),
+        ],
     }
     built["welcome_event"].append(
         events.welcome_event(

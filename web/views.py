@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import roles
 from accounts.roles import acting_user
-from chat import selectors, services
+from chat import commands, selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
@@ -84,13 +84,29 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     form = MessageForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
+            content = form.cleaned_data["content"]
             try:
-                message, _ = services.message_create(
-                    user=acting_user(request),
-                    channel_id=channel.pk,
-                    content=form.cleaned_data["content"],
-                    client_id=form.cleaned_data["client_id"],
-                )
+                if commands.looks_like_command(content):
+                    # A slash command typed with scripts off: run it, then show the room (or
+                    # the channel list, after /leave).
+                    result = services.command_run(
+                        user=acting_user(request),
+                        channel_id=channel.pk,
+                        text=content,
+                        client_id=form.cleaned_data["client_id"],
+                    )
+                    if result.command == "leave":
+                        return redirect("web:channel_list")
+                    if result.message is None:
+                        return redirect(request.path)
+                    message = result.message
+                else:
+                    message, _ = services.message_create(
+                        user=acting_user(request),
+                        channel_id=channel.pk,
+                        content=content,
+                        client_id=form.cleaned_data["client_id"],
+                    )
             except RateLimited as error:
                 _add_errors(form, error)
                 response = _room_page(request, channel, form, status=429)
@@ -155,6 +171,10 @@ def _room_page(
         "can_manage": can_moderate or is_owner,
         "form": form,
         "max_length": MAX_CONTENT_LENGTH,
+        "slash_commands": [
+            {"name": name, "arguments": arguments, "help": help_text}
+            for name, (arguments, help_text) in commands.COMMANDS.items()
+        ],
         "heartbeat_s": settings.HEARTBEAT_SECONDS,
     }
     return render(request, "chat/room.html", context, status=status)
@@ -254,6 +274,7 @@ def _visible_channel(request: HttpRequest, name: str) -> Channel:
 def _add_errors(form: Any, error: ChatError) -> None:
     placed = False
     for field, problems in error.fields.items():
+        field = "content" if field == "text" else field  # a command's text is the content
         if field in form.fields:
             for problem in problems:
                 form.add_error(field, problem)

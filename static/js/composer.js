@@ -6,6 +6,9 @@ import { API, api } from "./api.js";
 import { codePoints, composerError, isFinalRefusal, newClientId } from "./outgoing.js";
 import { element, hiddenText, renderPending } from "./render.js";
 
+// "/name ..." is a slash command (chat/commands.py); "//..." sends the text with one slash.
+const COMMAND = /^\/[A-Za-z][A-Za-z0-9_-]*(?:[ \t\n]|$)/;
+
 const TYPING_EVERY_MS = 3000;
 const ACK_TIMEOUT_MS = 8000;
 
@@ -30,8 +33,19 @@ export class Composer {
     if (form) this.bind();
   }
 
+  /** commands.js (the command list and runner), loaded when a "/" is first typed. */
+  loadCommands() {
+    this.commandsLoading ||= import("./commands.js").then((module) => {
+      this.commands = new module.CommandList(this.input);
+      this.runCommand = module.runCommand;
+      return this.commands;
+    });
+    return this.commandsLoading;
+  }
+
   bind() {
     this.input.addEventListener("keydown", (event) => {
+      if (this.commands && !event.isComposing && this.commands.key(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
@@ -40,6 +54,13 @@ export class Composer {
     this.input.addEventListener("input", () => {
       this.updateCounter();
       this.sendTyping();
+      if (this.commands) this.commands.update();
+      else if (this.input.value.startsWith("/")) {
+        this.loadCommands().then(
+          (commands) => commands.update(),
+          () => {}, // without the list, commands still run on send
+        );
+      }
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -80,6 +101,10 @@ export class Composer {
       return;
     }
     this.setError("");
+    if (COMMAND.test(content)) {
+      this.command(content);
+      return;
+    }
     const item = { clientId: newClientId(), content, failed: false, timer: null };
     item.node = renderPending(this.template, {
       ...item,
@@ -93,6 +118,21 @@ export class Composer {
     this.updateCounter();
     this.lastTypingSent = 0;
     this.deliver(item);
+  }
+
+  /** Run a slash command; its message (/me, /shrug) shows like any other. */
+  async command(text) {
+    try {
+      await this.loadCommands();
+      const result = await this.runCommand(this.channelId, text);
+      this.input.value = "";
+      this.updateCounter();
+      this.commands.close();
+      if (result.message) this.sent(result.message);
+      if (result.command === "leave") window.location.assign("/");
+    } catch (failure) {
+      this.setError(failure.message, "command");
+    }
   }
 
   /** After every welcome: unsent for want of a connection goes again; refused ones wait. */

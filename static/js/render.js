@@ -105,6 +105,8 @@ export function renderMessage(template, message, userId, { moderator = false } =
     // Nobody reports their own message.
     article.querySelector('[data-action="report"]')?.remove();
   }
+  // A /me message reads as an action of its author.
+  article.classList.toggle("message-action", Boolean(message.action));
   article.id = `m-${message.id}`;
   article.dataset.id = message.id;
   article.dataset.seq = message.seq;

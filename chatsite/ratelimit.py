@@ -74,6 +74,7 @@ USER_SEARCH = Limit("user-search", "CHAT_USER_SEARCH_RATE")
 REACTION = Limit("reaction", "CHAT_REACTION_RATE")
 PREVIEW = Limit("preview", "CHAT_PREVIEW_RATE")
 REPORT = Limit("report", "CHAT_REPORT_RATE")
+COMMAND = Limit("command", "CHAT_COMMAND_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

@@ -1,7 +1,8 @@
 """Slash commands: ``/me``, ``/shrug``, ``/topic``, ``/invite``, ``/leave`` (docs/api.md,
 "Slash commands").
 
-Each command is one call of an existing service with that service's rights, limits and events:
+Each command spends one of the user's ``CHAT_COMMAND_RATE`` budget, then is one call of an
+existing service with that service's rights, limits and events:
 ``/me`` and ``/shrug`` post a message (``message_create``), ``/topic`` is a channel update,
 ``/invite`` a member add, ``/leave`` the channel's leave. Nothing here writes by itself.
 """
@@ -16,9 +17,11 @@ from accounts.models import User
 from chat import commands, selectors
 from chat.exceptions import NotFound, ValidationError
 from chat.models import Message
+from chat.services import base
 from chat.services.channels import channel_leave, channel_member_add, channel_update
 from chat.services.messages import message_create
 from chat.validators import clean_content
+from chatsite import ratelimit
 
 TOPIC_MAX_LENGTH = 500
 
@@ -59,6 +62,7 @@ def command_run(
 
     ``client_id`` and ``parent_id`` apply to the commands that post (``/me``, ``/shrug``).
     """
+    base.check_rate(ratelimit.COMMAND, user, "commands")
     name, arguments = commands.parse(text)
     selectors.channel_get(user=user, channel_id=channel_id)
     if name in ("me", "shrug"):

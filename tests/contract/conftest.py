@@ -32,6 +32,7 @@ def _generous_rate_limits(settings: Any) -> None:
     settings.CHAT_REACTION_RATE = "100000/min"
     settings.CHAT_PREVIEW_RATE = "100000/min"
     settings.CHAT_REPORT_RATE = "100000/min"
+    settings.CHAT_COMMAND_RATE = "100000/min"
 
 
 @pytest.fixture

@@ -205,3 +205,16 @@ def test_two_slashes_send_one_and_non_commands_go_as_typed(
     )
     assert response.status_code == 201, response.content
     assert response.json()["content"] == stored
+
+
+def test_commands_are_rate_limited_per_user_unknown_ones_included(
+    settings: Any, alice_api: APIClient, channel: Any
+) -> None:
+    settings.CHAT_COMMAND_RATE = "2/hour"
+    assert _run(alice_api, channel, "/dance").status_code == 400
+    assert _run(alice_api, channel, "/topic one").status_code == 200
+    response = _run(alice_api, channel, "/topic two")
+    assert_error(response, 429, "rate_limited")
+    assert int(response["Retry-After"]) >= 1
+    channel.refresh_from_db()
+    assert channel.topic == "one"

@@ -361,3 +361,36 @@ def test_every_page_has_a_description_for_search_engines_and_link_previews(
     assert response.status_code == 200, path
     body = response.content.decode()
     assert re.search(r'<meta name="description" content="[^"]{20,}">', body), path
+
+
+def test_room_without_scripts_runs_slash_commands(alice: Any, bob: Any, channel: Any) -> None:
+    client = _logged_in(alice)
+    response = client.post("/channels/general/", {"content": "/topic Typed without scripts"})
+    assert response.status_code == 302
+    assert response["Location"] == "/channels/general/"
+    channel.refresh_from_db()
+    assert channel.topic == "Typed without scripts"
+    response = client.post("/channels/general/", {"content": "/me waves"})
+    message = Message.objects.get()
+    assert message.action and response["Location"].endswith(f"#m-{message.pk}")
+    assert "message-action" in client.get("/channels/general/").content.decode()
+    MembershipFactory.create(channel=channel, user=bob)
+    response = _logged_in(bob).post("/channels/general/", {"content": "/leave"})
+    assert response["Location"] == "/"
+    assert not Membership.objects.filter(channel=channel, user=bob).exists()
+
+
+@pytest.mark.parametrize("content", ["/dance", "/invite @nobody", "/me"])
+def test_room_without_scripts_shows_a_refused_command_under_the_composer(
+    alice: Any, channel: Any, content: str
+) -> None:
+    response = _logged_in(alice).post("/channels/general/", {"content": content})
+    assert response.status_code == 400
+    assert response.context["form"].errors["content"]
+    assert not Message.objects.exists()
+
+
+def test_room_without_scripts_sends_two_slashes_as_one(alice: Any, channel: Any) -> None:
+    response = _logged_in(alice).post("/channels/general/", {"content": "//etc/hosts"})
+    assert response.status_code == 302
+    assert Message.objects.get().content == "/etc/hosts"

@@ -13,7 +13,7 @@ from accounts import services as account_services
 from chat import services
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Report
-from chat.services.reports import check_detail
+from chat.services.reports import check_detail, check_reason
 from chatsite import rls
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +121,18 @@ def test_a_report_made_twice_at_once_is_one_report(
         again, created = services.report_create(user=bob, message_id=message.pk, reason="abuse")
     assert (again.pk, created) == (winner.pk, False)
     assert real_filter(message=message).count() == 1
+
+
+@pytest.mark.parametrize("given", [5, ["a"], "x" * 501, "bell \x07"])
+def test_detail_the_service_refuses_names_detail(given: Any) -> None:
+    """The service holds the rules itself, for callers that skip the REST serializer."""
+    with pytest.raises(ValidationError) as refused:
+        check_detail(given)
+    assert "detail" in refused.value.fields
+
+
+@pytest.mark.parametrize("given", [None, "boring", 3])
+def test_reason_the_service_refuses_names_reason(given: Any) -> None:
+    with pytest.raises(ValidationError) as refused:
+        check_reason(given)
+    assert "reason" in refused.value.fields

@@ -193,7 +193,7 @@ def generate_corpus(args: argparse.Namespace) -> dict[str, Any]:
 
     from accounts.models import User
 
-    search_sql = importlib.import_module("chat.migrations.0006_message_search")
+    search_sql = importlib.import_module("chat.migrations.0009_search_words")
     from chat.models import Channel, Membership
 
     rng = random.Random(SEED)
@@ -292,10 +292,8 @@ def generate_corpus(args: argparse.Namespace) -> dict[str, Any]:
                     "UPDATE chat_channel SET last_seq = %s WHERE id = %s", [last, channels[n].pk]
                 )
         indexed = time.perf_counter()
-        cursor.execute(
-            "INSERT INTO chat_message_search (message_id, channel_id, user_id, created_at,"
-            " content) SELECT id, channel_id, user_id, created_at, content FROM chat_message"
-        )
+        cursor.execute("TRUNCATE chat_search_word")
+        search_sql.fill(cursor)
         for statement in search_sql.CREATE_INDEXES:
             cursor.execute(statement)
         index_seconds = time.perf_counter() - indexed
@@ -325,7 +323,7 @@ def corpus_facts() -> dict[str, Any]:
         cursor.execute(
             "SELECT relname, pg_size_pretty(pg_relation_size(oid)) FROM pg_class WHERE relname"
             " IN ('chat_message', 'chat_message_search', 'chat_message_search_vector',"
-            " 'chat_message_search_trgm')"
+            " 'chat_search_word', 'chat_search_word_trgm')"
         )
         sizes = dict(cursor.fetchall())
     return {

@@ -49,6 +49,9 @@ HEADLINE_LENGTH = 300
 
 _CONFIG = "'simple'::regconfig"
 _WORD = re.compile(r"\w+")
+# The index holds a URL's words without its scheme (``https://``), so a term drops it too.
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.]*://")
+_BRACKETS = str.maketrans("<>", "  ")
 
 
 @dataclass
@@ -62,20 +65,20 @@ def _fold(text: str) -> str:
     return text.lower().replace("_", "").replace("-", "")
 
 
-def _like_pattern(text: str) -> str:
-    folded = _fold(text).replace("\\", "\\\\").replace("%", "\\%")
-    return f"%{folded}%"
-
-
 # --- PostgreSQL: chat_search over the search index ----------------------------------------
 
 
 def _word_query(term: Term) -> tuple[str, list[Any]]:
-    """The tsquery of a term: a word also as a prefix (``deplo`` finds ``deployment``), any
-    other term as the phrase of its words."""
-    if not term.phrase and _WORD.fullmatch(term.text):
-        return f"to_tsquery({_CONFIG}, %s)", [f"'{term.text}':*"]
-    return f"phraseto_tsquery({_CONFIG}, %s)", [term.text]
+    """The tsquery of a term: a quoted phrase as the phrase of its words; anything else in its
+    folded form, which the index holds as one word (``get_user_id`` as ``getuserid``): as a
+    word's beginning when it is one word (``deplo`` finds ``deployment``), else as the phrase
+    of its pieces (``ci.example.com/builds``)."""
+    if term.phrase:
+        return f"phraseto_tsquery({_CONFIG}, %s)", [term.text]
+    folded = _searchable(term.text)
+    if _WORD.fullmatch(folded):
+        return f"to_tsquery({_CONFIG}, %s)", [f"'{folded}':*"]
+    return f"phraseto_tsquery({_CONFIG}, %s)", [folded]
 
 
 def _tsquery_array(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
@@ -93,11 +96,23 @@ def _tsquery_any(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
 
 
 def _phrase(term: Term) -> tuple[str, list[Any]]:
-    return f"phraseto_tsquery({_CONFIG}, %s)", [term.text]
+    return f"phraseto_tsquery({_CONFIG}, %s)", [
+        term.text if term.phrase else _searchable(term.text)
+    ]
 
 
-def _pattern(term: Term) -> str | None:
-    return _like_pattern(term.text) if len(_fold(term.text)) >= MIN_SUBSTRING_LENGTH else None
+def _searchable(text: str) -> str:
+    """A term as the index holds its words: folded, without a URL scheme, angle brackets
+    read as spaces."""
+    return _SCHEME.sub("", " ".join(_fold(text).translate(_BRACKETS).split()))
+
+
+def _part(term: Term) -> str | None:
+    """The folded text to look for inside words, for a term of one word-like piece."""
+    folded = _searchable(term.text)
+    if len(folded) < MIN_SUBSTRING_LENGTH or any(char.isspace() for char in folded):
+        return None
+    return folded
 
 
 _SEARCH_SQL = (
@@ -125,7 +140,7 @@ def _search_postgresql(
     rank, created_at, message_id = position or (None, None, None)
     params = [
         *query_params,
-        [_pattern(term) for _, term in terms],
+        [_part(term) for _, term in terms],
         [number for number, _ in terms],
         *excluded_params,
         *exact_params,

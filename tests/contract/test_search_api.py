@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from tests.contract.conftest import assert_error
 from tests.factories import ChannelFactory, MembershipFactory
 
 URL = "/api/chat/search/"
+SEARCH_CANDIDATES = importlib.import_module("chat.migrations.0009_search_words").SEARCH_CANDIDATES
 
 CORPUS = {
     "deploying": "Deploying the new release to production tonight",
@@ -67,7 +69,8 @@ def _keys(client: Any, corpus: dict[str, Any], q: str, **params: Any) -> list[st
         # Code identifiers, in either spelling.
         ("get_user_id", {"snake", "camel"}),
         ("getUserId", {"snake", "camel"}),
-        ("getuserid()", {"camel"}),
+        # Punctuation around a word is not part of it.
+        ("getuserid()", {"snake", "camel"}),
         # Several languages.
         ("morgen", {"german"}),
         ("büro", {"german"}),
@@ -177,6 +180,54 @@ def test_edits_are_found_at_once_and_tombstones_never(
     assert _keys(alice_api, corpus, "checklist") == ["checklist"]
     services.message_delete(user=alice, message_id=corpus["checklist"].pk)
     assert _keys(alice_api, corpus, "checklist") == []
+
+
+@pytest.mark.django_db
+def test_parts_of_words_from_edits_are_found_and_old_words_match_nothing(
+    alice: Any, alice_api: Any, corpus: dict[str, Any]
+) -> None:
+    """A part of a word is looked up in the list of indexed words: an edit adds its words at
+    once, and a word whose messages are gone stays listed but finds nothing."""
+    services.message_edit(user=alice, message_id=corpus["lunch"].pk, content="okonomiyaki")
+    assert _keys(alice_api, corpus, "nomiya") == ["lunch"]
+    assert _keys(alice_api, corpus, "izz") == []
+    services.message_delete(user=alice, message_id=corpus["lunch"].pk)
+    assert _keys(alice_api, corpus, "nomiya") == []
+
+
+@pytest.mark.django_db
+def test_matches_in_old_weeks_are_found_when_the_newest_weeks_have_few(
+    alice: Any, alice_api: Any, channel: Any, post: Any
+) -> None:
+    """A search reads the newest weeks first and older ones while it has found too few: a
+    match from years ago still comes, after the recent ones, and before: reaches it too."""
+    recent = post(alice, channel, "archaeology notes")
+    months = post(alice, channel, "archaeology of the old build")
+    years = post(alice, channel, "archaeology, the first time")
+    Message.objects.filter(pk=months.pk).update(created_at=datetime(2026, 5, 1, tzinfo=UTC))
+    Message.objects.filter(pk=years.pk).update(created_at=datetime(2019, 5, 1, tzinfo=UTC))
+    ids = [hit["message"]["id"] for hit in _search(alice_api, "archaeology")["results"]]
+    assert set(ids) == {str(recent.pk), str(months.pk), str(years.pk)}
+    ids = [hit["message"]["id"] for hit in _search(alice_api, "chaeolog")["results"]]
+    assert set(ids) == {str(recent.pk), str(months.pk), str(years.pk)}
+    before = _search(alice_api, "archaeology before:2020-01-01")["results"]
+    assert [hit["message"]["id"] for hit in before] == [str(years.pk)]
+
+
+@pytest.mark.django_db
+def test_relevance_ranks_the_newest_candidates_when_a_word_is_everywhere(
+    alice: Any, alice_api: Any, channel: Any, post: Any
+) -> None:
+    """More matches than the search ranks: it ranks the newest of them, so an old message
+    that would rank first is not among them, and a new one is."""
+    old = post(alice, channel, "sprint")
+    Message.objects.filter(pk=old.pk).update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    for n in range(SEARCH_CANDIDATES):
+        post(alice, channel, f"sprint review item number {n} with a long tail of words")
+    best = post(alice, channel, "sprint")
+    ids = [hit["message"]["id"] for hit in _search(alice_api, "sprint", limit=5)["results"]]
+    assert ids[0] == str(best.pk)
+    assert str(old.pk) not in ids
 
 
 @pytest.mark.django_db

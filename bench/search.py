@@ -193,7 +193,7 @@ def generate_corpus(args: argparse.Namespace) -> dict[str, Any]:
 
     from accounts.models import User
 
-    search_sql = importlib.import_module("chat.migrations.0009_search_words")
+    search_sql = importlib.import_module("chat.migrations.0010_search_words")
     from chat.models import Channel, Membership
 
     rng = random.Random(SEED)

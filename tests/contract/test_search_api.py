@@ -14,7 +14,7 @@ from tests.contract.conftest import assert_error
 from tests.factories import ChannelFactory, MembershipFactory
 
 URL = "/api/chat/search/"
-SEARCH_CANDIDATES = importlib.import_module("chat.migrations.0009_search_words").SEARCH_CANDIDATES
+SEARCH_CANDIDATES = importlib.import_module("chat.migrations.0010_search_words").SEARCH_CANDIDATES
 
 CORPUS = {
     "deploying": "Deploying the new release to production tonight",

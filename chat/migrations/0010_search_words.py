@@ -322,7 +322,7 @@ def drop_words(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0006_message_search"),
+        ("chat", "0009_message_action"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -380,6 +380,18 @@ def channel_updated_event(channel: Channel) -> dict[str, Any]:
     return {"type": "channel.updated", "channel": data}
 
 
+def mention_event(message: Message, kind: str, *, alert: bool) -> dict[str, Any]:
+    """To a mentioned user's own sockets: a message that mentions them (or a direct message),
+    its ``kind`` and whether it should alert them (``notify``: false in a muted channel or
+    one set to ``none``)."""
+    return {"type": "mention", "message": message_data(message), "kind": kind, "notify": alert}
+
+
+def notify_mention(*, user_id: Any, message: Message, kind: str, alert: bool) -> None:
+    """Queue ``mention`` for the mentioned user's sockets, on every process."""
+    _send_on_commit(user_group(user_id), layer_message(mention_event(message, kind, alert=alert)))
+
+
 def read_event(channel_id: Any, seq: int) -> dict[str, Any]:
     return {"type": "read", "channel_id": str(channel_id), "seq": seq}
 

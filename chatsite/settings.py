@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "chat",
+    "notifications",
     "web",
 ]
 

@@ -113,9 +113,7 @@ async def test_here_reaches_only_connected_members_and_private_mentions_leak_not
     secret = await database_sync_to_async(ChannelFactory.create)(
         name="hideout", is_private=True, created_by=alice
     )
-    await database_sync_to_async(MembershipFactory.create)(
-        channel=secret, user=alice, role="owner"
-    )
+    await database_sync_to_async(MembershipFactory.create)(channel=secret, user=alice, role="owner")
     bob_ws = await open_ws(server_b, bob)  # carol has no socket open
 
     here = await post(alice, channel, "@here standup")

@@ -163,7 +163,9 @@ export class Sidebar {
     pill.textContent = count ? String(count) : "";
     if (count) pill.append(hiddenText(count === 1 ? " mention" : " mentions"));
     pill.classList.toggle("badge-empty", !count);
-    item.querySelector(".conversation-link").classList.toggle("has-mentions", count > 0);
+    // In a direct message every message counts: its unread count is the pill (chatsite.css).
+    const pillShown = count > 0 && item.dataset.kind !== "dm";
+    item.querySelector(".conversation-link").classList.toggle("has-mentions", pillShown);
     this.showTotal();
   }
 

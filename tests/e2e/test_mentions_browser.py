@@ -130,7 +130,12 @@ def test_a_hidden_tab_notifies_a_mention_and_the_click_opens_the_message(
     post(rooms["alice"], dm, "psst")
     bob.wait_for_function("window.__notifications.length >= 2")
     assert bob.evaluate("window.__notifications[1]")["title"] == "Alice"
-    expect(sidebar_item(bob, dm.name).locator("[data-mentions]")).to_have_text("1 mention")
+    expect(sidebar_item(bob, dm.name).locator("[data-mentions]")).to_have_attribute(
+        "data-mentions", "1"
+    )
+    expect(sidebar_item(bob, dm.name).locator(".conversation-link")).to_have_accessible_name(
+        "Alice 1 unread"
+    )
     expect(bob).to_have_title("(2) #random · chatsite")
 
     # Clicking the mention's notification focuses the tab and opens the message in its room.

@@ -2,17 +2,19 @@
 
 Run against a server with fresh demo data (`make run`):
 
-    .venv/bin/python scripts/mention_screenshots.py --base-url http://127.0.0.1:8000 --out /tmp/shots
+    .venv/bin/python scripts/mention_screenshots.py --base-url http://127.0.0.1:8000 \
+        --out /tmp/shots
 
-alice mentions bob in #general, calls @channel and writes him a direct message while bob reads
-another room; it saves bob's room with the mention pills and the title count, the mentions
-page and the room's notification settings (desktop, dark, 360 px). It adds messages to the
-demo data: run it on a throwaway database.
+alice mentions bob in #general and calls @channel while bob reads another room (the demo
+data's direct messages add their unread counts); it saves bob's room with the mention pills
+and the title count, the mentions page and the room's notification settings (desktop, dark,
+360 px). It adds messages to the demo data: run it on a throwaway database.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from page_screenshots import DESKTOP, MOBILE, open_room, send, signed_in
@@ -32,8 +34,9 @@ def main() -> None:
         browser = launch(playwright)
         alice = signed_in(browser, base_url, "alice", viewport=DESKTOP)
         open_room(alice, "general")
-        send(alice, "@bob can you review the deploy checklist before 3pm?")
-        send(alice, "@channel standup moves to 10:30 tomorrow")
+        stamp = time.strftime("%H:%M:%S")  # the script may run again on the same data
+        send(alice, f"@bob can you review the deploy checklist before 3pm? ({stamp})")
+        send(alice, f"@channel standup moves to 10:30 tomorrow ({stamp})")
         views = {
             "desktop": signed_in(browser, base_url, "bob", viewport=DESKTOP),
             "dark": signed_in(browser, base_url, "bob", viewport=DESKTOP, color_scheme="dark"),

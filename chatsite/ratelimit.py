@@ -75,6 +75,8 @@ REACTION = Limit("reaction", "CHAT_REACTION_RATE")
 PREVIEW = Limit("preview", "CHAT_PREVIEW_RATE")
 REPORT = Limit("report", "CHAT_REPORT_RATE")
 COMMAND = Limit("command", "CHAT_COMMAND_RATE")
+MEMBERSHIP = Limit("membership", "CHAT_MEMBERSHIP_RATE")
+MENTION_LIST = Limit("mention-list", "CHAT_MENTION_LIST_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

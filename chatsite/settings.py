@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "chat",
+    "notifications",
     "web",
 ]
 
@@ -424,6 +425,9 @@ CHAT_REACTION_RATE = os.environ.get("CHAT_REACTION_RATE", "120/min")
 CHAT_PREVIEW_RATE = os.environ.get("CHAT_PREVIEW_RATE", "60/min")
 CHAT_REPORT_RATE = os.environ.get("CHAT_REPORT_RATE", "20/hour")
 CHAT_COMMAND_RATE = os.environ.get("CHAT_COMMAND_RATE", "60/min")
+# Notification settings changes (PATCH .../membership/) and reads of the mentions list.
+CHAT_MEMBERSHIP_RATE = os.environ.get("CHAT_MEMBERSHIP_RATE", "60/min")
+CHAT_MENTION_LIST_RATE = os.environ.get("CHAT_MENTION_LIST_RATE", "120/min")
 # Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address
@@ -472,6 +476,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": "/api/",
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "chat.models.Channel.Kind",
+        "MembershipRoleEnum": "chat.models.Membership.Role",
+        "MentionKindEnum": "notifications.models.Mention.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chatsite.api_errors.document_global_errors",

@@ -76,7 +76,7 @@ def unsecure_reports(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0006_message_search"),
+        ("chat", "0007_membership_notify"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -22,6 +22,7 @@ from chat.services.channels import (
     channel_member_remove,
     channel_member_set_role,
     channel_update,
+    membership_update,
 )
 from chat.services.commands import CommandResult, command_run
 from chat.services.dms import dm_open
@@ -60,6 +61,7 @@ __all__ = [
     "channel_update",
     "command_run",
     "dm_open",
+    "membership_update",
     "message_create",
     "message_delete",
     "message_edit",

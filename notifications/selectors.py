@@ -53,15 +53,3 @@ def _distinct_channels(mentions: list[Mention]) -> list[Any]:
         channels.setdefault(mention.channel_id, mention.channel)
         mention.channel = channels[mention.channel_id]
     return list(channels.values())
-
-
-def unread_mention_count(*, user: User) -> int:
-    """All of the user's unread mentions (the page title's count adds them up client-side from
-    the channel list; this is the same number in one query)."""
-    membership = Membership.objects.filter(channel=OuterRef("channel"), user=user)
-    return (
-        Mention.objects.filter(user=user, message__deleted_at__isnull=True)
-        .annotate(read_up_to=Subquery(membership.values("last_read_seq")[:1]))
-        .filter(read_up_to__isnull=False, message__seq__gt=F("read_up_to"))
-        .count()
-    )

@@ -121,9 +121,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "chat",
     "web",
+    "worker",
 ]
 
 # Order matters for speed too. ServeStatic is async-only and everything above it runs on the
@@ -569,6 +572,29 @@ if OIDC_SERVER_URL and OIDC_CLIENT_ID:
             },
         }
     )
+
+# ------------------------------------------------------------------------------
+# The background worker: django-tasks with its database backend (docs/operations.md,
+# "The worker"); `manage.py worker` runs the tasks, `manage.py serve --worker` starts one.
+# https://docs.djangoproject.com/en/6.0/topics/tasks/
+# ------------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# A failed task is tried CHAT_TASK_MAX_ATTEMPTS times in all, the n-th retry after
+# CHAT_TASK_RETRY_DELAY * 2^(n-1) seconds; tasks may set their own (worker.registry).
+CHAT_TASK_MAX_ATTEMPTS = env_int("CHAT_TASK_MAX_ATTEMPTS", 5)
+CHAT_TASK_RETRY_DELAY = float(os.environ.get("CHAT_TASK_RETRY_DELAY", "30"))
+# Tasks that succeeded are deleted after this many days (failed ones stay).
+CHAT_TASK_RESULT_DAYS = env_int("CHAT_TASK_RESULT_DAYS", 7)
+CHAT_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_WORKER_HEARTBEAT_SECONDS", "10"))
+# Health calls the worker stale when no heartbeat came for this long.
+CHAT_WORKER_STALE_SECONDS = float(
+    os.environ.get("CHAT_WORKER_STALE_SECONDS", str(3 * CHAT_WORKER_HEARTBEAT_SECONDS))
+)
 
 # ------------------------------------------------------------------------------
 # Security: HTTPS, headers, CSP, CORS, brute-force lockout (docs/operations.md)

@@ -76,7 +76,7 @@ class Command(BaseCommand):
         argv = ["--verbosity", "0", "--bind", bind, "--port", str(port), ASGI_APPLICATION]
         background = start_worker() if worker else None
         if background is not None:
-            banner.append(f"background worker running (pid {background.pid})")
+            banner.insert(1, f"background worker running (pid {background.pid})")
         try:
             # manage.py runs commands as the database's service role (chatsite.rls); the
             # server must not inherit that: every request and socket says who is acting.

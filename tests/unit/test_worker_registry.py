@@ -63,12 +63,14 @@ def test_moderators_read_the_queue_for_the_admin(moderator: Any) -> None:
     result = registry.enqueue(worker_tasks.write_file, "/nonexistent", "x")
     with rls.acting_as_user(moderator):
         assert DBTaskResult.objects.filter(id=result.id).exists()
-        with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO worker_periodicschedule (name, last_enqueued_at) "
-                    "VALUES ('x', now())"
-                )
+        with (
+            pytest.raises(ProgrammingError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                "INSERT INTO worker_periodicschedule (name, last_enqueued_at) VALUES ('x', now())"
+            )
 
 
 @pytest.mark.django_db

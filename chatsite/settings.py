@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "chat",
+    "notifications",
     "web",
     "worker",
 ]
@@ -425,6 +426,9 @@ CHAT_DM_CREATE_RATE = os.environ.get("CHAT_DM_CREATE_RATE", "60/min")
 CHAT_USER_SEARCH_RATE = os.environ.get("CHAT_USER_SEARCH_RATE", "300/min")
 CHAT_REACTION_RATE = os.environ.get("CHAT_REACTION_RATE", "120/min")
 CHAT_PREVIEW_RATE = os.environ.get("CHAT_PREVIEW_RATE", "60/min")
+# Notification settings changes (PATCH .../membership/) and reads of the mentions list.
+CHAT_MEMBERSHIP_RATE = os.environ.get("CHAT_MEMBERSHIP_RATE", "60/min")
+CHAT_MENTION_LIST_RATE = os.environ.get("CHAT_MENTION_LIST_RATE", "120/min")
 # Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address

@@ -601,6 +601,27 @@ CHAT_WORKER_STALE_SECONDS = float(
 )
 
 # ------------------------------------------------------------------------------
+# Notifications by email and Web Push, sent by the worker (docs/operations.md,
+# "Email notifications" and "Push notifications")
+# ------------------------------------------------------------------------------
+# The site's address as people reach it, for the links in emails (the worker has no request).
+CHAT_SITE_URL = os.environ.get("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
+# A DM or mention still unread this many seconds later, while its user is offline, is mailed;
+# one mail per user per this many seconds at most. The worker looks every INTERVAL seconds.
+CHAT_EMAIL_NOTIFY_DELAY = float(os.environ.get("CHAT_EMAIL_NOTIFY_DELAY", "600"))
+CHAT_EMAIL_NOTIFY_INTERVAL = float(os.environ.get("CHAT_EMAIL_NOTIFY_INTERVAL", "60"))
+# Web Push: `manage.py generate_vapid_keys` prints a pair. Unset: no push.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@localhost")
+CHAT_PUSH_TTL_SECONDS = env_int("CHAT_PUSH_TTL_SECONDS", 3600)
+# Push endpoints must be public https hosts unless this is on (tests, closed networks).
+CHAT_PUSH_ALLOW_PRIVATE_ENDPOINTS = env_bool("CHAT_PUSH_ALLOW_PRIVATE_ENDPOINTS", False)
+CHAT_PUSH_SUBSCRIPTION_RATE = os.environ.get("CHAT_PUSH_SUBSCRIPTION_RATE", "30/hour")
+CHAT_NOTIFICATION_SETTINGS_RATE = os.environ.get("CHAT_NOTIFICATION_SETTINGS_RATE", "60/hour")
+CHAT_UNSUBSCRIBE_RATE = os.environ.get("CHAT_UNSUBSCRIBE_RATE", "30/hour")
+
+# ------------------------------------------------------------------------------
 # Security: HTTPS, headers, CSP, CORS, brute-force lockout (docs/operations.md)
 # https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security
 # ------------------------------------------------------------------------------

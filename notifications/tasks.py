@@ -54,7 +54,7 @@ def push_payload(mention: Mention) -> dict[str, Any]:
     """What the service worker shows (static/js/sw.js): a title, a body, the message's URL
     and a tag, so a repeat of the same push replaces the notification instead of adding one."""
     message = mention.message
-    author = str(message.user)
+    author = message.user.shown_name
     where = conversation_title(channel=mention.channel, viewer=mention.user)
     title = author if mention.kind == Mention.Kind.DM else f"{author} in {where}"
     return {
@@ -192,7 +192,7 @@ def _items(user: User, mentions: list[Mention]) -> list[emails.MailItem]:
         items.append(
             emails.MailItem(
                 where=conversation_title(channel=mention.channel, viewer=user),
-                author=str(message.user),
+                author=message.user.shown_name,
                 kind=mention.kind,
                 text=emails.snippet(message.content),
                 url=emails.message_url(mention.channel.name, message.pk),

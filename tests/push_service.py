@@ -74,7 +74,8 @@ class PushService:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                service.received.put(Received(self.path, dict(self.headers.items()), body))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                service.received.put(Received(self.path, headers, body))
                 status = 201
                 if self.path.startswith("/gone/"):
                     status = 410
@@ -109,7 +110,7 @@ class PushService:
 def vapid_claims(received: Received, public_key: str) -> dict[str, Any]:
     """The VAPID JWT's claims after checking its ES256 signature with ``public_key``:
     ``Authorization: vapid t=<jwt>, k=<key>`` (RFC 8292)."""
-    header = received.headers["Authorization"]
+    header = received.headers["authorization"]
     assert header.startswith("vapid "), header
     parts = dict(item.strip().split("=", 1) for item in header[len("vapid ") :].split(","))
     assert parts["k"] == public_key

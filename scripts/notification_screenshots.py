@@ -4,7 +4,7 @@ Run against a server with the demo data and VAPID keys set (`make run` with
 VAPID_PUBLIC_KEY/VAPID_PRIVATE_KEY from `manage.py generate_vapid_keys`):
 
     .venv/bin/python scripts/notification_screenshots.py --base-url http://127.0.0.1:8000 \\
-        --unsubscribe-path /notifications/unsubscribe/<token>/ --out /tmp/shots
+        --unsubscribe-path /notifications/unsubscribe/<token>/
 
 It signs in as bob and saves the notification settings page (desktop, 360 px, dark) and the
 unsubscribe page; nothing is changed on the server.
@@ -13,6 +13,7 @@ unsubscribe page; nothing is changed on the server.
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from page_screenshots import DESKTOP, MOBILE, signed_in
@@ -24,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--unsubscribe-path", default="")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/chatsite-shots"))
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "chatsite-shots")
     options = parser.parse_args()
     base_url = options.base_url.rstrip("/")
     with sync_playwright() as playwright:

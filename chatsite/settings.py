@@ -477,6 +477,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": "/api/",
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "chat.models.Channel.Kind",
+        "MembershipRoleEnum": "chat.models.Membership.Role",
+        "MentionKindEnum": "notifications.models.Mention.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chatsite.api_errors.document_global_errors",

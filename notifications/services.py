@@ -87,14 +87,13 @@ def mentions_record(
     A deleted (or tombstoned) message mentions nobody; an edit removes the mentions it took
     out, adds the new ones and keeps the others (with their time). Each new mention queues a
     ``mention`` event to its user's sockets unless ``notify`` is false (a restore brings
-    mentions back without alerting anyone again). Written as the service: the rows belong to
-    the people mentioned, not to the author.
+    mentions back without alerting anyone again). ``created``: the message was inserted just
+    now, so there are no rows to compare with. Written as the service: the rows belong to the
+    people mentioned, not to the author.
     """
     with rls.acting_as_service():
-        channel = message.channel if "channel" in message._state.fields_cache else None
-        if channel is None:
-            channel = Channel.objects.get(pk=message.channel_id)
-        wanted = _recipients(message, channel)
+        # The message services load the channel with the message, so this costs no query.
+        wanted = _recipients(message, message.channel)
         existing = (
             {}
             if created

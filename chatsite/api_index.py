@@ -22,6 +22,8 @@ SECTIONS = {
     "direct_messages": "/api/chat/dms/",
     "messages": "/api/chat/messages",
     "users": "/api/users/",
+    "push_subscriptions": "/api/notifications/push-subscriptions/",
+    "notification_settings": "/api/notifications/settings/",
     "websocket": "/ws/chat/",
     "schema": "/api/schema/",
     "docs": "/api/docs/",

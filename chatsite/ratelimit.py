@@ -77,6 +77,10 @@ REPORT = Limit("report", "CHAT_REPORT_RATE")
 COMMAND = Limit("command", "CHAT_COMMAND_RATE")
 MEMBERSHIP = Limit("membership", "CHAT_MEMBERSHIP_RATE")
 MENTION_LIST = Limit("mention-list", "CHAT_MENTION_LIST_RATE")
+PUSH_SUBSCRIPTION = Limit("push-subscription", "CHAT_PUSH_SUBSCRIPTION_RATE")
+NOTIFICATION_SETTINGS = Limit("notification-settings", "CHAT_NOTIFICATION_SETTINGS_RATE")
+# Per client address: the unsubscribe links of notification emails (no one is signed in).
+UNSUBSCRIBE = Limit("unsubscribe", "CHAT_UNSUBSCRIBE_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

@@ -8,6 +8,8 @@ read flag is kept here.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -46,3 +48,46 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} mention of {self.user_id} in {self.message_id}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (docs/api.md, "Push subscriptions"): where the
+    push service receives messages for that device, and the keys its payloads are encrypted
+    to. An endpoint belongs to one user at a time: the last who subscribed on the device."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=2000, unique=True)
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=40)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"push subscription of {self.user_id}"
+
+
+class NotificationPreference(models.Model):
+    """A user's notification settings and where their email notifications stand. No row
+    means the defaults (email on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_preference",
+    )
+    email_enabled = models.BooleanField(default=True)
+    # The highest Mention id already considered for an email: mentions at or below it were
+    # mailed, read in time, or not worth a mail.
+    email_checked_through = models.BigIntegerField(default=0)
+    email_last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"

@@ -13,6 +13,7 @@ from typing import Any
 from chat import events, presence
 from chat.models import Channel, Membership, Message
 from chatsite import rls
+from notifications import tasks
 from notifications.models import Mention
 
 # The spans chat/rendering.py writes for a mention; the sanitizer lets no one else write them.
@@ -119,4 +120,6 @@ def mentions_record(
                 kind=mention.kind,
                 alert=should_notify(wanted[mention.user_id][1]),
             )
+        # Web Push to the devices of those it alerts (the worker sends: notifications.tasks).
+        tasks.schedule_push([m for m in made if should_notify(wanted[m.user_id][1])])
     return made

@@ -44,6 +44,9 @@ from tests.factories import ChannelFactory, MembershipFactory
 #   is a top-level message of the same channel, a thread is a top-level message.
 # - a slash command's arguments follow its own rules (something to do after /me, a one-line
 #   topic, one existing person to /invite, nothing after /leave).
+# - a push subscription's endpoint is a public https push service (no private address, no
+#   other scheme or port), its keys a P-256 point and a 16-byte secret, and push needs VAPID
+#   keys on the server.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -67,6 +70,7 @@ include-name = [
     "POST /api/chat/channels/{channel_id}/commands/",
     "GET /api/chat/mentions/",
     "PATCH /api/chat/channels/{channel_id}/membership/",
+    "POST /api/notifications/push-subscriptions/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

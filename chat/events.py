@@ -71,6 +71,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "last_reply_at": _iso(message.last_reply_at),
         "reactions": message.reactions,
+        "attachments": [] if message.deleted_at is not None else message.attachments,
     }
 
 

@@ -73,6 +73,8 @@ DM_CREATE = Limit("dm-create", "CHAT_DM_CREATE_RATE")
 USER_SEARCH = Limit("user-search", "CHAT_USER_SEARCH_RATE")
 REACTION = Limit("reaction", "CHAT_REACTION_RATE")
 PREVIEW = Limit("preview", "CHAT_PREVIEW_RATE")
+UPLOAD = Limit("upload", "CHAT_UPLOAD_RATE")
+DOWNLOAD = Limit("download", "CHAT_DOWNLOAD_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

@@ -4,6 +4,7 @@ leave. Every write renders ``content`` to ``rendered`` (chat/rendering.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
 from chat.services import base
 from chatsite import ratelimit, rls
+from files import services as files_services
 
 # @channel and @here reach everyone: members may use them in channels of at most this many
 # members, moderators everywhere (docs/api.md, "Mentions").
@@ -126,16 +128,18 @@ def message_create(
     content: object,
     client_id: uuid.UUID | None = None,
     parent_id: Any = None,
+    attachment_ids: Sequence[uuid.UUID] = (),
 ) -> tuple[Message, bool]:
-    """Post a message, or with ``parent_id`` a reply in that message's thread. Returns the
-    message and whether it was created just now.
+    """Post a message, or with ``parent_id`` a reply in that message's thread, carrying the
+    sender's uploads ``attachment_ids`` (then ``content`` may be empty). Returns the message
+    and whether it was created just now.
 
     A ``client_id`` the user has sent before returns the original message and creates
     nothing, also when two identical requests race. The unique (user, client_id) constraint
     finds the repeat, so a first send costs no look-up of its own.
     """
     base.check_rate(ratelimit.MESSAGE, user, "messages")
-    text = base.check_content(content)
+    text = "" if attachment_ids and content == "" else base.check_content(content)
     try:
         channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
         base.check_writable(channel)
@@ -144,6 +148,7 @@ def message_create(
             if parent_id is not None
             else None
         )
+        uploads = files_services.uploads_claim(user=user, upload_ids=list(attachment_ids))
         _ensure_poster_is_member(user=user, channel=channel, is_member=is_member)
     except (NotFound, PermissionDenied, ValidationError):
         # A repeat still gets its original, though the channel has closed to the sender since.
@@ -166,6 +171,7 @@ def message_create(
                 change_seq=seq,
                 client_id=client_id,
                 parent=parent,
+                attachments=files_services.attachments_data(uploads),
             )
     except IntegrityError:
         # A repeat, or lost a race with an identical request: the savepoint gave the seq back.
@@ -173,6 +179,7 @@ def message_create(
         if found is None:
             raise
         return found, False
+    files_services.uploads_attach(uploads=uploads, message=message)
     if parent is not None:
         message.parent = thread_refresh(parent.pk)
     events.notify_message(message, "message.created")

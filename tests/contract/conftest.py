@@ -31,6 +31,8 @@ def _generous_rate_limits(settings: Any) -> None:
     settings.CHAT_USER_SEARCH_RATE = "100000/min"
     settings.CHAT_REACTION_RATE = "100000/min"
     settings.CHAT_PREVIEW_RATE = "100000/min"
+    settings.CHAT_UPLOAD_RATE = "100000/min"
+    settings.CHAT_DOWNLOAD_RATE = "100000/min"
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from chat import selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
+from files import services as files_services
+from files import upload_handlers
 from web.forms import ChannelCreateForm, MessageForm
 from web.templatetags.chat_ui import dm_label
 
@@ -83,13 +85,22 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     channel = _visible_channel(request, name)
     form = MessageForm(request.POST or None)
     if request.method == "POST":
-        if form.is_valid():
+        if upload_handlers.refused(request):
+            limit = settings.CHAT_UPLOAD_MAX_BYTES
+            form.add_error(None, f"A file is larger than the limit of {limit} bytes.")
+        elif form.is_valid():
             try:
+                # Without scripts the form carries the files themselves (docs/web.md).
+                uploads = [
+                    files_services.upload_create(user=acting_user(request), file=file)
+                    for file in request.FILES.getlist("files")
+                ]
                 message, _ = services.message_create(
                     user=acting_user(request),
                     channel_id=channel.pk,
                     content=form.cleaned_data["content"],
                     client_id=form.cleaned_data["client_id"],
+                    attachment_ids=[upload.pk for upload in uploads],
                 )
             except RateLimited as error:
                 _add_errors(form, error)
@@ -155,6 +166,7 @@ def _room_page(
         "can_manage": can_moderate or is_owner,
         "form": form,
         "max_length": MAX_CONTENT_LENGTH,
+        "max_upload": settings.CHAT_UPLOAD_MAX_BYTES,
         "heartbeat_s": settings.HEARTBEAT_SECONDS,
     }
     return render(request, "chat/room.html", context, status=status)

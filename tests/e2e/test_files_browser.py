@@ -8,7 +8,7 @@ import base64
 import re
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from files.models import Upload
 from tests.e2e.conftest import Site, axe_violations
@@ -19,7 +19,8 @@ async (b64) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const data = new DataTransfer();
   data.items.add(new File([bytes], "image.png", { type: "image/png" }));
-  const event = new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true });
+  const options = { clipboardData: data, bubbles: true, cancelable: true };
+  const event = new ClipboardEvent("paste", options);
   document.getElementById("composer-input").dispatchEvent(event);
 }
 """
@@ -85,12 +86,11 @@ def test_the_attach_button_uploads_files_and_a_chip_takes_one_back(
     site: Site, people: dict[str, Any]
 ) -> None:
     alice = site.room(people["alice"])
-    alice.locator("#composer-files").set_input_files(
-        [
-            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"remember the milk\n"},
-            {"name": "fake.png", "mimeType": "image/png", "buffer": b"%PDF-1.4 not a png"},
-        ]
-    )
+    files: list[FilePayload] = [
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"remember the milk\n"},
+        {"name": "fake.png", "mimeType": "image/png", "buffer": b"%PDF-1.4 not a png"},
+    ]
+    alice.locator("#composer-files").set_input_files(files)
     chips = alice.get_by_role("list", name="Files to send").get_by_role("listitem")
     expect(chips).to_have_count(2)
     expect(chips.nth(0).get_by_role("status")).to_have_text("Ready")

@@ -71,7 +71,7 @@ def _keys(client: Any) -> set[str]:
 
 
 def test_storage_url_configures_the_s3_backend(bucket: Any) -> None:
-    backend = storages["attachments"]
+    backend: Any = storages["attachments"]
     assert type(backend).__name__ == "S3Storage"
     assert backend.bucket_name == BUCKET
     assert backend.querystring_expire == django_settings.CHAT_UPLOAD_URL_SECONDS

@@ -86,9 +86,12 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     form = MessageForm(request.POST or None)
     if request.method == "POST":
         if upload_handlers.refused(request):
+            form = MessageForm({})  # the body was not read: only the error below is shown
+            form.is_valid()
             limit = settings.CHAT_UPLOAD_MAX_BYTES
             form.add_error(None, f"A file is larger than the limit of {limit} bytes.")
-        elif form.is_valid():
+            return _room_page(request, channel, form, status=413)
+        if form.is_valid():
             try:
                 # Without scripts the form carries the files themselves (docs/web.md).
                 uploads = [

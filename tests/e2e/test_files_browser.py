@@ -26,6 +26,12 @@ async (b64) => {
 """
 
 
+def _scripts(page: Page) -> set[str]:
+    """The scripts the page has fetched so far, by file name."""
+    names = page.evaluate("performance.getEntriesByType('resource').map((entry) => entry.name)")
+    return {name.rsplit("/", 1)[-1] for name in names if name.endswith(".js")}
+
+
 def _paste_image(page: Page, data: bytes) -> None:
     page.get_by_role("textbox", name="Message").focus()
     page.evaluate(PASTE, base64.b64encode(data).decode())
@@ -37,11 +43,15 @@ def test_a_pasted_screenshot_reaches_the_other_person_live_as_a_preview(
     # bypass_csp: only so that axe can be injected; the pages' own scripts run under the CSP.
     alice = site.room(people["alice"], bypass_csp=True)
     bob = site.room(people["bob"], bypass_csp=True, color_scheme="dark")
+    # The upload and lightbox modules are not part of the room's first load (docs/web.md).
+    assert "composer.js" in _scripts(alice)
+    assert not {"uploads.js", "lightbox.js"} & (_scripts(alice) | _scripts(bob))
     _paste_image(alice, image_bytes("PNG", size=(640, 400)))
     chips = alice.get_by_role("list", name="Files to send")
     expect(chips.get_by_role("listitem")).to_have_count(1)
     expect(chips.get_by_role("status")).to_have_text("Ready")
     expect(chips).to_contain_text("Screenshot")
+    assert "uploads.js" in _scripts(alice)
     assert axe_violations(alice) == []
 
     alice.get_by_role("textbox", name="Message").press("Enter")
@@ -69,6 +79,7 @@ def test_a_pasted_screenshot_reaches_the_other_person_live_as_a_preview(
     bob.keyboard.press("Enter")
     lightbox = bob.get_by_role("dialog")
     expect(lightbox).to_be_visible()
+    assert "lightbox.js" in _scripts(bob) and "uploads.js" not in _scripts(bob)
     expect(lightbox.get_by_role("img")).to_have_attribute("src", upload_url(upload))
     expect(lightbox.get_by_role("button", name="Close")).to_be_focused()
     assert axe_violations(bob) == []

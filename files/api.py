@@ -52,7 +52,7 @@ class UploadView(APIView):
         tags=["uploads"],
         summary="Upload a file to attach to a message (multipart, field 'file')",
         request={"multipart/form-data": UploadRequestSerializer},
-        responses={201: AttachmentShapeSerializer, **error_responses(400, 401, 413, 429)},
+        responses={201: AttachmentShapeSerializer, **error_responses(400, 401, 413, 415, 429)},
     )
     def post(self, request: Request) -> Response:
         file = request.FILES.get("file")

@@ -2,7 +2,7 @@
 
 Run against a server with fresh demo data (`make run`):
 
-    .venv/bin/python scripts/files_screenshots.py --base-url http://127.0.0.1:8000 --out /tmp/shots
+    .venv/bin/python scripts/files_screenshots.py --base-url http://127.0.0.1:8000
 
 It signs in as the demo users, pastes a screenshot and attaches files from the composer,
 sends them, and saves the room (desktop, dark, 360 px), the composer with uploads on their
@@ -20,6 +20,8 @@ from page_screenshots import DESKTOP, MOBILE, open_room, signed_in
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect, sync_playwright
 from screenshot_browser import launch, save_shot
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 
 PASTE = """
 async (b64) => {
@@ -58,7 +60,7 @@ def paste(page: Page, data: bytes) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--out", default="/tmp/chatsite-shots")
+    parser.add_argument("--out", default=str(OUT))
     options = parser.parse_args()
     base_url, out = options.base_url.rstrip("/"), Path(options.out)
     with sync_playwright() as playwright:
@@ -84,8 +86,10 @@ def main() -> None:
         )
         expect(chips.get_by_role("status").filter(has_text="Ready")).to_have_count(3)
         save_shot(alice, out, "files-composer")
+        previews = bob.locator("#message-log .attachment-image img")
+        before = previews.count()
         composer.press("Enter")
-        expect(bob.locator("#message-log .attachment-image img")).to_have_count(1)
+        expect(previews).to_have_count(before + 1)
         bob.wait_for_function(
             "() => [...document.querySelectorAll('.attachment-image img')]"
             ".every((img) => img.complete && img.naturalWidth > 0)"

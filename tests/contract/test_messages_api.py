@@ -34,6 +34,7 @@ MESSAGE_KEYS = {
     "reply_count",
     "last_reply_at",
     "reactions",
+    "attachments",
 }
 
 

@@ -30,10 +30,11 @@ $(VENV)/.installed-run: pyproject.toml
 	touch $@
 
 # A development server: DEBUG on unless DJANGO_DEBUG is set, and then it listens on a loopback
-# address only. It migrates, seeds, makes CHAT_ADMIN_USERNAME if set, then prints its URL.
+# address only. It migrates, seeds, makes CHAT_ADMIN_USERNAME if set, then prints its URL; the
+# background worker runs beside it and stops with it.
 run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.installed-run
-	$(BIN)/python manage.py serve --setup --bind $(HOST) --port $(PORT)
+	$(BIN)/python manage.py serve --setup --worker --bind $(HOST) --port $(PORT)
 
 services:
 	scripts/ensure-services.sh

@@ -3,6 +3,7 @@
 from django.urls import re_path
 
 from chat import api
+from notifications.api import MentionListView
 
 _ID = r"(?P<channel_id>[^/]+)"
 
@@ -17,6 +18,11 @@ urlpatterns = [
         name="api-channel-members",
     ),
     re_path(rf"^channels/{_ID}/read/?$", api.ChannelReadView.as_view(), name="api-channel-read"),
+    re_path(
+        rf"^channels/{_ID}/membership/?$",
+        api.ChannelMembershipView.as_view(),
+        name="api-channel-membership",
+    ),
     re_path(
         rf"^channels/{_ID}/members/(?P<user_id>[^/]+)/?$",
         api.ChannelMemberView.as_view(),
@@ -39,4 +45,5 @@ urlpatterns = [
         name="api-message-reaction",
     ),
     re_path(r"^preview/?$", api.PreviewView.as_view(), name="api-preview"),
+    re_path(r"^mentions/?$", MentionListView.as_view(), name="api-mentions"),
 ]

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from chat import realtime
-from chat.models import Channel, Message
+from chat.models import Channel, Membership, Message
 from chat.selectors.dms import dm_title
 from chatsite import metrics
 from chatsite.cache import REDIS_UNAVAILABLE
@@ -339,8 +339,8 @@ def channel_data(channel: Channel, *, viewer_id: Any = None) -> dict[str, Any]:
     """A channel in the REST list shape (docs/api.md), as ``viewer_id`` sees it.
 
     The per-user fields come from the selectors' annotations (``is_member``,
-    ``unread_count``); a direct message also lists its ``members`` (``dm_members``, attached
-    by ``chat.selectors``) and is titled by them.
+    ``unread_count``, ``unread_mentions``, ``notify``, ``muted``); a direct message also lists
+    its ``members`` (``dm_members``, attached by ``chat.selectors``) and is titled by them.
     """
     data: dict[str, Any] = {
         "id": str(channel.pk),
@@ -352,7 +352,15 @@ def channel_data(channel: Channel, *, viewer_id: Any = None) -> dict[str, Any]:
         "is_member": bool(getattr(channel, "is_member", False)),
         "last_seq": channel.last_seq,
         "unread_count": int(getattr(channel, "unread_count", 0) or 0),
+        "unread_mentions": int(getattr(channel, "unread_mentions", 0) or 0),
     }
+    # The viewer's own notification settings (docs/api.md, "Mentions"): members only.
+    if data["is_member"]:
+        data["notify"] = getattr(channel, "notify", None) or Membership.Notify.MENTIONS.value
+        data["muted"] = bool(getattr(channel, "muted", False))
+    else:
+        data["notify"] = None
+        data["muted"] = False
     members = getattr(channel, "dm_members", None)
     if channel.is_dm and members is not None:
         data["title"] = dm_title(members, viewer_id)
@@ -375,10 +383,24 @@ def membership_event(channel: dict[str, Any], *, joined: bool) -> dict[str, Any]
 
 def channel_updated_event(channel: Channel) -> dict[str, Any]:
     """A channel's title or topic changed: its detail shape without the per-user fields
-    (``is_member``, ``unread_count``), which each client keeps from its own list."""
+    (``is_member``, ``unread_count``, ``unread_mentions``, ``notify``, ``muted``), which each
+    client keeps from its own list."""
     data = channel_detail_data(channel)
-    del data["is_member"], data["unread_count"]
+    for per_user in ("is_member", "unread_count", "unread_mentions", "notify", "muted"):
+        del data[per_user]
     return {"type": "channel.updated", "channel": data}
+
+
+def mention_event(message: Message, kind: str, *, alert: bool) -> dict[str, Any]:
+    """To a mentioned user's own sockets: a message that mentions them (or a direct message),
+    its ``kind`` and whether it should alert them (``notify``: false in a muted channel or
+    one set to ``none``)."""
+    return {"type": "mention", "message": message_data(message), "kind": kind, "notify": alert}
+
+
+def notify_mention(*, user_id: Any, message: Message, kind: str, alert: bool) -> None:
+    """Queue ``mention`` for the mentioned user's sockets, on every process."""
+    _send_on_commit(user_group(user_id), layer_message(mention_event(message, kind, alert=alert)))
 
 
 def read_event(channel_id: Any, seq: int) -> dict[str, Any]:

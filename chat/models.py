@@ -102,6 +102,13 @@ class Membership(models.Model):
         OWNER = "owner", "Owner"
         MEMBER = "member", "Member"
 
+    class Notify(models.TextChoices):
+        """Which new messages of the channel alert the member (docs/api.md, "Mentions")."""
+
+        ALL = "all", "Every message"
+        MENTIONS = "mentions", "Mentions and direct messages"
+        NONE = "none", "Nothing"
+
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -109,12 +116,20 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
     last_read_seq = models.BigIntegerField(default=0)
+    notify = models.CharField(
+        max_length=16, choices=Notify.choices, default=Notify.MENTIONS, db_default="mentions"
+    )
+    muted = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["channel", "user"], name="chat_membership_unique"),
             models.CheckConstraint(
                 condition=models.Q(role__in=["owner", "member"]), name="chat_membership_role"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(notify__in=["all", "mentions", "none"]),
+                name="chat_membership_notify",
             ),
         ]
 

@@ -19,8 +19,10 @@ import math
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from redis import asyncio as aioredis
+from redis.sentinel import Sentinel
 
 from chat import realtime
 
@@ -76,6 +78,38 @@ def _prefix() -> str:
     layer = realtime.current().layer
     config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
     return str(getattr(layer, "prefix", None) or config.get("prefix") or "chatsite")
+
+
+def _configured_prefix() -> str:
+    """The prefix of ``_prefix``, from the settings alone (no event loop needed)."""
+    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    return str(config.get("prefix") or "chatsite")
+
+
+_sync_clients: dict[str, redis.Redis] = {}
+
+
+def _sync_client() -> redis.Redis:
+    """A blocking client on the presence host (the layer's first), for code that runs in a
+    thread rather than on the event loop: the services."""
+    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    hosts = config.get("hosts") or [{"address": settings.REDIS_URL}]
+    host = hosts[0] if isinstance(hosts[0], dict) else {"address": hosts[0]}
+    key = repr(sorted(host.items()))
+    client = _sync_clients.get(key)
+    if client is None:
+        if "sentinels" in host:
+            sentinel = Sentinel(host["sentinels"], sentinel_kwargs=host.get("sentinel_kwargs"))
+            client = sentinel.master_for(
+                host["master_name"],
+                db=host.get("db", 0),
+                password=host.get("password"),
+                username=host.get("username"),
+            )
+        else:
+            client = redis.Redis.from_url(host["address"])
+        _sync_clients[key] = client
+    return client
 
 
 def _uses_redis() -> bool:
@@ -181,6 +215,31 @@ async def online_among(user_ids: list[Any]) -> set[str]:
         for user_id in user_ids:
             pipe.zcount(_key(user_id), now, "+inf")
         counts = await pipe.execute()
+    return {str(user_id) for user_id, count in zip(user_ids, counts, strict=True) if count}
+
+
+def online_among_now(user_ids: list[Any]) -> set[str]:
+    """``online_among`` for a thread (a service call): blocking, one pipeline to Redis.
+
+    Who is online is best effort: while Redis is away, nobody is (an ``@here`` then reaches
+    nobody rather than failing the post)."""
+    if not user_ids:
+        return set()
+    now = time.time()
+    if not _uses_redis():
+        return {
+            str(user_id)
+            for user_id in user_ids
+            if any(until > now for until in _local_connections.get(str(user_id), {}).values())
+        }
+    prefix = _configured_prefix()
+    try:
+        with _sync_client().pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.zcount(f"{prefix}:presence:{user_id}", now, "+inf")
+            counts = pipe.execute()
+    except redis.RedisError:
+        return set()
     return {str(user_id) for user_id, count in zip(user_ids, counts, strict=True) if count}
 
 

@@ -6,6 +6,10 @@ Redis, so a database outage never makes an orchestrator restart healthy web proc
 through the channel layer. Each check runs in a worker thread and is given
 ``READINESS_TIMEOUT`` seconds, so a blackholed host makes the probe fail fast instead of
 hanging (and under ASGI, never blocks the thread that serves the other synchronous views).
+
+Beside the checks, ``/readyz`` carries reports that apps register (``register_report``; the
+worker's heartbeat and queue, from ``worker.apps``). A report informs and never fails the
+probe: a stopped worker delays mail, it does not make a web process unable to serve.
 """
 
 from __future__ import annotations
@@ -95,6 +99,39 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
+REPORTS: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def register_report(name: str, report: Callable[[], dict[str, Any]]) -> None:
+    """Add ``report()`` to ``/readyz`` under ``name`` (an app calls it from ``ready``)."""
+    REPORTS[name] = report
+
+
+def run_reports(timeout: float = READINESS_TIMEOUT) -> dict[str, dict[str, Any]]:
+    """Every registered report, concurrently; one that fails or hangs says so in ``status``."""
+    futures = {name: _executor.submit(_closing(report)) for name, report in REPORTS.items()}
+    results: dict[str, dict[str, Any]] = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result(timeout=timeout + 0.5)
+        except FutureTimeout:
+            results[name] = {"status": "error: timeout"}
+        except Exception as exc:
+            results[name] = {"status": f"error: {type(exc).__name__}"}
+    return results
+
+
+def _closing(report: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        try:
+            return report()
+        finally:
+            # The worker thread has its own connection: hand it back to the pool.
+            connections["default"].close()
+
+    return run
+
+
 def run_checks(timeout: float = READINESS_TIMEOUT) -> dict[str, str]:
     """Run every check concurrently; each result is "ok" or "error: <reason>"."""
     futures = {name: _executor.submit(check) for name, check in CHECKS.items()}
@@ -114,10 +151,14 @@ def run_checks(timeout: float = READINESS_TIMEOUT) -> dict[str, str]:
 @never_cache
 @transaction.non_atomic_requests
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the channel layer answer: 200, else 503 naming the failing checks."""
+    """The database and the channel layer answer: 200, else 503 naming the failing checks.
+    The registered reports (the worker's) come along and never change the status."""
     checks = run_checks()
     failing = sorted(name for name, result in checks.items() if result != "ok")
-    return JsonResponse(
-        {"status": "error" if failing else "ok", "checks": checks, "failing": failing},
-        status=503 if failing else 200,
-    )
+    body: dict[str, Any] = {
+        "status": "error" if failing else "ok",
+        "checks": checks,
+        "failing": failing,
+    }
+    body.update(run_reports())
+    return JsonResponse(body, status=503 if failing else 200)

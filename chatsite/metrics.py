@@ -20,8 +20,10 @@ What the code records (each a single call at the place where it happens):
   database on ``subscribe``);
 - ``LAYER_PUBLISH``: ``chat.events``, the time each message event takes to reach the layer;
 - ``RATE_LIMIT_REFUSALS``: ``chatsite.ratelimit.hit``, per refused action and scope;
-- ``set_worker_queue_depth``: for a background worker; nothing calls it yet, so the gauge
-  stays out of the output until one does.
+- ``set_worker_queue_depth``: the background worker's heartbeat (``worker.runner``), per
+  queue, every ``CHAT_WORKER_HEARTBEAT_SECONDS``; it reaches a web process's ``/metrics``
+  when the worker shares its ``PROMETHEUS_MULTIPROC_DIR`` (same host), and ``/readyz``
+  reports the depth everywhere.
 """
 
 from __future__ import annotations

@@ -75,6 +75,12 @@ REACTION = Limit("reaction", "CHAT_REACTION_RATE")
 PREVIEW = Limit("preview", "CHAT_PREVIEW_RATE")
 UPLOAD = Limit("upload", "CHAT_UPLOAD_RATE")
 DOWNLOAD = Limit("download", "CHAT_DOWNLOAD_RATE")
+MEMBERSHIP = Limit("membership", "CHAT_MEMBERSHIP_RATE")
+MENTION_LIST = Limit("mention-list", "CHAT_MENTION_LIST_RATE")
+PUSH_SUBSCRIPTION = Limit("push-subscription", "CHAT_PUSH_SUBSCRIPTION_RATE")
+NOTIFICATION_SETTINGS = Limit("notification-settings", "CHAT_NOTIFICATION_SETTINGS_RATE")
+# Per client address: the unsubscribe links of notification emails (no one is signed in).
+UNSUBSCRIBE = Limit("unsubscribe", "CHAT_UNSUBSCRIBE_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

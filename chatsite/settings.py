@@ -121,10 +121,14 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "chat",
     "files",
+    "notifications",
     "web",
+    "worker",
 ]
 
 # Order matters for speed too. ServeStatic is async-only and everything above it runs on the
@@ -488,6 +492,9 @@ CHAT_REACTION_RATE = os.environ.get("CHAT_REACTION_RATE", "120/min")
 CHAT_PREVIEW_RATE = os.environ.get("CHAT_PREVIEW_RATE", "60/min")
 CHAT_UPLOAD_RATE = os.environ.get("CHAT_UPLOAD_RATE", "30/min")
 CHAT_DOWNLOAD_RATE = os.environ.get("CHAT_DOWNLOAD_RATE", "600/min")
+# Notification settings changes (PATCH .../membership/) and reads of the mentions list.
+CHAT_MEMBERSHIP_RATE = os.environ.get("CHAT_MEMBERSHIP_RATE", "60/min")
+CHAT_MENTION_LIST_RATE = os.environ.get("CHAT_MENTION_LIST_RATE", "120/min")
 # Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address
@@ -635,6 +642,50 @@ if OIDC_SERVER_URL and OIDC_CLIENT_ID:
             },
         }
     )
+
+# ------------------------------------------------------------------------------
+# The background worker: django-tasks with its database backend (docs/operations.md,
+# "The worker"); `manage.py worker` runs the tasks, `manage.py serve --worker` starts one.
+# https://docs.djangoproject.com/en/6.0/topics/tasks/
+# ------------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# A failed task is tried CHAT_TASK_MAX_ATTEMPTS times in all, the n-th retry after
+# CHAT_TASK_RETRY_DELAY * 2^(n-1) seconds; tasks may set their own (worker.registry).
+CHAT_TASK_MAX_ATTEMPTS = env_int("CHAT_TASK_MAX_ATTEMPTS", 5)
+CHAT_TASK_RETRY_DELAY = float(os.environ.get("CHAT_TASK_RETRY_DELAY", "30"))
+# Tasks that succeeded are deleted after this many days (failed ones stay).
+CHAT_TASK_RESULT_DAYS = env_int("CHAT_TASK_RESULT_DAYS", 7)
+CHAT_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_WORKER_HEARTBEAT_SECONDS", "10"))
+# Health calls the worker stale when no heartbeat came for this long.
+CHAT_WORKER_STALE_SECONDS = float(
+    os.environ.get("CHAT_WORKER_STALE_SECONDS", str(3 * CHAT_WORKER_HEARTBEAT_SECONDS))
+)
+
+# ------------------------------------------------------------------------------
+# Notifications by email and Web Push, sent by the worker (docs/operations.md,
+# "Email notifications" and "Push notifications")
+# ------------------------------------------------------------------------------
+# The site's address as people reach it, for the links in emails (the worker has no request).
+CHAT_SITE_URL = os.environ.get("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
+# A DM or mention still unread this many seconds later, while its user is offline, is mailed;
+# one mail per user per this many seconds at most. The worker looks every INTERVAL seconds.
+CHAT_EMAIL_NOTIFY_DELAY = float(os.environ.get("CHAT_EMAIL_NOTIFY_DELAY", "600"))
+CHAT_EMAIL_NOTIFY_INTERVAL = float(os.environ.get("CHAT_EMAIL_NOTIFY_INTERVAL", "60"))
+# Web Push: `manage.py generate_vapid_keys` prints a pair. Unset: no push.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@localhost")
+CHAT_PUSH_TTL_SECONDS = env_int("CHAT_PUSH_TTL_SECONDS", 3600)
+# Push endpoints must be public https hosts unless this is on (tests, closed networks).
+CHAT_PUSH_ALLOW_PRIVATE_ENDPOINTS = env_bool("CHAT_PUSH_ALLOW_PRIVATE_ENDPOINTS", False)
+CHAT_PUSH_SUBSCRIPTION_RATE = os.environ.get("CHAT_PUSH_SUBSCRIPTION_RATE", "30/hour")
+CHAT_NOTIFICATION_SETTINGS_RATE = os.environ.get("CHAT_NOTIFICATION_SETTINGS_RATE", "60/hour")
+CHAT_UNSUBSCRIBE_RATE = os.environ.get("CHAT_UNSUBSCRIBE_RATE", "30/hour")
 
 # ------------------------------------------------------------------------------
 # Security: HTTPS, headers, CSP, CORS, brute-force lockout (docs/operations.md)

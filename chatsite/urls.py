@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from chatsite import health, metrics
 from chatsite.api_index import ApiIndexView
 from chatsite.ratelimit import auth_rate_limited
+from notifications import views as notification_views
 
 # Under /api/ these answer in the API's error shape (docs/api.md); elsewhere Django's pages.
 handler400 = "chatsite.api_errors.bad_request"
@@ -18,6 +19,18 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^api$", ApiIndexView.as_view()),  # /api answers like /api/ (no redirect)
     path("api/", include("chatsite.api_urls")),
+    # Web Push's service worker, at the root so that its scope is the whole site.
+    path("sw.js", notification_views.service_worker, name="service-worker"),
+    path(
+        "accounts/notifications/",
+        notification_views.notification_settings,
+        name="notifications-settings",
+    ),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        notification_views.unsubscribe,
+        name="notifications-unsubscribe",
+    ),
     path("", include("web.urls")),
     # The rest of the account pages (email, password, verification, single sign-on): allauth's,
     # after the site's own login, sign-up and log-out at the same paths (web.urls).

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from page_screenshots import DESKTOP, MOBILE, open_room, signed_in
 from PIL import Image, ImageDraw
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import FilePayload, Page, expect, sync_playwright
 from screenshot_browser import launch, save_shot
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -74,16 +74,11 @@ def main() -> None:
         expect(chips.get_by_role("status")).to_have_text("Ready")
         composer = alice.get_by_role("textbox", name="Message")
         composer.fill("Latency after the fix, p95 per day")
-        alice.locator("#composer-files").set_input_files(
-            [
-                {
-                    "name": "deploy-2026-12-04.log",
-                    "mimeType": "text/plain",
-                    "buffer": b"deploy ok\n" * 400,
-                },
-                {"name": "report.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n" * 90},
-            ]
-        )
+        files: list[FilePayload] = [
+            {"name": "deploy-2026-12-04.log", "mimeType": "text/plain", "buffer": b"ok\n" * 1300},
+            {"name": "report.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n" * 90},
+        ]
+        alice.locator("#composer-files").set_input_files(files)
         expect(chips.get_by_role("status").filter(has_text="Ready")).to_have_count(3)
         save_shot(alice, out, "files-composer")
         previews = bob.locator("#message-log .attachment-image img")

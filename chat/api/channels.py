@@ -20,6 +20,8 @@ from chat.api.serializers import (
     ListPageQuerySerializer,
     MemberAddSerializer,
     MemberSerializer,
+    MembershipSerializer,
+    MembershipUpdateSerializer,
     ReadMarkerSerializer,
 )
 from chat.exceptions import NotFound
@@ -160,6 +162,23 @@ class ChannelReadView(APIView):
             user=acting_user(request), channel_id=channel_uuid, seq=data["seq"]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelMembershipView(APIView):
+    @extend_schema(
+        tags=["channels"],
+        summary="Change how you are notified in a channel you belong to (notify, muted)",
+        parameters=[common.CHANNEL_ID],
+        request=MembershipUpdateSerializer,
+        responses={200: MembershipSerializer, **error_responses(400, 401, 404, 429)},
+    )
+    def patch(self, request: Request, channel_id: str) -> Response:
+        channel_uuid = common.path_uuid(channel_id, what="Channel")
+        data = common.validated(MembershipUpdateSerializer, request.data)
+        membership = services.membership_update(
+            user=acting_user(request), channel_id=channel_uuid, **data
+        )
+        return Response(MembershipSerializer(membership).data)
 
 
 class ChannelMemberView(APIView):

@@ -94,6 +94,15 @@ class ChannelSerializer(serializers.Serializer):
     is_member = serializers.BooleanField()
     last_seq = serializers.IntegerField()
     unread_count = serializers.IntegerField()
+    unread_mentions = serializers.IntegerField(
+        help_text="Mentions (and direct messages) of the user asking past their read marker."
+    )
+    notify = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        allow_null=True,
+        help_text="The user's notification setting here; null when not a member.",
+    )
+    muted = serializers.BooleanField(help_text="Whether the user muted this channel.")
     members = AuthorSerializer(
         many=True, required=False, help_text="A direct message's members (direct messages only)."
     )
@@ -158,6 +167,32 @@ class MemberAddSerializer(serializers.Serializer):
         if user is None:
             raise serializers.ValidationError({field: ["No such user."]})
         return {"user": user}
+
+
+class MembershipUpdateSerializer(serializers.Serializer):
+    """``PATCH .../membership/``: either field, or both."""
+
+    notify = serializers.ChoiceField(choices=Membership.Notify.choices, required=False)
+    muted = StrictBooleanField(required=False)
+
+
+class MembershipSerializer(serializers.Serializer):
+    """The user's own membership of a channel: their role and how they are notified."""
+
+    channel_id = serializers.UUIDField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    notify = serializers.ChoiceField(choices=Membership.Notify.choices)
+    muted = serializers.BooleanField()
+    last_read_seq = serializers.IntegerField()
+
+    def to_representation(self, instance: Membership) -> dict[str, Any]:
+        return {
+            "channel_id": str(instance.channel_id),
+            "role": instance.role,
+            "notify": instance.notify,
+            "muted": instance.muted,
+            "last_read_seq": instance.last_read_seq,
+        }
 
 
 class ReadMarkerSerializer(serializers.Serializer):

@@ -32,6 +32,7 @@ from chat.exceptions import NotFound, ValidationError
 from chat.models import Channel, Membership, Message
 from chat.selectors.base import as_uuid, next_cursor
 from chat.selectors.dms import attach_dm_members
+from notifications.models import Mention
 
 
 def channels_visible_to(user: User) -> QuerySet[Channel]:
@@ -45,7 +46,8 @@ def channels_visible_to(user: User) -> QuerySet[Channel]:
 
 
 def channel_list(*, user: User, kind: str | None = None) -> QuerySet[Channel]:
-    """Visible channels with ``is_member``, ``last_read_seq`` and ``unread_count``; with
+    """Visible channels with ``is_member``, ``unread_count``, ``unread_mentions`` and the
+    membership's ``notify`` and ``muted`` (None when not a member); with
     ``kind``, only channels (``channel``) or only direct messages (``dm``)."""
     membership = Membership.objects.filter(channel=OuterRef("pk"), user=user)
     read_up_to = Membership.objects.filter(channel=OuterRef(OuterRef("pk")), user=user)
@@ -56,6 +58,19 @@ def channel_list(*, user: User, kind: str | None = None) -> QuerySet[Channel]:
             seq__gt=Coalesce(Subquery(read_up_to.values("last_read_seq")[:1]), Value(0)),
         )
         .exclude(user=user)
+        .order_by()
+        .values("channel")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    # A mention is unread while its message is past the read marker (docs/api.md, "Mentions").
+    mentions = (
+        Mention.objects.filter(
+            channel=OuterRef("pk"),
+            user=user,
+            message__deleted_at__isnull=True,
+            message__seq__gt=Coalesce(Subquery(read_up_to.values("last_read_seq")[:1]), Value(0)),
+        )
         .order_by()
         .values("channel")
         .annotate(count=Count("pk"))
@@ -73,6 +88,15 @@ def channel_list(*, user: User, kind: str | None = None) -> QuerySet[Channel]:
             ),
             default=Value(0),
         ),
+        unread_mentions=Case(
+            When(
+                Exists(membership),
+                then=Coalesce(Subquery(mentions, output_field=IntegerField()), Value(0)),
+            ),
+            default=Value(0),
+        ),
+        notify=Subquery(membership.values("notify")[:1]),
+        muted=Subquery(membership.values("muted")[:1]),
     ).order_by("name")
 
 
@@ -222,4 +246,5 @@ def channel_left_by(*, user: User, channel_id: Any) -> Channel | None:
         attach_dm_members([channel])
         channel.is_member = False  # type: ignore[attr-defined]
         channel.unread_count = 0  # type: ignore[attr-defined]
+        channel.unread_mentions = 0  # type: ignore[attr-defined]
     return channel

@@ -20,6 +20,7 @@ from chat.services.channels import (
     channel_member_remove,
     channel_member_set_role,
     channel_update,
+    membership_update,
 )
 from chat.services.dms import dm_open
 from chat.services.messages import (
@@ -49,6 +50,7 @@ __all__ = [
     "channel_unarchive",
     "channel_update",
     "dm_open",
+    "membership_update",
     "message_create",
     "message_delete",
     "message_edit",

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from accounts import roles
 from accounts.models import User
 from chat import events, selectors
-from chat.exceptions import PermissionDenied, ValidationError
+from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Channel, Membership
 from chat.services import base
 from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
@@ -156,6 +156,36 @@ def channel_mark_read(*, user: User, channel_id: Any, seq: int) -> Membership:
         membership.last_read_seq = target
         membership.save(update_fields=["last_read_seq"])
         events.notify_read(user_id=user.pk, channel_id=channel.pk, seq=target)
+    return membership
+
+
+@transaction.atomic
+def membership_update(
+    *, user: User, channel_id: Any, notify: str | None = None, muted: bool | None = None
+) -> Membership:
+    """Change how the user is notified in a channel they belong to (docs/api.md, "Mentions"):
+    ``notify`` (``all``, ``mentions``, ``none``) and ``muted``. Not a member: NotFound."""
+    base.check_rate(ratelimit.MEMBERSHIP, user, "notification setting changes")
+    problems: dict[str, list[str]] = {}
+    if notify is not None and notify not in Membership.Notify.values:
+        problems["notify"] = [f"Must be one of: {', '.join(Membership.Notify.values)}."]
+    if muted is not None and not isinstance(muted, bool):
+        problems["muted"] = ["Must be true or false."]
+    if problems:
+        raise ValidationError("Invalid notification settings.", fields=problems)
+    channel = selectors.channel_get(user=user, channel_id=channel_id)
+    membership = Membership.objects.select_for_update().filter(channel=channel, user=user).first()
+    if membership is None:
+        raise NotFound("You are not a member of this channel.")
+    changed = []
+    if notify is not None and notify != membership.notify:
+        membership.notify = notify
+        changed.append("notify")
+    if muted is not None and muted != membership.muted:
+        membership.muted = muted
+        changed.append("muted")
+    if changed:
+        membership.save(update_fields=changed)
     return membership
 
 

@@ -21,6 +21,7 @@ from chat.models import Channel, Membership, Message, MessageRevision
 from chat.services import base
 from chatsite import ratelimit, rls
 from files import services as files_services
+from notifications.services import mentions_record
 
 # @channel and @here reach everyone: members may use them in channels of at most this many
 # members, moderators everywhere (docs/api.md, "Mentions").
@@ -182,6 +183,7 @@ def message_create(
     files_services.uploads_attach(uploads=uploads, message=message)
     if parent is not None:
         message.parent = thread_refresh(parent.pk)
+    mentions_record(message=message, created=True)
     events.notify_message(message, "message.created")
     return message, True
 
@@ -228,6 +230,7 @@ def message_edit(*, user: User, message_id: Any, content: object) -> Message:
         actor=user,
         change_seq=message.change_seq,
     )
+    mentions_record(message=message)
     events.notify_message(message, "message.updated")
     return message
 
@@ -248,6 +251,7 @@ def message_delete(*, user: User, message_id: Any) -> Message:
     message.change_seq = base.next_seq(message.channel_id)
     message.save(update_fields=["content", "rendered", "deleted_at", "change_seq"])
     _refresh_parent_of(message)
+    mentions_record(message=message)
     events.notify_message(message, "message.deleted")
     return message
 
@@ -293,6 +297,8 @@ def moderate_message(
     message.deleted_at = deleted_at
     message.change_seq = base.next_seq(message.channel_id)
     message.save(update_fields=["content", "rendered", "deleted_at", "change_seq"])
+    # A tombstone takes the mentions away; a restore brings them back without a new alert.
+    mentions_record(message=message, notify=False)
     MessageRevision.objects.create(
         message=message,
         kind=kind,

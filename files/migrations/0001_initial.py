@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("chat", "0007_message_attachments"),
+        ("chat", "0008_message_attachments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

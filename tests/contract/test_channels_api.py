@@ -24,6 +24,9 @@ CHANNEL_KEYS = {
     "is_member",
     "last_seq",
     "unread_count",
+    "unread_mentions",
+    "notify",
+    "muted",
 }
 MISSING = "00000000-0000-0000-0000-000000000000"
 

@@ -30,7 +30,8 @@ from tests.factories import ChannelFactory, MembershipFactory
 #   of query parameters), and before/after must name a message of the channel;
 # - a new account's password passes Django's password validators, its username is free and
 #   does not look like a taken one;
-# - a channel name is free; a member to add exists; only a member keeps a read marker;
+# - a channel name is free; a member to add exists; only a member keeps a read marker (or
+#   notification settings);
 # - message content has a visible character (the pattern only excludes white space);
 # - a display name holds no control or formatting character;
 # - a password change needs the right current password, and the new one passes the validators;
@@ -61,6 +62,8 @@ include-name = [
     "DELETE /api/chat/channels/{channel_id}/members/{user_id}/",
     "POST /api/chat/messages/{message_id}/reactions/",
     "POST /api/chat/preview/",
+    "GET /api/chat/mentions/",
+    "PATCH /api/chat/channels/{channel_id}/membership/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

@@ -3,6 +3,7 @@ and the embedded SQLite default holding a small team."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -195,3 +196,44 @@ def test_a_debug_daphne_started_by_hand_refuses_a_public_address(tmp_path: Path)
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured: DEBUG is on"), last
     assert f"not {ANY_ADDRESS}" in last
+
+
+@pytest.mark.live
+def test_serve_with_worker_runs_the_worker_beside_daphne_and_stops_it_with_the_server(
+    tmp_path: Path,
+) -> None:
+    """What `make run` starts (SQLite): the worker beats, /readyz says so, and stopping the
+    server stops the worker."""
+    port = sqlite_team.free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--setup", "--worker", "--port", str(port)],
+        cwd=ROOT,
+        env=_clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[1].startswith(f"chatsite is serving at http://127.0.0.1:{port}/"), lines
+        assert lines[2].startswith("background worker running (pid "), lines
+        worker_pid = int(lines[2].split("pid ")[1].rstrip(")\n"))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                    report = json.loads(r.read())["worker"]
+                if report["status"] == "ok":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        assert report["workers"] == 1
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        log.close()
+    assert not Path(f"/proc/{worker_pid}").exists(), "the worker outlived the server"

@@ -39,9 +39,24 @@ def _command_text(service: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def test_compose_has_the_five_services(services: dict[str, Any]) -> None:
+def test_compose_has_the_six_services(services: dict[str, Any]) -> None:
     always = {name for name, service in services.items() if not service.get("profiles")}
-    assert always == {"postgres", "redis", "migrate", "web", "proxy"}
+    assert always == {"postgres", "redis", "migrate", "web", "worker", "proxy"}
+
+
+def test_the_worker_runs_manage_py_worker_as_the_runtime_role_after_migrating(
+    services: dict[str, Any],
+) -> None:
+    worker, web = services["worker"], services["web"]
+    assert worker["command"] == ["python", "manage.py", "worker"]
+    assert worker["image"] == web["image"]
+    # The same environment as web: the runtime role (RLS applies), mail and push settings.
+    assert worker["environment"] == web["environment"]
+    assert worker["environment"]["DATABASE_URL"].startswith("postgres://chatsite_app:")
+    assert _depends(worker)["migrate"] == "service_completed_successfully"
+    assert _depends(worker)["postgres"] == "service_healthy"
+    assert worker["restart"] == "unless-stopped"
+    assert "ports" not in worker and "expose" not in worker
 
 
 def test_the_scale_profile_adds_a_layer_shard_that_web_can_be_pointed_at(

@@ -4,12 +4,17 @@
 data (chat.management.commands.seed decides whether demo users may exist), makes the first admin
 from the environment and collects static files, all in this one process; then it serves, and
 once listening prints the URL (and the demo logins, when there are demo users) one time.
+``--worker`` starts ``manage.py worker`` beside the server as a child process and stops it
+when the server stops; the worker also stops by itself if the server dies without a word.
 """
 
 from __future__ import annotations
 
 import contextvars
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -43,8 +48,15 @@ class Command(BaseCommand):
             action="store_true",
             help="migrate, purge_expired, seed, ensure_admin and collectstatic before serving",
         )
+        parser.add_argument(
+            "--worker",
+            action="store_true",
+            help="run the background worker (manage.py worker) beside the server",
+        )
 
-    def handle(self, *args: Any, bind: str, port: int, setup: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, bind: str, port: int, setup: bool, worker: bool, **options: Any
+    ) -> None:
         if settings.DEBUG and not is_loopback(bind):
             raise CommandError(DEBUG_NEEDS_LOOPBACK.format(host=bind))
         if setup:
@@ -62,14 +74,40 @@ class Command(BaseCommand):
         connections.close_all()
         # --verbosity 0: no plain-text access log; the app logs each request itself.
         argv = ["--verbosity", "0", "--bind", bind, "--port", str(port), ASGI_APPLICATION]
-        # manage.py runs commands as the database's service role (chatsite.rls); the server
-        # must not inherit that: every request and socket says who is acting.
-        contextvars.Context().run(_ServingInterface(lambda: self._announce(banner)).run, argv)
+        background = start_worker() if worker else None
+        if background is not None:
+            banner.insert(1, f"background worker running (pid {background.pid})")
+        try:
+            # manage.py runs commands as the database's service role (chatsite.rls); the
+            # server must not inherit that: every request and socket says who is acting.
+            contextvars.Context().run(_ServingInterface(lambda: self._announce(banner)).run, argv)
+        finally:
+            if background is not None:
+                stop_worker(background)
 
     def _announce(self, lines: list[str]) -> None:
         for line in lines:
             self.stdout.write(line)
         self.stdout.flush()
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """``manage.py worker`` as a child that watches this process (``--parent-pid``)."""
+    command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
+    command += ["--parent-pid", str(os.getpid())]
+    return subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603 - our own command
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM: the worker finishes the task it runs, then exits; a worker stuck past
+    ``timeout`` seconds is killed (its task is then recovered as an orphan and retried)."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class _ServingInterface(CommandLineInterface):

@@ -61,7 +61,7 @@ def unguard_attachments(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0006_message_search"),
+        ("chat", "0007_membership_notify"),
     ]
 
     operations = [

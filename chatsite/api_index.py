@@ -21,6 +21,7 @@ SECTIONS = {
     "channels": "/api/chat/channels/",
     "direct_messages": "/api/chat/dms/",
     "messages": "/api/chat/messages",
+    "uploads": "/api/chat/uploads/",
     "users": "/api/users/",
     "websocket": "/ws/chat/",
     "schema": "/api/schema/",

@@ -1,4 +1,5 @@
-"""The files app's background work, run by the worker (docs/operations.md, "The worker")."""
+"""The files app's background work, run by the worker (docs/operations.md, "Attachments and
+storage")."""
 
 from __future__ import annotations
 

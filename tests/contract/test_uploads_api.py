@@ -364,3 +364,9 @@ def test_downloads_are_rate_limited(alice_api: APIClient, settings: Any) -> None
     settings.CHAT_DOWNLOAD_RATE = "1/min"
     assert alice_api.get(body["url"]).status_code == 200
     assert_error(alice_api.get(body["url"]), 429, "rate_limited")
+
+
+def test_the_api_index_names_uploads(anon: APIClient) -> None:
+    assert anon.get("/api/", HTTP_ACCEPT="application/json").json()["uploads"] == (
+        "/api/chat/uploads/"
+    )

@@ -16,8 +16,6 @@ from chat.api import common
 from chat.api.serializers import ListPageQuerySerializer, MessageShapeSerializer
 from chat.models import Channel
 from chat.selectors.dms import dm_title
-from chat.services import base
-from chatsite import ratelimit
 from chatsite.api_errors import error_responses
 from notifications import selectors
 from notifications.models import Mention
@@ -75,7 +73,6 @@ class MentionListView(APIView):
     )
     def get(self, request: Request) -> Response:
         user = acting_user(request)
-        base.check_rate(ratelimit.MENTION_LIST, user, "mention list reads")
         query = common.list_page(request)
         page, after = selectors.mention_page(
             user=user, limit=query["limit"], cursor=query.get("cursor")

@@ -7,10 +7,11 @@ from typing import Any
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 
 from accounts.models import User
-from chat.exceptions import ValidationError
+from chat.exceptions import RateLimited, ValidationError
 from chat.models import Membership
 from chat.selectors.base import next_cursor
 from chat.selectors.dms import attach_dm_members
+from chatsite import ratelimit
 from notifications.models import Mention
 
 
@@ -19,7 +20,11 @@ def mention_page(
 ) -> tuple[list[Mention], str | None]:
     """A page of the user's mentions, newest first, each with its message, channel and
     ``unread`` (its message past the user's read marker). Only mentions in channels the user
-    still belongs to, of live messages; the cursor is the last id of the page before."""
+    still belongs to, of live messages; the cursor is the last id of the page before.
+    Each page spends one of the user's ``CHAT_MENTION_LIST_RATE``, whichever door asks."""
+    wait = ratelimit.hit(ratelimit.MENTION_LIST, str(user.pk))
+    if wait is not None:
+        raise RateLimited(f"Too many mention list reads; try again in {wait} s.", retry_after=wait)
     membership = Membership.objects.filter(channel=OuterRef("channel"), user=user)
     mentions = (
         Mention.objects.filter(user=user, message__deleted_at__isnull=True)

@@ -136,22 +136,26 @@ def _may_mail(user: User) -> bool:
 
 @background_task(max_attempts=3, retry_delay=30)
 def send_email_notifications() -> dict[str, int]:
-    """One email per user for the DMs and mentions that waited ``CHAT_EMAIL_NOTIFY_DELAY``
-    unread while the user was offline; at most one per user per delay. Registered as a
-    periodic task (notifications.apps)."""
+    """One email per user whose oldest unmailed DM or mention waited ``CHAT_EMAIL_NOTIFY_DELAY``
+    while the user was offline, listing everything still unread for them; at most one per
+    user per delay. Registered as a periodic task (notifications.apps)."""
     now = timezone.now()
     delay = timedelta(seconds=settings.CHAT_EMAIL_NOTIFY_DELAY)
-    due = (
-        Mention.objects.filter(created_at__lte=now - delay, created_at__gte=now - EMAIL_MAX_AGE)
+    recent = (
+        Mention.objects.filter(created_at__gte=now - EMAIL_MAX_AGE)
         .select_related("message__user", "channel", "user")
         .order_by("id")
     )
     preferences = {p.user_id: p for p in NotificationPreference.objects.all()}
     by_user: dict[Any, list[Mention]] = defaultdict(list)
-    for mention in due:
+    for mention in recent:
         checked = preferences.get(mention.user_id)
         if checked is None or mention.pk > checked.email_checked_through:
             by_user[mention.user_id].append(mention)
+    # A user is mailed once their oldest waiting mention is due; the email then carries every
+    # mention waiting for them, the newer ones too (one email, not one per delay).
+    for user_id in [u for u, waiting in by_user.items() if waiting[0].created_at > now - delay]:
+        del by_user[user_id]
     if not by_user:
         return {"emails": 0}
     online = presence.online_among_now(list(by_user))

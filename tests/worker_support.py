@@ -52,11 +52,14 @@ class WorkerProcess:
 
 
 def worker_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    from tests.conftest import _TEST_PREFIX
+
     database_url = live.database_url_for(connection.settings_dict)
     env = live.server_environment(
         database_url=database_url,
         redis_url=settings.REDIS_URL,
-        prefix="chatsite-test-worker",
+        # The live servers' prefix: the worker reads their presence (who is online).
+        prefix=_TEST_PREFIX,
         extra={**WORKER_SETTINGS, **(extra or {})},
     )
     env.pop("COV_CORE_SOURCE", None)

@@ -18,5 +18,11 @@ urlpatterns = [
     path("channels/new/", views.channel_create, name="channel_create"),
     path("channels/<str:name>/", views.room, name="room"),
     path("channels/<str:name>/join/", views.channel_join, name="channel_join"),
+    path(
+        "channels/<str:name>/notifications/",
+        views.channel_notifications,
+        name="channel_notifications",
+    ),
+    path("mentions/", views.mentions, name="mentions"),
     path("search/", views.search, name="search"),
 ]

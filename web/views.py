@@ -26,10 +26,12 @@ from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
 from files import services as files_services
 from files import upload_handlers
+from notifications import selectors as notification_selectors
 from web.forms import ChannelCreateForm, MessageForm
 from web.templatetags.chat_ui import dm_label
 
 ROOM_PAGE_SIZE = 50
+MENTIONS_PAGE_SIZE = 50
 GROUP_WITHIN = timedelta(minutes=5)  # static/js/timeline.js groups the same way
 
 
@@ -77,6 +79,57 @@ def channel_join(request: HttpRequest, name: str) -> HttpResponse:
         messages.error(request, error.detail)
         return redirect("web:channel_list")
     return redirect("web:room", name=channel.name)
+
+
+@login_required
+@require_POST
+def channel_notifications(request: HttpRequest, name: str) -> HttpResponse:
+    """The room's notification settings without scripts (the panel's form; static/js
+    saves each change as it is made)."""
+    channel = _visible_channel(request, name)
+    try:
+        services.membership_update(
+            user=acting_user(request),
+            channel_id=channel.pk,
+            notify=request.POST.get("notify") or None,
+            muted=request.POST.get("muted") == "on",
+        )
+    except ChatError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, "Notification settings saved.")
+    return redirect("web:room", name=channel.name)
+
+
+@login_required
+@require_http_methods(["GET"])
+def mentions(request: HttpRequest) -> HttpResponse:
+    """The user's mentions, newest first, with jump links (docs/web.md "Notifications")."""
+    user = acting_user(request)
+    context: dict[str, Any] = {"mentions": [], "next": None, "error": None}
+    status = 200
+    try:
+        page, context["next"] = notification_selectors.mention_page(
+            user=user, limit=MENTIONS_PAGE_SIZE, cursor=request.GET.get("cursor") or None
+        )
+    except ChatError as error:
+        context["error"] = error.detail
+        status = error.status_code
+    else:
+        context["mentions"] = [
+            {"mention": mention, "where": _mention_where(mention, user)} for mention in page
+        ]
+    response = render(request, "chat/mentions.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = "1"
+    return response
+
+
+def _mention_where(mention: Any, user: Any) -> str:
+    channel = mention.channel
+    if channel.is_dm:
+        return dm_label(getattr(channel, "dm_members", []), user)
+    return f"#{channel.name}"
 
 
 @login_required
@@ -162,6 +215,8 @@ def _room_page(
         "newest_shown": page[-1].pk if page else None,
         "last_seq": last_seq,
         "is_member": membership is not None,
+        "membership": membership,
+        "notify_choices": Membership.Notify.choices,
         "first_unread": first_unread,
         "members": members,
         "conversation_label": _conversation_label(channel, members, user),

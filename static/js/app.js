@@ -1,8 +1,11 @@
 // What every signed-in page shares: the sidebar kept live, keyboard switching, "New message",
-// and the menu button that shows the sidebar on phones. The page's own view forwards every
-// event of its one WebSocket here (docs/web.md). The dialogs' modules load on first use.
+// and the menu button that shows the sidebar on phones, desktop notifications and the room's
+// notification settings. The page's own view forwards every event of its one WebSocket here
+// (docs/web.md). The dialogs' and notifications' modules load on first use.
 
 import { Sidebar } from "./sidebar.js";
+
+const PROMPT_KEY = "chatsite.notify-prompt"; // "dismissed": the user said "Not now"
 
 export class App {
   constructor({ onRemoved } = {}) {
@@ -19,10 +22,53 @@ export class App {
       button.addEventListener("click", () => this.use("newDm", (dialog) => dialog.open()));
     }
     this.bindMenu(root);
+    this.bindNotifications(root);
   }
 
   handle(event, options) {
-    if (this.sidebar) this.sidebar.handle(event, options);
+    if (!this.sidebar) return;
+    this.sidebar.handle(event, options);
+    if (
+      (event.type === "mention" || event.type === "message.created") &&
+      document.visibilityState === "hidden" &&
+      "Notification" in window &&
+      Notification.permission === "granted"
+    ) {
+      this.use("notifier", (notifier) => notifier.handle(event));
+    }
+  }
+
+  /** The "Enable desktop notifications" prompt (asks only on its button: a user gesture) and
+   * the room's notification settings form. */
+  bindNotifications(root) {
+    const prompt = root.querySelector("[data-notify-prompt]");
+    let dismissed = false;
+    try {
+      dismissed = localStorage.getItem(PROMPT_KEY) === "dismissed";
+    } catch {
+      dismissed = false;
+    }
+    if (prompt && "Notification" in window && Notification.permission === "default" && !dismissed) {
+      prompt.hidden = false;
+      prompt.querySelector("[data-notify-enable]").addEventListener("click", async () => {
+        await Notification.requestPermission();
+        prompt.hidden = true;
+      });
+      prompt.querySelector("[data-notify-dismiss]").addEventListener("click", () => {
+        try {
+          localStorage.setItem(PROMPT_KEY, "dismissed");
+        } catch {
+          // private mode: the prompt comes back on the next page, nothing worse
+        }
+        prompt.hidden = true;
+      });
+    }
+    for (const form of document.querySelectorAll("[data-notify-settings]")) {
+      form.addEventListener("change", () =>
+        import("./notify-settings.js").then(({ save }) => save(form, this.sidebar)),
+      );
+      form.addEventListener("submit", (event) => event.preventDefault());
+    }
   }
 
   opened(welcome) {
@@ -31,11 +77,13 @@ export class App {
 
   /** Load a dialog's module once, then act on it. */
   async use(name, act) {
-    this.loaded[name] ||= (
-      name === "switcher"
-        ? import("./switcher.js").then(({ Switcher }) => new Switcher(this.sidebar))
-        : import("./new-dm.js").then(({ NewDm }) => new NewDm({ userId: this.userId }))
-    );
+    const modules = {
+      switcher: () => import("./switcher.js").then(({ Switcher }) => new Switcher(this.sidebar)),
+      newDm: () => import("./new-dm.js").then(({ NewDm }) => new NewDm({ userId: this.userId })),
+      notifier: () =>
+        import("./desktop-notify.js").then(({ DesktopNotifier }) => new DesktopNotifier(this.sidebar)),
+    };
+    this.loaded[name] ||= modules[name]();
     act(await this.loaded[name]);
   }
 

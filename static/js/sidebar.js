@@ -1,6 +1,8 @@
 // The sidebar of every signed-in page: the user's channels and direct messages with live
 // unread counts. It follows every conversation's events, not only the open room's: new
 // messages, read markers moved in other tabs, joins and removals, renames, a DM arriving.
+// Unread mentions (`mention` events) get the red pill, add up in "Mentions" and in the page
+// title: "(3) #general · chatsite" (docs/web.md, "Notifications").
 
 import { API, api } from "./api.js";
 import { AVATAR_COLOURS, avatarColour, initials, shownName } from "./people.js";
@@ -40,6 +42,9 @@ export class Sidebar {
       this.items.set(item.dataset.channelId, item);
     }
     this.welcomes = 0;
+    this.mentionsLink = root.querySelector("[data-mentions-link]");
+    this.baseTitle = document.title.replace(/^\(\d+\) /, "");
+    this.showTotal();
   }
 
   links() {
@@ -73,6 +78,8 @@ export class Sidebar {
       // A live event newer than this answer already counted: keep the live count.
       if (Number(item.dataset.lastSeq) > Number(channel.last_seq)) continue;
       this.setCount(item, Number(channel.unread_count) || 0, channel.last_seq);
+      this.setMentions(item, Number(channel.unread_mentions) || 0);
+      this.setSettings(item, channel);
     }
     for (const id of [...this.items.keys()]) if (!seen.has(id)) this.remove(id);
   }
@@ -84,6 +91,9 @@ export class Sidebar {
         break;
       case "read":
         this.readMoved(String(event.channel_id), Number(event.seq));
+        break;
+      case "mention":
+        this.mentioned(event, roomVisible);
         break;
       case "membership":
         if (event.joined) this.joined(event.channel);
@@ -121,16 +131,84 @@ export class Sidebar {
 
   readMoved(channelId, seq) {
     const item = this.items.get(channelId);
-    if (item && seq >= Number(item.dataset.lastSeq)) this.setCount(item, 0, seq);
+    if (!item) return;
+    if (seq >= Number(item.dataset.lastSeq)) {
+      this.setCount(item, 0, seq);
+      this.setMentions(item, 0);
+    } else if (this.mentions(item)) {
+      this.refresh(); // read part of the way: the server knows which mentions are left
+    }
+  }
+
+  mentioned(event, roomVisible) {
+    const message = event.message;
+    const item = message && this.items.get(message.channel_id);
+    if (!item) {
+      this.refresh(); // a conversation not drawn yet: the server's list has its count
+      return;
+    }
+    if (message.channel_id === this.currentId && roomVisible) return; // read as it arrives
+    this.setMentions(item, this.mentions(item) + 1);
+  }
+
+  mentions(item) {
+    const pill = item.querySelector("[data-mentions]");
+    return pill ? Number(pill.dataset.mentions) || 0 : 0;
+  }
+
+  setMentions(item, count) {
+    const pill = item.querySelector("[data-mentions]");
+    if (!pill) return;
+    pill.dataset.mentions = String(count);
+    pill.textContent = count ? String(count) : "";
+    if (count) pill.append(hiddenText(count === 1 ? " mention" : " mentions"));
+    pill.classList.toggle("badge-empty", !count);
+    // In a direct message every message counts: its unread count is the pill (chatsite.css).
+    const pillShown = count > 0 && item.dataset.kind !== "dm";
+    item.querySelector(".conversation-link").classList.toggle("has-mentions", pillShown);
+    this.showTotal();
+  }
+
+  /** Unread mentions of every conversation: on "Mentions" and in the page title. */
+  total() {
+    let sum = 0;
+    for (const item of this.items.values()) sum += this.mentions(item);
+    return sum;
+  }
+
+  showTotal() {
+    const total = this.total();
+    document.title = total ? `(${total}) ${this.baseTitle}` : this.baseTitle;
+    if (!this.mentionsLink) return;
+    const pill = this.mentionsLink.querySelector("[data-mention-total]");
+    pill.dataset.mentionTotal = String(total);
+    pill.textContent = total ? String(total) : "";
+    if (total) pill.append(hiddenText(" unread"));
+    pill.classList.toggle("badge-empty", !total);
+    this.mentionsLink.classList.toggle("is-unread", total > 0);
+  }
+
+  /** A conversation's notification settings (its REST shape or a membership answer). */
+  setSettings(item, { notify, muted }) {
+    if (notify) item.dataset.notify = notify;
+    item.toggleAttribute("data-muted", Boolean(muted));
+    let note = item.querySelector(".conversation-muted");
+    if (muted && !note) {
+      note = hiddenText(" (muted)");
+      note.classList.add("conversation-muted");
+      item.querySelector(".conversation-name").after(note);
+    } else if (!muted && note) {
+      note.remove();
+    }
   }
 
   count(item) {
-    return Number(item.querySelector(".badge").dataset.unread) || 0;
+    return Number(item.querySelector("[data-unread]").dataset.unread) || 0;
   }
 
   setCount(item, count, lastSeq) {
     if (lastSeq !== undefined) item.dataset.lastSeq = lastSeq;
-    const badge = item.querySelector(".badge");
+    const badge = item.querySelector("[data-unread]");
     badge.dataset.unread = String(count);
     badge.textContent = count ? String(count) : "";
     if (count) badge.append(hiddenText(" unread"));
@@ -142,6 +220,7 @@ export class Sidebar {
     if (!channel) return;
     const item = this.items.get(channel.id) || this.add(channel);
     this.setCount(item, Number(channel.unread_count) || 0, channel.last_seq);
+    this.setMentions(item, Number(channel.unread_mentions) || 0);
   }
 
   /** Draw a conversation from its REST shape, in name order within its list. */
@@ -153,6 +232,7 @@ export class Sidebar {
     item.dataset.name = channel.name;
     item.dataset.kind = kind;
     item.dataset.lastSeq = channel.last_seq || 0;
+    this.setSettings(item, channel);
     const link = item.querySelector(".conversation-link");
     link.href = `/channels/${encodeURIComponent(channel.name)}/`;
     if (kind === "dm") {
@@ -206,6 +286,7 @@ export class Sidebar {
     item.remove();
     this.items.delete(channelId);
     this.showEmpty();
+    this.showTotal();
     if (hadFocus) (this.links()[0] || this.root).focus();
     this.onRemoved(channelId);
   }

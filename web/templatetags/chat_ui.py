@@ -78,6 +78,9 @@ def _item(channel: Any, user: User) -> dict[str, Any]:
         "is_private": channel.is_private,
         "last_seq": channel.last_seq,
         "unread_count": channel.unread_count,
+        "unread_mentions": getattr(channel, "unread_mentions", 0),
+        "notify": getattr(channel, "notify", None),
+        "muted": bool(getattr(channel, "muted", False)),
     }
 
 
@@ -94,6 +97,7 @@ def conversation_sidebar(context: template.Context) -> dict[str, Any]:
         "channels": [item for item in items if item["kind"] != "dm"],
         "dms": dms,
         "current_id": str(current.pk) if current is not None else "",
+        "mention_total": sum(item["unread_mentions"] or 0 for item in items),
         "user": user,
         "request": request,
     }

@@ -23,6 +23,8 @@ SECTIONS = {
     "messages": "/api/chat/messages",
     "uploads": "/api/chat/uploads/",
     "users": "/api/users/",
+    "push_subscriptions": "/api/notifications/push-subscriptions/",
+    "notification_settings": "/api/notifications/settings/",
     "websocket": "/ws/chat/",
     "schema": "/api/schema/",
     "docs": "/api/docs/",

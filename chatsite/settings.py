@@ -548,6 +548,13 @@ SPECTACULAR_SETTINGS = {
         "chatsite.api_errors.document_global_errors",
         "chatsite.api_errors.document_string_rules",
     ],
+    # Several choice sets share a field name ("kind", "role"): name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "chat.models.Channel.Kind",
+        "MentionKindEnum": "notifications.models.Mention.Kind",
+        "MembershipRoleEnum": "chat.models.Membership.Role",
+        "UserRoleEnum": "accounts.models.User.Role",
+    },
 }
 
 # ------------------------------------------------------------------------------

@@ -42,7 +42,18 @@ def secure(apps, schema_editor):
     for table in TABLES:
         schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    rls._grant_runtime_role(schema_editor, schema)
+    # The runtime role reaches these tables through the default privileges of chat's 0003.
+    # 0001 of this app granted it every table again, the search index included, which chat's
+    # 0006 keeps read-only for it: take the writes on the index back.
+    role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        exists = cursor.fetchone() is not None
+    if exists:
+        quoted = rls._quote(connection, role)
+        schema_editor.execute(
+            f"REVOKE INSERT, UPDATE, DELETE ON {schema}.chat_message_search FROM {quoted}"
+        )
 
 
 def unsecure(apps, schema_editor):

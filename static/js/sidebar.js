@@ -169,10 +169,13 @@ export class Sidebar {
     this.showTotal();
   }
 
-  /** Unread mentions of every conversation: on "Mentions" and in the page title. */
+  /** What calls for you: the channels' unread mentions and the direct messages' unread
+   * messages; on "Mentions" and in the page title. */
   total() {
     let sum = 0;
-    for (const item of this.items.values()) sum += this.mentions(item);
+    for (const item of this.items.values()) {
+      sum += item.dataset.kind === "dm" ? this.count(item) : this.mentions(item);
+    }
     return sum;
   }
 
@@ -214,6 +217,7 @@ export class Sidebar {
     if (count) badge.append(hiddenText(" unread"));
     badge.classList.toggle("badge-empty", !count);
     item.querySelector(".conversation-link").classList.toggle("is-unread", count > 0);
+    if (item.dataset.kind === "dm") this.showTotal();
   }
 
   joined(channel) {

@@ -42,6 +42,9 @@ from tests.factories import ChannelFactory, MembershipFactory
 # - the last owner of a private channel stays.
 # - a reaction is one Unicode emoji (the emoji data, not a pattern, decides), a reply's parent
 #   is a top-level message of the same channel, a thread is a top-level message.
+# - a push subscription's endpoint is a public https push service (no private address, no
+#   other scheme or port), its keys a P-256 point and a 16-byte secret, and push needs VAPID
+#   keys on the server.
 CONFIG = """
 [[operations]]
 include-name = [
@@ -64,6 +67,7 @@ include-name = [
     "POST /api/chat/preview/",
     "GET /api/chat/mentions/",
     "PATCH /api/chat/channels/{channel_id}/membership/",
+    "POST /api/notifications/push-subscriptions/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2XX", "3XX", 400, 401, 403, 404, 409, 429, "5XX"

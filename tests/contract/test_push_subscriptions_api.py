@@ -176,3 +176,9 @@ def test_members_see_and_change_only_their_own_rows(alice: Any, bob: Any) -> Non
         assert PushSubscription.objects.filter(endpoint=ENDPOINT).delete()[0] == 0
     with rls.acting_as_user(alice):
         assert PushSubscription.objects.count() == 1
+
+
+def test_the_api_index_names_the_notification_endpoints(anon: APIClient) -> None:
+    body = anon.get("/api/").json()
+    assert body["push_subscriptions"] == SUBSCRIPTIONS
+    assert body["notification_settings"] == SETTINGS

@@ -16,6 +16,8 @@ import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
+from chatsite import health
+
 pytestmark = pytest.mark.django_db
 
 
@@ -114,7 +116,27 @@ def test_readyz_is_200_with_each_check_named(client: Any) -> None:
         "status": "ok",
         "checks": {"database": "ok", "channel_layer": "ok"},
         "failing": [],
+        # The worker's report comes along and never fails the probe (no worker runs here).
+        "worker": {
+            "status": "absent",
+            "workers": 0,
+            "last_heartbeat": None,
+            "queue_depth": 0,
+            "failed_last_day": 0,
+        },
     }
+
+
+def test_a_report_that_fails_says_so_and_leaves_readiness_alone(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("no table")
+
+    monkeypatch.setitem(health.REPORTS, "worker", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["worker"] == {"status": "error: RuntimeError"}
 
 
 @pytest.mark.parametrize("backend", [CORE_LAYER, PUBSUB_LAYER])

@@ -121,6 +121,10 @@ def test_every_event_chat_events_builds_matches_its_message(
         ],
         "channel_updated_event": [events.channel_updated_event(channel)],
         "read_event": [events.read_event(channel.pk, 3)],
+        "mention_event": [
+            events.mention_event(message, "user", alert=True),
+            events.mention_event(message, "dm", alert=False),
+        ],
     }
     built["welcome_event"].append(
         events.welcome_event(

@@ -97,7 +97,11 @@ def conversation_sidebar(context: template.Context) -> dict[str, Any]:
         "channels": [item for item in items if item["kind"] != "dm"],
         "dms": dms,
         "current_id": str(current.pk) if current is not None else "",
-        "mention_total": sum(item["unread_mentions"] or 0 for item in items),
+        # Channels' unread mentions and direct messages' unread messages (sidebar.js, total).
+        "mention_total": sum(
+            (item["unread_count"] if item["kind"] == "dm" else item["unread_mentions"]) or 0
+            for item in items
+        ),
         "user": user,
         "request": request,
     }

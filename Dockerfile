@@ -28,7 +28,10 @@ RUN DJANGO_DEBUG=0 \
 
 # An unprivileged user owns nothing in /app: the code is read-only to the running process.
 RUN groupadd --system --gid 10001 chatsite \
-    && useradd --system --uid 10001 --gid chatsite --home-dir /nonexistent --shell /usr/sbin/nologin chatsite
+    && useradd --system --uid 10001 --gid chatsite --home-dir /nonexistent --shell /usr/sbin/nologin chatsite \
+    && mkdir -p /app/media/uploads && chown -R chatsite:chatsite /app/media
+# Uploaded files (MEDIA_ROOT; docker-compose.yml mounts a volume here); the only writable path.
+ENV MEDIA_ROOT=/app/media
 USER chatsite:chatsite
 
 EXPOSE 8000

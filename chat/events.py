@@ -72,6 +72,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "last_reply_at": _iso(message.last_reply_at),
         "reactions": message.reactions,
         "action": message.action,
+        "attachments": [] if message.deleted_at is not None else message.attachments,
     }
 
 

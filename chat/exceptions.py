@@ -42,6 +42,10 @@ class NotFound(ChatError, status_code=404, code="not_found"):
     """Nothing by that id that the user can see (a private channel they are not in included)."""
 
 
+class TooLarge(ChatError, status_code=413, code="too_large"):
+    """A request body past its limit (an upload over CHAT_UPLOAD_MAX_BYTES)."""
+
+
 class RateLimited(ChatError, status_code=429, code="rate_limited"):
     """Over a rate limit (chatsite.ratelimit): 429 with Retry-After, or an ``error`` event."""
 

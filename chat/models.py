@@ -169,6 +169,11 @@ class Message(models.Model):
     )
     # A /me message: shown as an action of its author ("Alice waves"), docs/api.md.
     action = models.BooleanField(default=False, db_default=False, editable=False)
+    # Files as clients see them, [{id, name, size, content_type, url, thumbnail_url, width,
+    # height}], written once when the message is posted with attachment_ids (files/services.py).
+    attachments = models.JSONField(
+        default=list, db_default=Value([], JSONField()), blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["channel", "seq"]
@@ -180,7 +185,7 @@ class Message(models.Model):
             ),
         ]
         constraints = [
-            # A live message holds 1-4000 characters; a tombstone holds ''.
+            # A live message holds 1-4000 characters (or none beside files); a tombstone ''.
             models.CheckConstraint(
                 condition=(
                     models.Q(
@@ -189,6 +194,8 @@ class Message(models.Model):
                         deleted_at__isnull=True,
                     )
                     | models.Q(deleted_at__isnull=False, content="")
+                    # A live message may be files alone.
+                    | (models.Q(deleted_at__isnull=True, content="") & ~models.Q(attachments=[]))
                 ),
                 name="chat_message_content_len",
             ),

@@ -15,6 +15,9 @@ from chat import events
 from chat.models import Message
 from chat.validators import MAX_CONTENT_LENGTH, clean_content, content_problem
 
+# At most this many files on one message (files.services.MAX_ATTACHMENTS says the same).
+MAX_ATTACHMENTS = 10
+
 
 class ContentField(serializers.Field):
     """Message text (chat.validators): no C0 controls but tab and newline, a visible
@@ -43,7 +46,11 @@ class StrictUUIDField(serializers.UUIDField):
 
 class MessageCreateSerializer(serializers.Serializer):
     channel_id = StrictUUIDField()
-    content = ContentField()
+    content = ContentField(
+        required=False,
+        default="",
+        help_text="May be empty ('' or left out) when the message carries attachments.",
+    )
     client_id = StrictUUIDField(required=False, allow_null=True, default=None)
     parent_id = StrictUUIDField(
         required=False,
@@ -51,6 +58,20 @@ class MessageCreateSerializer(serializers.Serializer):
         default=None,
         help_text="Reply in this message's thread (a top-level message of the same channel).",
     )
+    attachment_ids = serializers.ListField(
+        child=StrictUUIDField(),
+        required=False,
+        default=list,
+        max_length=MAX_ATTACHMENTS,
+        help_text=f"Your uploads (POST /api/chat/uploads/) that no message carries yet, at most "
+        f"{MAX_ATTACHMENTS}.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Empty content is allowed beside attachments only (the service checks the rest).
+        if isinstance(data, dict) and data.get("content") == "" and data.get("attachment_ids"):
+            data = {key: value for key, value in data.items() if key != "content"}
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(

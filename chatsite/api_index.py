@@ -21,6 +21,7 @@ SECTIONS = {
     "channels": "/api/chat/channels/",
     "direct_messages": "/api/chat/dms/",
     "messages": "/api/chat/messages",
+    "uploads": "/api/chat/uploads/",
     "users": "/api/users/",
     "push_subscriptions": "/api/notifications/push-subscriptions/",
     "notification_settings": "/api/notifications/settings/",

@@ -25,6 +25,7 @@ redoc_view = transaction.non_atomic_requests(
 urlpatterns = [
     path("", ApiIndexView.as_view(), name="api-index"),
     path("auth/", include("accounts.api_urls")),
+    path("chat/", include("files.api_urls")),
     path("chat/", include("chat.api_urls")),
     path("notifications/", include("notifications.api_urls")),
     re_path(r"^users/?$", UserSearchView.as_view(), name="api-users"),

@@ -13,7 +13,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "chat",
+    "files",
     "notifications",
     "web",
     "worker",
@@ -199,13 +200,76 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+
+# ------------------------------------------------------------------------------
+# Attachments (files/; docs/operations.md "Attachments and storage")
+# Local files under MEDIA_ROOT unless STORAGE_URL names an S3-compatible bucket:
+#   s3://<access key>:<secret key>@<bucket>?endpoint_url=https://...&region_name=...
+# (keys optional: boto3's own chain of credentials then applies).
+# ------------------------------------------------------------------------------
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+STORAGE_URL = os.environ.get("STORAGE_URL", "")
+# Largest file accepted; refused from Content-Length, and while streaming past it.
+CHAT_UPLOAD_MAX_BYTES = env_int("CHAT_UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
+# Largest image (width x height) that gets a thumbnail; a bigger one is refused as a
+# possible decompression bomb. Pillow's own guard (Image.MAX_IMAGE_PIXELS) is set to it too.
+CHAT_UPLOAD_MAX_PIXELS = env_int("CHAT_UPLOAD_MAX_PIXELS", 50_000_000)
+# Behind nginx: the internal location that serves MEDIA_ROOT (X-Accel-Redirect), e.g.
+# /protected-files/; empty: Django streams the bytes itself.
+CHAT_UPLOAD_ACCEL_PREFIX = os.environ.get("CHAT_UPLOAD_ACCEL_PREFIX", "")
+# Lifetime of a presigned S3 URL that a permitted download is redirected to.
+CHAT_UPLOAD_URL_SECONDS = env_int("CHAT_UPLOAD_URL_SECONDS", 60)
+# Uploads no message carries are removed after this long (manage.py remove_stale_uploads).
+CHAT_UPLOAD_STALE_HOURS = env_int("CHAT_UPLOAD_STALE_HOURS", 24)
+
+
+def attachment_storage(url: str) -> dict[str, Any]:
+    """The STORAGES entry for attachments from STORAGE_URL (unset: local files)."""
+    if not url:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MEDIA_ROOT / "uploads")},
+        }
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": unquote(parts.path)},
+        }
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ImproperlyConfigured("STORAGE_URL: use s3://[key:secret@]<bucket>?endpoint_url=...")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    options: dict[str, Any] = {
+        "bucket_name": parts.hostname,
+        "endpoint_url": query.get("endpoint_url") or None,
+        "region_name": query.get("region_name") or None,
+        "addressing_style": query.get("addressing_style", "path"),
+        "signature_version": "s3v4",
+        "querystring_auth": True,
+        "querystring_expire": CHAT_UPLOAD_URL_SECONDS,
+        "file_overwrite": False,
+        "default_acl": None,
+    }
+    if parts.username:
+        options["access_key"] = unquote(parts.username)
+        options["secret_key"] = unquote(parts.password or "")
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 # collectstatic writes a gzip and a brotli copy of every file that compresses; ServeStatic
 # sends the smallest one the browser accepts (docs/web.md, "Weight"). Names stay unhashed:
 # the ES modules import each other by plain relative names.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
+    "attachments": attachment_storage(STORAGE_URL),
 }
+
+# Uploads stream to a temporary file, never whole into memory; the handler also refuses a
+# body past CHAT_UPLOAD_MAX_BYTES from its Content-Length, and stops reading past it.
+FILE_UPLOAD_HANDLERS = ["files.upload_handlers.CappedUploadHandler"]
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 # ------------------------------------------------------------------------------
 # Database: SQLite file unless DATABASE_URL names PostgreSQL.
@@ -428,6 +492,8 @@ CHAT_REACTION_RATE = os.environ.get("CHAT_REACTION_RATE", "120/min")
 CHAT_PREVIEW_RATE = os.environ.get("CHAT_PREVIEW_RATE", "60/min")
 CHAT_REPORT_RATE = os.environ.get("CHAT_REPORT_RATE", "20/hour")
 CHAT_COMMAND_RATE = os.environ.get("CHAT_COMMAND_RATE", "60/min")
+CHAT_UPLOAD_RATE = os.environ.get("CHAT_UPLOAD_RATE", "30/min")
+CHAT_DOWNLOAD_RATE = os.environ.get("CHAT_DOWNLOAD_RATE", "600/min")
 # Notification settings changes (PATCH .../membership/) and reads of the mentions list.
 CHAT_MEMBERSHIP_RATE = os.environ.get("CHAT_MEMBERSHIP_RATE", "60/min")
 CHAT_MENTION_LIST_RATE = os.environ.get("CHAT_MENTION_LIST_RATE", "120/min")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -30,6 +34,17 @@ for _layer in settings.CHANNEL_LAYERS.values():
     _config = cast(dict[str, Any], _layer.setdefault("CONFIG", {}))
     _config["prefix"] = _TEST_PREFIX
 settings.CACHES["default"]["KEY_PREFIX"] = _TEST_PREFIX
+
+# Uploaded files go to a directory of this test process (and of the live servers it starts,
+# which inherit the environment), removed when it exits.
+_MEDIA_ROOT = tempfile.mkdtemp(prefix=f"chatsite-media-{_WORKER}-")
+atexit.register(shutil.rmtree, _MEDIA_ROOT, ignore_errors=True)
+os.environ["MEDIA_ROOT"] = _MEDIA_ROOT
+settings.MEDIA_ROOT = Path(_MEDIA_ROOT)
+settings.STORAGES["attachments"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(Path(_MEDIA_ROOT) / "uploads")},
+}
 
 # Log-ins in the test process hash with one PBKDF2 iteration instead of a million.
 settings.PASSWORD_HASHERS = ["tests.factories.FastPasswordHasher"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -140,8 +141,23 @@ class Nginx(_ChildService):
 
     name = "nginx"
 
-    def __init__(self, backends: list[int]) -> None:
+    def __init__(
+        self, backends: list[int], *, body_limit: str = "1m", accel_root: Path | None = None
+    ) -> None:
+        """``accel_root``: serve it at the internal location ``/protected-files/`` for
+        X-Accel-Redirect answers, as deploy/nginx.conf serves the uploads."""
         super().__init__()
+        accel = (
+            f"""        location /protected-files/ {{
+            internal;
+            alias {accel_root}/;
+            add_header X-Content-Type-Options nosniff always;
+            add_header Content-Security-Policy "sandbox; default-src 'none'" always;
+        }}
+"""
+            if accel_root is not None
+            else ""
+        )
         servers = "".join(f"        server 127.0.0.1:{port};\n" for port in backends)
         temp = "".join(
             f"    {kind}_temp_path {self.directory / kind};\n"
@@ -170,8 +186,8 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{self.port};
-        client_max_body_size 1m;
-        location = /metrics {{
+        client_max_body_size {body_limit};
+{accel}        location = /metrics {{
             return 404;
         }}
         location / {{
@@ -205,6 +221,20 @@ http {{
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/chat/"
+
+
+class MotoS3(_ChildService):
+    """moto's server mode: a real S3-compatible HTTP server on 127.0.0.1, in memory."""
+
+    name = "moto"
+
+    def command(self) -> list[str]:
+        moto = str(Path(sys.executable).with_name("moto_server"))
+        return [moto, "-H", "127.0.0.1", "-p", str(self.port)]
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 class Sentinel(_ChildService):

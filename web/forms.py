@@ -22,7 +22,8 @@ class ChannelCreateForm(forms.Form):
 class MessageForm(forms.Form):
     """The composer when scripts are off; the content rules are the service's."""
 
-    content = forms.CharField(label="Message", strip=False, widget=forms.Textarea)
+    # Empty is allowed beside files; the service says when it is not.
+    content = forms.CharField(label="Message", strip=False, widget=forms.Textarea, required=False)
     client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def clean_content(self) -> str:

@@ -24,6 +24,8 @@ from chat import commands, selectors, services
 from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.models import Channel, Membership
 from chat.validators import MAX_CONTENT_LENGTH
+from files import services as files_services
+from files import upload_handlers
 from notifications import selectors as notification_selectors
 from web.forms import ChannelCreateForm, MessageForm
 from web.templatetags.chat_ui import dm_label
@@ -136,6 +138,12 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
     channel = _visible_channel(request, name)
     form = MessageForm(request.POST or None)
     if request.method == "POST":
+        if upload_handlers.refused(request):
+            form = MessageForm({})  # the body was not read: only the error below is shown
+            form.is_valid()
+            limit = settings.CHAT_UPLOAD_MAX_BYTES
+            form.add_error(None, f"A file is larger than the limit of {limit} bytes.")
+            return _room_page(request, channel, form, status=413)
         if form.is_valid():
             content = form.cleaned_data["content"]
             try:
@@ -154,11 +162,17 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
                         return redirect(request.path)
                     message = result.message
                 else:
+                    # Without scripts the form carries the files themselves (docs/web.md).
+                    uploads = [
+                        files_services.upload_create(user=acting_user(request), file=file)
+                        for file in request.FILES.getlist("files")
+                    ]
                     message, _ = services.message_create(
                         user=acting_user(request),
                         channel_id=channel.pk,
                         content=content,
                         client_id=form.cleaned_data["client_id"],
+                        attachment_ids=[upload.pk for upload in uploads],
                     )
             except RateLimited as error:
                 _add_errors(form, error)
@@ -230,6 +244,7 @@ def _room_page(
             {"name": name, "arguments": arguments, "help": help_text}
             for name, (arguments, help_text) in commands.COMMANDS.items()
         ],
+        "max_upload": settings.CHAT_UPLOAD_MAX_BYTES,
         "heartbeat_s": settings.HEARTBEAT_SECONDS,
     }
     return render(request, "chat/room.html", context, status=status)

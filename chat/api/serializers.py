@@ -213,6 +213,21 @@ class PreviewResultSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="Message")
+class AttachmentShapeSerializer(serializers.Serializer):
+    """A file on a message, and the answer to an upload (``files.services.upload_data``)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="The file's name, cleaned of paths and controls.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    content_type = serializers.CharField(help_text="Read from the bytes, not from the name.")
+    url = serializers.CharField(help_text="Download (checks that you may read the message).")
+    thumbnail_url = serializers.CharField(
+        allow_null=True, help_text="A WebP preview of an image; null for other files."
+    )
+    width = serializers.IntegerField(allow_null=True, help_text="An image's width in pixels.")
+    height = serializers.IntegerField(allow_null=True)
+
+
 class MessageShapeSerializer(serializers.Serializer):
     """The REST shape of a message (``chat.events.message_data``), for the schema."""
 
@@ -240,6 +255,7 @@ class MessageShapeSerializer(serializers.Serializer):
     action = serializers.BooleanField(
         help_text="A /me message: show it as an action of its author (“Alice waves”)."
     )
+    attachments = AttachmentShapeSerializer(many=True, help_text="[] for a tombstone.")
 
 
 class MessagePageSerializer(serializers.Serializer):

@@ -460,6 +460,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             data["content"],
             data.get("client_id"),
             data.get("parent_id"),
+            data.get("attachment_ids", ()),
         )
         await self.send_event(events.ack_event(message))
 

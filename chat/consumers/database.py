@@ -100,7 +100,12 @@ def replay_text(message: Message, since_seq: int) -> str:
 
 @database_sync_to_async
 def create_message(
-    user: Any, channel_id: Any, content: str, client_id: Any, parent_id: Any = None
+    user: Any,
+    channel_id: Any,
+    content: str,
+    client_id: Any,
+    parent_id: Any = None,
+    attachment_ids: Any = (),
 ) -> dict[str, Any]:
     """``message.send``: the same service as POST; the stored message in its REST shape."""
     with rls.acting_as_user(user):
@@ -110,6 +115,7 @@ def create_message(
             content=content,
             client_id=client_id,
             parent_id=parent_id,
+            attachment_ids=attachment_ids,
         )
         return events.message_data(message)
 

@@ -4,6 +4,7 @@ leave. Every write renders ``content`` to ``rendered`` (chat/rendering.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Channel, Membership, Message, MessageRevision
 from chat.services import base
 from chatsite import ratelimit, rls
+from files import services as files_services
 from notifications.services import mentions_record
 
 # @channel and @here reach everyone: members may use them in channels of at most this many
@@ -129,9 +131,11 @@ def message_create(
     parent_id: Any = None,
     action: bool = False,
     literal: bool = False,
+    attachment_ids: Sequence[uuid.UUID] = (),
 ) -> tuple[Message, bool]:
-    """Post a message, or with ``parent_id`` a reply in that message's thread. Returns the
-    message and whether it was created just now.
+    """Post a message, or with ``parent_id`` a reply in that message's thread, carrying the
+    sender's uploads ``attachment_ids`` (then ``content`` may be empty). Returns the message
+    and whether it was created just now.
 
     Content as people type it: a slash command is refused and ``//`` sends one slash
     (``chat.commands.message_text``); ``literal`` stores it as given (the commands' own
@@ -142,9 +146,12 @@ def message_create(
     finds the repeat, so a first send costs no look-up of its own.
     """
     base.check_rate(ratelimit.MESSAGE, user, "messages")
-    text = base.check_content(content)
-    if not literal:
-        text = base.check_content(commands.message_text(text))
+    if attachment_ids and content == "":
+        text = ""  # files alone
+    else:
+        text = base.check_content(content)
+        if not literal:
+            text = base.check_content(commands.message_text(text))
     try:
         channel, is_member = selectors.channel_get_with_membership(user=user, channel_id=channel_id)
         base.check_writable(channel)
@@ -153,6 +160,7 @@ def message_create(
             if parent_id is not None
             else None
         )
+        uploads = files_services.uploads_claim(user=user, upload_ids=list(attachment_ids))
         _ensure_poster_is_member(user=user, channel=channel, is_member=is_member)
     except (NotFound, PermissionDenied, ValidationError):
         # A repeat still gets its original, though the channel has closed to the sender since.
@@ -176,6 +184,7 @@ def message_create(
                 client_id=client_id,
                 parent=parent,
                 action=action,
+                attachments=files_services.attachments_data(uploads),
             )
     except IntegrityError:
         # A repeat, or lost a race with an identical request: the savepoint gave the seq back.
@@ -183,6 +192,7 @@ def message_create(
         if found is None:
             raise
         return found, False
+    files_services.uploads_attach(uploads=uploads, message=message)
     if parent is not None:
         message.parent = thread_refresh(parent.pk)
     mentions_record(message=message, created=True)

@@ -2,7 +2,7 @@
 
 export const API = "/api/chat";
 
-function csrfToken() {
+export function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
 }

@@ -30,7 +30,63 @@ export class Composer {
     this.error = document.getElementById("composer-error");
     this.pending = new Map();
     this.lastTypingSent = 0;
-    if (form) this.bind();
+    this.uploads = null;
+    this.uploadsLoading = null;
+    if (form) {
+      this.bind();
+      this.bindFiles();
+    }
+  }
+
+  // --- files: the attach button, drag and drop, pasting; uploads.js loads on first use
+
+  bindFiles() {
+    this.fileInput = this.form.querySelector("#composer-files");
+    this.fileList = this.form.querySelector(".composer-uploads");
+    if (!this.fileInput || !this.fileList) return;
+    this.fileInput.addEventListener("change", () => {
+      const files = [...this.fileInput.files];
+      this.fileInput.value = "";
+      if (files.length) this.attach(files);
+    });
+    this.input.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData ? event.clipboardData.files : [])];
+      if (!files.length) return;
+      event.preventDefault();
+      this.attach(files);
+    });
+    const zone = this.form.closest(".conversation") || this.form;
+    const hasFiles = (event) => [...(event.dataTransfer ? event.dataTransfer.types : [])].includes("Files");
+    zone.addEventListener("dragover", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      zone.classList.add("drop-target");
+    });
+    zone.addEventListener("dragleave", (event) => {
+      if (!zone.contains(event.relatedTarget)) zone.classList.remove("drop-target");
+    });
+    zone.addEventListener("drop", (event) => {
+      zone.classList.remove("drop-target");
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      this.attach([...event.dataTransfer.files]);
+    });
+  }
+
+  /** Start uploading `files`, loading the upload module the first time. */
+  attach(files) {
+    this.uploadsLoading ||= import("./uploads.js").then(({ Uploads }) => {
+      this.uploads = new Uploads({
+        list: this.fileList,
+        maxBytes: Number(this.form.dataset.maxUpload),
+        changed: () => this.setError(""),
+      });
+      return this.uploads;
+    });
+    this.uploadsLoading.then(
+      (uploads) => uploads.add(files),
+      (failure) => this.setError(`Files cannot be attached: ${failure.message}`, "files"),
+    );
   }
 
   /** commands.js (the command list and runner), loaded when a "/" is first typed. */
@@ -95,7 +151,12 @@ export class Composer {
 
   submit() {
     const content = this.input.value;
-    const refusal = composerError(content, this.maxLength);
+    if (this.uploads && this.uploads.busy()) {
+      this.setError("Wait until your files have uploaded, or cancel them.", "files");
+      return;
+    }
+    const attachmentIds = this.uploads ? this.uploads.ids() : [];
+    const refusal = composerError(content, this.maxLength, attachmentIds.length > 0);
     if (refusal.text) {
       this.setError(refusal.text, refusal.reason);
       return;
@@ -105,12 +166,15 @@ export class Composer {
       this.command(content);
       return;
     }
-    const item = { clientId: newClientId(), content, failed: false, timer: null };
+    const item = { clientId: newClientId(), content, attachmentIds, failed: false, timer: null };
+    const shown = content.trim() ? content : this.uploads.names().join(", ");
     item.node = renderPending(this.template, {
       ...item,
+      content: shown,
       userId: this.userId,
       userName: this.userName,
     });
+    if (this.uploads) this.uploads.clear();
     item.status = item.node.querySelector(".message-status");
     this.pending.set(item.clientId, item);
     this.show(item.node);
@@ -156,6 +220,7 @@ export class Composer {
       content: item.content,
       client_id: item.clientId,
     };
+    if (item.attachmentIds.length) frame.attachment_ids = item.attachmentIds;
     if (this.connection.send(frame)) {
       item.timer = setTimeout(() => this.deliverByRest(item), ACK_TIMEOUT_MS);
     } else {
@@ -166,11 +231,9 @@ export class Composer {
   async deliverByRest(item) {
     if (!this.pending.has(item.clientId)) return;
     try {
-      const message = await api("POST", `${API}/messages`, {
-        channel_id: this.channelId,
-        content: item.content,
-        client_id: item.clientId,
-      });
+      const body = { channel_id: this.channelId, content: item.content, client_id: item.clientId };
+      if (item.attachmentIds.length) body.attachment_ids = item.attachmentIds;
+      const message = await api("POST", `${API}/messages`, body);
       this.confirm(item.clientId, message);
     } catch (error) {
       const final = isFinalRefusal(error.status);

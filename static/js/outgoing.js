@@ -16,10 +16,13 @@ export function codePoints(text) {
   return [...text].length;
 }
 
-/** Why the composer refuses this text ("" when it may go), and the reason it records. */
-export function composerError(content, maxLength) {
+/** Why the composer refuses this text ("" when it may go), and the reason it records; with
+ * `hasFiles`, the files may go without text. */
+export function composerError(content, maxLength, hasFiles = false) {
   const length = codePoints(content);
-  if (!content.trim()) return { text: "Type a message first.", reason: "empty" };
+  if (!content.trim() && !(hasFiles && content === "")) {
+    return { text: "Type a message first.", reason: "empty" };
+  }
   if (length > maxLength) {
     return {
       text: `The message is ${length} characters long; the limit is ${maxLength}.`,

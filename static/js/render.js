@@ -72,7 +72,7 @@ export function markDeleted(article) {
   const body = article.querySelector(".message-body");
   body.textContent = "message deleted";
   for (const part of article.querySelectorAll(
-    ".message-actions, .reactions, .thread-summary, .message-tools",
+    ".message-actions, .reactions, .thread-summary, .message-tools, .attachments",
   )) {
     part.remove();
   }

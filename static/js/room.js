@@ -366,6 +366,13 @@ export class Room {
 
   bindLog() {
     this.log.addEventListener("click", (event) => {
+      const preview = event.target.closest("a.attachment-image");
+      if (preview && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
+        // The lightbox loads on the first click on an image (lightbox.js).
+        event.preventDefault();
+        import("./lightbox.js").then(({ openLightbox }) => openLightbox(preview));
+        return;
+      }
       const button = event.target.closest("button[data-action], button.reaction");
       if (!button || !this.log.contains(button)) return;
       const node = button.closest(".message");

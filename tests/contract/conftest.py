@@ -33,6 +33,8 @@ def _generous_rate_limits(settings: Any) -> None:
     settings.CHAT_PREVIEW_RATE = "100000/min"
     settings.CHAT_REPORT_RATE = "100000/min"
     settings.CHAT_COMMAND_RATE = "100000/min"
+    settings.CHAT_UPLOAD_RATE = "100000/min"
+    settings.CHAT_DOWNLOAD_RATE = "100000/min"
     settings.CHAT_MEMBERSHIP_RATE = "100000/min"
     settings.CHAT_MENTION_LIST_RATE = "100000/min"
 

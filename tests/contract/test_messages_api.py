@@ -35,6 +35,7 @@ MESSAGE_KEYS = {
     "last_reply_at",
     "reactions",
     "action",
+    "attachments",
 }
 
 

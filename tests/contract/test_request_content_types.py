@@ -35,7 +35,9 @@ def test_the_schema_offers_json_request_bodies_only_and_documents_415(anon: APIC
     ]
     assert len(with_body) >= 8
     for method, path, operation in with_body:
-        assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+        # Uploads are the one multipart body (docs/api.md, "Attachments").
+        expected = ["multipart/form-data"] if path == "/api/chat/uploads/" else ["application/json"]
+        assert list(operation["requestBody"]["content"]) == expected, (method, path)
         assert "415" in operation["responses"], (method, path)
     for operations in schema["paths"].values():
         for operation in operations.values():

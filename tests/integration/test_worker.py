@@ -20,7 +20,7 @@ from chatsite import rls
 from tests import worker_tasks
 from tests.worker_support import WORKER_SETTINGS, log_events, start_worker, wait_for
 from worker.models import PeriodicSchedule, WorkerHeartbeat
-from worker.registry import enqueue
+from worker.registry import enqueue, periodic_tasks
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -179,6 +179,9 @@ def test_periodic_tasks_run_when_a_worker_starts_and_the_queue_depth_is_reported
     # At the start, and again once its period had passed unless the first run, late, already
     # found the old task.
     assert 1 <= len(prunes) <= 2
+    # Every registered periodic task (the worker's, notifications', files') was enqueued.
+    enqueued = {event["name"] for event in log_events(worker, "task.periodic_enqueued")}
+    assert enqueued >= {periodic.name for periodic in periodic_tasks()}, enqueued
     with rls.acting_as_service():
         assert DBTaskResult.objects.filter(id=waiting[0].id).exists()  # recent ones stay
     assert _readyz_worker()["queue_depth"] == 0

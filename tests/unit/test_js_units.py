@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from chat import services
+from files import services as files_services
 from tests.factories import MembershipFactory
+from tests.files_support import image_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 JS_TESTS = ROOT / "tests" / "js"
@@ -41,6 +44,14 @@ def test_js_unit_tests_pass(tmp_path: Path, alice: Any, bob: Any, channel: Any, 
     services.reaction_add(user=bob, message_id=mine.pk, emoji="🎉")
     services.message_create(
         user=bob, channel_id=channel.pk, content="a reply @alice", parent_id=mine.pk
+    )
+    # Files: an image with its preview and a file chip, on a message without text.
+    image = files_services.upload_create(
+        user=alice, file=SimpleUploadedFile("shot.png", image_bytes("PNG", size=(800, 300)))
+    )
+    log = files_services.upload_create(user=alice, file=SimpleUploadedFile("b.log", b"x" * 1500))
+    services.message_create(
+        user=alice, channel_id=channel.pk, content="", attachment_ids=[image.pk, log.pk]
     )
     client = Client()
     client.force_login(alice)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", ApiIndexView.as_view(), name="api-index"),
     path("auth/", include("accounts.api_urls")),
     path("chat/", include("chat.api_urls")),
+    path("", include("integrations.api_urls")),
     re_path(r"^users/?$", UserSearchView.as_view(), name="api-users"),
     re_path(r"^schema/?$", schema_view, name="api-schema"),
     re_path(r"^docs/?$", swagger_view, name="api-docs"),

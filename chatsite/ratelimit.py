@@ -73,6 +73,9 @@ DM_CREATE = Limit("dm-create", "CHAT_DM_CREATE_RATE")
 USER_SEARCH = Limit("user-search", "CHAT_USER_SEARCH_RATE")
 REACTION = Limit("reaction", "CHAT_REACTION_RATE")
 PREVIEW = Limit("preview", "CHAT_PREVIEW_RATE")
+BOT_MANAGE = Limit("bot-manage", "CHAT_BOT_MANAGE_RATE")
+# Per incoming webhook (its id), whoever calls it.
+HOOK = Limit("hook", "CHAT_HOOK_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

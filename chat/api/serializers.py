@@ -78,6 +78,7 @@ class AuthorSerializer(serializers.Serializer):
     id = serializers.CharField()
     username = serializers.CharField()
     display_name = serializers.CharField()
+    is_bot = serializers.BooleanField(help_text="A bot account (docs/integrations.md).")
 
 
 class ChannelSerializer(serializers.Serializer):
@@ -202,6 +203,10 @@ class MessageShapeSerializer(serializers.Serializer):
     reply_count = serializers.IntegerField(help_text="Live replies in its thread.")
     last_reply_at = serializers.DateTimeField(allow_null=True)
     reactions = ReactionSummarySerializer(many=True)
+    icon_emoji = serializers.CharField(
+        allow_null=True,
+        help_text="An emoji shortcode an incoming webhook's caller chose instead of the avatar.",
+    )
 
 
 class MessagePageSerializer(serializers.Serializer):

@@ -126,9 +126,14 @@ def message_create(
     content: object,
     client_id: uuid.UUID | None = None,
     parent_id: Any = None,
+    sender_name: str = "",
+    sender_icon: str = "",
 ) -> tuple[Message, bool]:
     """Post a message, or with ``parent_id`` a reply in that message's thread. Returns the
     message and whether it was created just now.
+
+    ``sender_name`` and ``sender_icon`` are what an incoming webhook's caller asked to be
+    shown as (integrations.services.hook_post checks them; only bots may carry them).
 
     A ``client_id`` the user has sent before returns the original message and creates
     nothing, also when two identical requests race. The unique (user, client_id) constraint
@@ -166,6 +171,8 @@ def message_create(
                 change_seq=seq,
                 client_id=client_id,
                 parent=parent,
+                sender_name=sender_name,
+                sender_icon=sender_icon,
             )
     except IntegrityError:
         # A repeat, or lost a race with an identical request: the savepoint gave the seq back.

@@ -17,6 +17,7 @@ import pytest
 from django.test import Client
 
 from chat import services
+from integrations import services as integrations_services
 from tests.factories import MembershipFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,11 @@ def test_js_unit_tests_pass(tmp_path: Path, alice: Any, bob: Any, channel: Any, 
     services.reaction_add(user=bob, message_id=mine.pk, emoji="🎉")
     services.message_create(
         user=bob, channel_id=channel.pk, content="a reply @alice", parent_id=mine.pk
+    )
+    # A hook's bot, posting under the name and emoji its caller chose: the Bot badge shows.
+    hook, _ = integrations_services.hook_create(actor=alice, channel_id=channel.pk, name="CI")
+    integrations_services.hook_post(
+        hook=hook, payload={"text": "build green", "username": "Jenkins", "icon_emoji": ":robot:"}
     )
     client = Client()
     client.force_login(alice)

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--hook-url", required=True)
     parser.add_argument("--bot-token", required=True)
     parser.add_argument("--channel-id", required=True)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/chatsite-shots"))
+    parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     base_url = args.base_url.rstrip("/")
     with sync_playwright() as playwright:

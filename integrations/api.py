@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -213,7 +214,7 @@ class HookListView(APIView):
     @extend_schema(
         tags=["integrations"],
         summary="A channel's incoming webhooks (its owners and moderators)",
-        parameters=[OpenApiParameter("channel_id", str, required=True)],
+        parameters=[OpenApiParameter("channel_id", uuid.UUID, required=True)],
         responses={200: HookShape(many=True), **error_responses(400, 401, 403, 404)},
     )
     def get(self, request: Request) -> Response:

@@ -35,10 +35,11 @@ class UserAdmin(DjangoUserAdmin):
         "email",
         "display_name",
         "role",
+        "is_bot",
         "is_active",
         "last_login",
     )
-    list_filter = ("role", "is_active")
+    list_filter = ("role", "is_bot", "is_active")
     search_fields = ("username", "email", "display_name")
     ordering = ("username",)
     fieldsets = (

@@ -24,6 +24,9 @@ class User(AbstractUser):
     email = models.EmailField("email address", max_length=254)
     display_name = models.CharField(max_length=80, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # A bot: made by a moderator, acts through API tokens and incoming webhooks only, never
+    # signs in through the pages (docs/integrations.md).
+    is_bot = models.BooleanField(default=False, db_default=False, editable=False)
     # Access and refresh tokens issued before this moment are refused, whatever happens to
     # the account later (a reactivation included). Set by accounts.services.revoke_tokens.
     tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)

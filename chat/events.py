@@ -49,7 +49,12 @@ def _iso(value: Any) -> str | None:
 
 
 def author_data(user: Any) -> dict[str, Any]:
-    return {"id": str(user.pk), "username": user.username, "display_name": user.display_name}
+    return {
+        "id": str(user.pk),
+        "username": user.username,
+        "display_name": user.display_name,
+        "is_bot": user.is_bot,
+    }
 
 
 def message_data(message: Message) -> dict[str, Any]:
@@ -65,7 +70,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "change_seq": message.change_seq,
         "client_id": str(message.client_id) if message.client_id else None,
-        "author": author_data(message.user),
+        "author": _message_author(message),
         "rendered": message.rendered,
         "parent_id": str(message.parent_id) if message.parent_id else None,
         "reply_count": message.reply_count,
@@ -73,7 +78,17 @@ def message_data(message: Message) -> dict[str, Any]:
         "reactions": message.reactions,
         "action": message.action,
         "attachments": [] if message.deleted_at is not None else message.attachments,
+        "icon_emoji": message.sender_icon or None,
     }
+
+
+def _message_author(message: Message) -> dict[str, Any]:
+    """The author, with the name an incoming webhook's caller chose shown instead of the
+    bot's own (docs/integrations.md)."""
+    author = author_data(message.user)
+    if message.sender_name:
+        author["display_name"] = message.sender_name
+    return author
 
 
 def thread_data(message: Message) -> dict[str, Any]:

@@ -174,6 +174,10 @@ class Message(models.Model):
     attachments = models.JSONField(
         default=list, db_default=Value([], JSONField()), blank=True, editable=False
     )
+    # What an incoming webhook's caller asked to be shown as: a display name and an emoji
+    # shortcode instead of the bot's own (docs/integrations.md). Empty for everyone else.
+    sender_name = models.CharField(max_length=80, blank=True, default="", db_default="")
+    sender_icon = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["channel", "seq"]

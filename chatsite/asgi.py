@@ -17,6 +17,7 @@ from django.conf import settings  # noqa: E402
 from chat.realtime import Serving  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.ws_auth import ChatOriginValidator, WebSocketAuthMiddleware  # noqa: E402
+from chatsite.body_limit import BodyLimitMiddleware  # noqa: E402
 from chatsite.serving import refuse_public_debug_server  # noqa: E402
 from chatsite.ws_logging import WebSocketSessionLogMiddleware, WebSocketUserRecorder  # noqa: E402
 from chatsite.ws_server import configure_daphne  # noqa: E402
@@ -40,7 +41,10 @@ websocket_app = WebSocketSessionLogMiddleware(  # one log line per session (chat
 
 # Serving binds the process's real-time state (layer, Redis client, keep-alive, presence
 # outbox) to the server's event loop on the first connection or request (chat/realtime.py).
-application = Serving(ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app}))
+# Some paths refuse a large body before Django reads it (chatsite/body_limit.py).
+application = Serving(
+    ProtocolTypeRouter({"http": BodyLimitMiddleware(django_asgi_app), "websocket": websocket_app})
+)
 
 # What is loaded by now lives as long as the process. Frozen, it stays out of the garbage
 # collector's full passes, which otherwise walk all of Django's ~135,000 objects: a pause of

@@ -40,9 +40,11 @@ SECRET_KEYS = frozenset(
     }
 )
 # Values that look like credentials even under an innocent key: bearer headers, the
-# `bearer.<jwt>` WebSocket subprotocol entry, bare JWTs, session and csrf cookies.
+# `bearer.<jwt>` WebSocket subprotocol entry, bare JWTs, session and csrf cookies, bot API
+# tokens and incoming webhook tokens (the hook's URL path, /api/hooks/<token>/, is one).
 SECRET_PATTERNS = (
     re.compile(r"(?i)\bbearer[ .]\S+"),
+    re.compile(r"\bcs[bh]_[\w-]+"),
     re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*"),
     re.compile(r"(?i)\b(sessionid|csrftoken)=[^;\s]+"),
 )

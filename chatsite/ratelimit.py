@@ -83,6 +83,9 @@ PUSH_SUBSCRIPTION = Limit("push-subscription", "CHAT_PUSH_SUBSCRIPTION_RATE")
 NOTIFICATION_SETTINGS = Limit("notification-settings", "CHAT_NOTIFICATION_SETTINGS_RATE")
 # Per client address: the unsubscribe links of notification emails (no one is signed in).
 UNSUBSCRIBE = Limit("unsubscribe", "CHAT_UNSUBSCRIBE_RATE")
+BOT_MANAGE = Limit("bot-manage", "CHAT_BOT_MANAGE_RATE")
+# Per incoming webhook (its id), whoever calls it.
+HOOK = Limit("hook", "CHAT_HOOK_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
 

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "chat",
     "files",
     "notifications",
+    "integrations",
     "web",
     "worker",
 ]
@@ -497,6 +498,15 @@ CHAT_DOWNLOAD_RATE = os.environ.get("CHAT_DOWNLOAD_RATE", "600/min")
 # Notification settings changes (PATCH .../membership/) and reads of the mentions list.
 CHAT_MEMBERSHIP_RATE = os.environ.get("CHAT_MEMBERSHIP_RATE", "60/min")
 CHAT_MENTION_LIST_RATE = os.environ.get("CHAT_MENTION_LIST_RATE", "120/min")
+# Incoming webhooks: per hook (docs/integrations.md). Their bot's CHAT_MESSAGE_RATE applies too.
+CHAT_HOOK_RATE = os.environ.get("CHAT_HOOK_RATE", "60/min")
+# Bot and token management by moderators, per user.
+CHAT_BOT_MANAGE_RATE = os.environ.get("CHAT_BOT_MANAGE_RATE", "30/hour")
+# The largest incoming webhook body; a larger one is refused with 413 before it is read.
+CHAT_HOOK_MAX_BYTES = env_int("CHAT_HOOK_MAX_BYTES", 64 * 1024)
+# Paths whose bodies are refused with 413 over a limit before Django reads them
+# (chatsite/body_limit.py): path prefix -> the setting that holds the limit in bytes.
+REQUEST_BODY_LIMITS = {"/api/hooks/": "CHAT_HOOK_MAX_BYTES"}
 # Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address
@@ -508,10 +518,17 @@ CHAT_SEARCH_TIMEOUT_MS = env_int("CHAT_SEARCH_TIMEOUT_MS", 3000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # simplejwt's, plus the row-level security context of the token's user.
+        # A bot's API token (integrations), then simplejwt's, plus the row-level security
+        # context of the token's user.
+        "integrations.authentication.BotTokenAuthentication",
         "accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # A bot token limited to some channels reaches only those (integrations).
+        "integrations.authentication.TokenChannelScope",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -278,6 +278,9 @@ def _shape_log(page: list[Any], first_unread: Any) -> None:
             message.day_label = ""
             message.continued = (
                 previous.user_id == message.user_id
+                # A webhook's bot posts under the names its callers choose: one group each.
+                and (previous.sender_name, previous.sender_icon)
+                == (message.sender_name, message.sender_icon)
                 and not previous.deleted_at
                 and not message.deleted_at
                 and message.created_at - previous.created_at <= GROUP_WITHIN

@@ -78,6 +78,7 @@ class AuthorSerializer(serializers.Serializer):
     id = serializers.CharField()
     username = serializers.CharField()
     display_name = serializers.CharField()
+    is_bot = serializers.BooleanField(help_text="A bot account (docs/integrations.md).")
 
 
 class ChannelSerializer(serializers.Serializer):
@@ -256,6 +257,10 @@ class MessageShapeSerializer(serializers.Serializer):
         help_text="A /me message: show it as an action of its author (“Alice waves”)."
     )
     attachments = AttachmentShapeSerializer(many=True, help_text="[] for a tombstone.")
+    icon_emoji = serializers.CharField(
+        allow_null=True,
+        help_text="An emoji shortcode an incoming webhook's caller chose instead of the avatar.",
+    )
 
 
 class MessagePageSerializer(serializers.Serializer):

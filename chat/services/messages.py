@@ -132,6 +132,8 @@ def message_create(
     action: bool = False,
     literal: bool = False,
     attachment_ids: Sequence[uuid.UUID] = (),
+    sender_name: str = "",
+    sender_icon: str = "",
 ) -> tuple[Message, bool]:
     """Post a message, or with ``parent_id`` a reply in that message's thread, carrying the
     sender's uploads ``attachment_ids`` (then ``content`` may be empty). Returns the message
@@ -140,6 +142,9 @@ def message_create(
     Content as people type it: a slash command is refused and ``//`` sends one slash
     (``chat.commands.message_text``); ``literal`` stores it as given (the commands' own
     messages). ``action`` marks a ``/me`` message.
+
+    ``sender_name`` and ``sender_icon`` are what an incoming webhook's caller asked to be
+    shown as (integrations.services.hook_post checks them; only bots may carry them).
 
     A ``client_id`` the user has sent before returns the original message and creates
     nothing, also when two identical requests race. The unique (user, client_id) constraint
@@ -185,6 +190,8 @@ def message_create(
                 parent=parent,
                 action=action,
                 attachments=files_services.attachments_data(uploads),
+                sender_name=sender_name,
+                sender_icon=sender_icon,
             )
     except IntegrityError:
         # A repeat, or lost a race with an identical request: the savepoint gave the seq back.

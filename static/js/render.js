@@ -113,7 +113,10 @@ export function renderMessage(template, message, userId, { moderator = false } =
   article.dataset.changeSeq = message.change_seq;
   article.dataset.userId = message.user_id;
   setAvatar(article, message.user_id, name);
+  if (message.icon_emoji) article.querySelector(".avatar").textContent = message.icon_emoji;
   article.querySelector(".message-author").textContent = name;
+  const botBadge = article.querySelector(".badge-bot");
+  if (botBadge) botBadge.hidden = !author.is_bot;
   setTime(article.querySelector(".message-time"), message.created_at);
   article.querySelector(".message-edited").hidden = !message.edited_at;
   renderRich(article, message, userId);
@@ -132,6 +135,7 @@ export function renderPending(template, { clientId, userId, userName, content })
   if (userId) article.dataset.userId = userId;
   setAvatar(article, userId || "", userName);
   article.querySelector(".message-author").textContent = userName;
+  article.querySelector(".badge-bot")?.remove();
   article.querySelector(".message-time").replaceWith(element("span", "message-status", "Sending…"));
   article.querySelector(".message-edited").remove();
   article.querySelector(".message-actions").remove();

@@ -27,6 +27,8 @@ export function dayLabel(date, now = new Date()) {
 export function continuesGroup(previous, message) {
   if (!previous || previous.deleted || message.deleted) return false;
   if (previous.userId !== message.userId) return false;
+  // A webhook's bot posts under the names its callers choose: each name is its own group.
+  if (previous.shownAs !== message.shownAs) return false;
   const gap = message.time - previous.time;
   return gap >= 0 && gap <= GROUP_WITHIN_MS && dayKey(previous.time) === dayKey(message.time);
 }
@@ -36,6 +38,7 @@ function describe(node) {
   const date = time ? new Date(time.getAttribute("datetime")) : new Date();
   return {
     userId: node.dataset.userId || "",
+    shownAs: `${node.querySelector(".message-author")?.textContent}|${node.querySelector(".avatar")?.textContent}`,
     time: Number.isNaN(date.getTime()) ? new Date() : date,
     deleted: node.classList.contains("message-deleted"),
   };

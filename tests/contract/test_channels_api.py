@@ -164,7 +164,12 @@ def test_members_list(alice_api: APIClient, alice: Any, bob: Any, channel: Any) 
     members = response.json()
     assert [m["user"]["username"] for m in members] == ["alice", "bob"]
     assert members[0] == {
-        "user": {"id": str(alice.pk), "username": "alice", "display_name": "Alice"},
+        "user": {
+            "id": str(alice.pk),
+            "username": "alice",
+            "display_name": "Alice",
+            "is_bot": False,
+        },
         "role": "owner",
         "joined_at": members[0]["joined_at"],
     }

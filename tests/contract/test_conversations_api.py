@@ -411,7 +411,7 @@ def test_people_search_matches_the_start_of_username_or_display_name_in_any_case
     found = alice_api.get("/api/users/?q=BO")
     assert found.status_code == 200
     assert [user["username"] for user in found.json()] == ["bob", "robert"]
-    assert set(found.json()[0]) == {"id", "username", "display_name"}
+    assert set(found.json()[0]) == {"id", "username", "display_name", "is_bot"}
     assert [user["username"] for user in alice_api.get("/api/users?q=car").json()] == ["carol"]
     assert alice_api.get("/api/users/?q=ob").json() == []  # a prefix, not a substring
 

@@ -36,6 +36,7 @@ MESSAGE_KEYS = {
     "reactions",
     "action",
     "attachments",
+    "icon_emoji",
 }
 
 
@@ -68,7 +69,13 @@ def test_post_message_is_201_with_the_message_shape(
     assert body["deleted"] is False
     assert body["edited_at"] is None
     assert body["created_at"].endswith("Z")
-    assert body["author"] == {"id": str(bob.pk), "username": "bob", "display_name": "Bob"}
+    assert body["author"] == {
+        "id": str(bob.pk),
+        "username": "bob",
+        "display_name": "Bob",
+        "is_bot": False,
+    }
+    assert body["icon_emoji"] is None
     # Posting to a public channel joins it.
     assert Membership.objects.filter(channel=channel, user=bob).exists()
 

@@ -77,6 +77,7 @@ async def test_token_connection_gets_welcome_with_member_channels(alice: Any, ch
         "id": str(alice.pk),
         "username": "alice",
         "display_name": "Alice",
+        "is_bot": False,
         "role": "member",
     }
     assert welcome["channels"] == [
@@ -335,7 +336,12 @@ async def test_typing_reaches_others_once_per_interval_and_not_the_typist(
     assert typing == {
         "type": "typing",
         "channel_id": str(channel.pk),
-        "user": {"id": str(alice.pk), "username": "alice", "display_name": "Alice"},
+        "user": {
+            "id": str(alice.pk),
+            "username": "alice",
+            "display_name": "Alice",
+            "is_bot": False,
+        },
     }
     _, between = await receive_until(listener, lambda e: e["type"] == "message.created")
     assert [e for e in between if e["type"] == "typing"] == []

@@ -50,6 +50,12 @@ describe("continuesGroup", () => {
     assert.equal(continuesGroup(at(0, "1", true), at(1)), false);
     assert.equal(continuesGroup(null, at(1)), false);
   });
+
+  it("never across the names a webhook's bot posts under", () => {
+    const as = (minutes, shownAs) => ({ ...at(minutes), shownAs });
+    assert.equal(continuesGroup(as(0, "Jenkins|🚧"), as(1, "Monitoring|🔥")), false);
+    assert.equal(continuesGroup(as(0, "Jenkins|🚧"), as(1, "Jenkins|🚧")), true);
+  });
 });
 
 function log(messages) {

@@ -19,6 +19,7 @@ from django.test import Client
 
 from chat import services
 from files import services as files_services
+from integrations import services as integrations_services
 from tests.factories import MembershipFactory
 from tests.files_support import image_bytes
 
@@ -52,6 +53,11 @@ def test_js_unit_tests_pass(tmp_path: Path, alice: Any, bob: Any, channel: Any, 
     log = files_services.upload_create(user=alice, file=SimpleUploadedFile("b.log", b"x" * 1500))
     services.message_create(
         user=alice, channel_id=channel.pk, content="", attachment_ids=[image.pk, log.pk]
+    )
+    # A hook's bot, posting under the name and emoji its caller chose: the Bot badge shows.
+    hook, _ = integrations_services.hook_create(actor=alice, channel_id=channel.pk, name="CI")
+    integrations_services.hook_post(
+        hook=hook, payload={"text": "build green", "username": "Jenkins", "icon_emoji": ":robot:"}
     )
     client = Client()
     client.force_login(alice)

@@ -150,9 +150,9 @@ _ERROR_DESCRIPTIONS = {
     401: "Missing, invalid or expired credentials; see WWW-Authenticate.",
     403: "Not allowed (permission_denied, archived).",
     404: "Not found, or not visible to this user.",
-    413: "A body over the size limit (too_large).",
+    413: "A body past its size limit (too_large): CHAT_UPLOAD_MAX_BYTES for uploads,"
+    " CHAT_HOOK_MAX_BYTES for incoming webhooks.",
     415: "A body that is not application/json (unsupported_media_type).",
-    413: "A body past its size limit (too_large): CHAT_UPLOAD_MAX_BYTES for uploads.",
     429: "Too many requests; see Retry-After.",
     503: "The database is away or busy (unavailable); see Retry-After.",
 }

@@ -131,6 +131,7 @@ def test_every_event_chat_events_builds_matches_its_message(
             events.command_done_event(
                 command="topic", channel_id=channel.pk, message=None, client_id=None
             ),
+        ],
         "mention_event": [
             events.mention_event(message, "user", alert=True),
             events.mention_event(message, "dm", alert=False),

@@ -200,22 +200,32 @@ async def connection_closed(*, user_id: Any, connection: str) -> bool:
     return int(remaining) == 0
 
 
+def _online_locally(user_ids: list[Any], now: float) -> set[str]:
+    """Who has a live connection in this process (the embedded mode, without Redis)."""
+    return {
+        str(user_id)
+        for user_id in user_ids
+        if any(until > now for until in _local_connections.get(str(user_id), {}).values())
+    }
+
+
+def _online(user_ids: list[Any], counts: list[int]) -> set[str]:
+    """The ids (as strings) whose count of live connections is not zero."""
+    return {str(user_id) for user_id, count in zip(user_ids, counts, strict=True) if count}
+
+
 async def online_among(user_ids: list[Any]) -> set[str]:
     """The ids (as strings) of the given users who have a live connection anywhere."""
     if not user_ids:
         return set()
     now = time.time()
     if not _uses_redis():
-        return {
-            str(user_id)
-            for user_id in user_ids
-            if any(until > now for until in _local_connections.get(str(user_id), {}).values())
-        }
+        return _online_locally(user_ids, now)
     async with _client().pipeline(transaction=False) as pipe:
         for user_id in user_ids:
             pipe.zcount(_key(user_id), now, "+inf")
         counts = await pipe.execute()
-    return {str(user_id) for user_id, count in zip(user_ids, counts, strict=True) if count}
+    return _online(user_ids, counts)
 
 
 def online_among_now(user_ids: list[Any]) -> set[str]:
@@ -227,11 +237,7 @@ def online_among_now(user_ids: list[Any]) -> set[str]:
         return set()
     now = time.time()
     if not _uses_redis():
-        return {
-            str(user_id)
-            for user_id in user_ids
-            if any(until > now for until in _local_connections.get(str(user_id), {}).values())
-        }
+        return _online_locally(user_ids, now)
     prefix = _configured_prefix()
     try:
         with _sync_client().pipeline(transaction=False) as pipe:
@@ -240,7 +246,7 @@ def online_among_now(user_ids: list[Any]) -> set[str]:
             counts = pipe.execute()
     except redis.RedisError:
         return set()
-    return {str(user_id) for user_id, count in zip(user_ids, counts, strict=True) if count}
+    return _online(user_ids, counts)
 
 
 async def typing_allowed(*, user_id: Any, channel_id: Any) -> bool:

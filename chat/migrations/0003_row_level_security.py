@@ -363,14 +363,35 @@ def _policy_sql(table, name, command, using, check):
     return sql
 
 
-def _grant_runtime_role(schema_editor, schema):
-    """Give the runtime role data access (no DDL, no TRUNCATE), also to future tables."""
+def runtime_role(schema_editor):
+    """The runtime role's quoted name, or None where the role does not exist (then there is
+    nothing to grant)."""
     role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
         if cursor.fetchone() is None:
-            return
-    quoted = _quote(schema_editor.connection, role)
+            return None
+    return _quote(schema_editor.connection, role)
+
+
+def grant_tables(schema_editor, tables, sequences=()):
+    """Data access for the runtime role on ``tables`` (and ``sequences``) only. A later
+    migration must not repeat the grant on every table below: it would give back what
+    others keep from the role, such as writes to the search index."""
+    quoted = runtime_role(schema_editor)
+    if quoted is None:
+        return
+    for table in tables:
+        schema_editor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {quoted}")
+    for sequence in sequences:
+        schema_editor.execute(f"GRANT USAGE, SELECT ON SEQUENCE {sequence} TO {quoted}")
+
+
+def _grant_runtime_role(schema_editor, schema):
+    """Give the runtime role data access (no DDL, no TRUNCATE), also to future tables."""
+    quoted = runtime_role(schema_editor)
+    if quoted is None:
+        return
     schema_editor.execute(f"GRANT USAGE ON SCHEMA {schema} TO {quoted}")
     schema_editor.execute(
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {quoted}"

@@ -56,15 +56,7 @@ def secure_reports(apps, schema_editor):
         schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
     schema_editor.execute("ALTER TABLE chat_report ENABLE ROW LEVEL SECURITY")
     schema_editor.execute("ALTER TABLE chat_report FORCE ROW LEVEL SECURITY")
-    # Data access for the runtime role on this table only (0003's grant on every table would
-    # give back what 0006 took from it on the search index).
-    role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        exists = cursor.fetchone() is not None
-    if exists:
-        quoted = connection.ops.quote_name(role)
-        schema_editor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON chat_report TO {quoted}")
+    rls.grant_tables(schema_editor, ["chat_report"])
 
 
 def unsecure_reports(apps, schema_editor):

@@ -100,19 +100,7 @@ def secure_uploads(apps, schema_editor):
         schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
     schema_editor.execute("ALTER TABLE files_upload ENABLE ROW LEVEL SECURITY")
     schema_editor.execute("ALTER TABLE files_upload FORCE ROW LEVEL SECURITY")
-    _grant_runtime_role(schema_editor)
-
-
-def _grant_runtime_role(schema_editor):
-    """Data access to this table only (0003's default privileges cover new tables too; a
-    grant on every table would undo the narrower grants of others, e.g. the search index)."""
-    role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is None:
-            return
-    quoted = schema_editor.connection.ops.quote_name(role)
-    schema_editor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON files_upload TO {quoted}")
+    rls.grant_tables(schema_editor, ["files_upload"])
 
 
 def unsecure_uploads(apps, schema_editor):

@@ -33,19 +33,6 @@ POLICIES = [
 TABLES = ["integrations_bottoken", "integrations_incomingwebhook"]
 
 
-def _grant_runtime_role(schema_editor):
-    """Data access for the runtime role on these two tables only (a grant on every table
-    would undo what other migrations keep from it, such as writes to the search index)."""
-    role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is None:
-            return
-    quoted = rls._quote(schema_editor.connection, role)
-    for table in TABLES:
-        schema_editor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {quoted}")
-
-
 def secure(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
@@ -56,7 +43,7 @@ def secure(apps, schema_editor):
     for table in TABLES:
         schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    _grant_runtime_role(schema_editor)
+    rls.grant_tables(schema_editor, TABLES)
 
 
 def unsecure(apps, schema_editor):

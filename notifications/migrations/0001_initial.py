@@ -32,23 +32,12 @@ def secure(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    schema = rls._current_schema(connection)
     user_id_type = rls._user_id_type(apps, connection)
     for policy in POLICIES:
         schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
     schema_editor.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
     schema_editor.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
-    # The runtime role's data access to this table only: 0003's grant on every table would
-    # undo what later migrations took back (chat_message_search is read-only to it).
-    role = getattr(settings, "DATABASE_APP_ROLE", "chatsite_app")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        exists = cursor.fetchone() is not None
-    if exists:
-        quoted = rls._quote(connection, role)
-        schema_editor.execute(f"GRANT USAGE ON SCHEMA {schema} TO {quoted}")
-        schema_editor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {TABLE} TO {quoted}")
-        schema_editor.execute(f"GRANT USAGE, SELECT ON SEQUENCE {TABLE}_id_seq TO {quoted}")
+    rls.grant_tables(schema_editor, [TABLE], sequences=[f"{TABLE}_id_seq"])
 
 
 def unsecure(apps, schema_editor):

@@ -504,6 +504,20 @@ CHAT_HOOK_RATE = os.environ.get("CHAT_HOOK_RATE", "60/min")
 CHAT_BOT_MANAGE_RATE = os.environ.get("CHAT_BOT_MANAGE_RATE", "30/hour")
 # The largest incoming webhook body; a larger one is refused with 413 before it is read.
 CHAT_HOOK_MAX_BYTES = env_int("CHAT_HOOK_MAX_BYTES", 64 * 1024)
+# Outgoing webhooks (docs/integrations.md, "Outgoing webhooks"): how long one attempt may
+# take, how many attempts in all (the n-th retry after RETRY_DELAY * 2^(n-1) seconds), how
+# stale a process's list of hooked channels may be, how long deliveries stay in the log, and
+# networks (comma-separated CIDRs) hooks may reach although private or loopback.
+CHAT_OUTGOING_WEBHOOK_TIMEOUT = float(os.environ.get("CHAT_OUTGOING_WEBHOOK_TIMEOUT", "5"))
+CHAT_OUTGOING_WEBHOOK_MAX_ATTEMPTS = env_int("CHAT_OUTGOING_WEBHOOK_MAX_ATTEMPTS", 4)
+CHAT_OUTGOING_WEBHOOK_RETRY_DELAY = float(
+    os.environ.get("CHAT_OUTGOING_WEBHOOK_RETRY_DELAY", "10")
+)
+CHAT_OUTGOING_WEBHOOK_REFRESH = float(os.environ.get("CHAT_OUTGOING_WEBHOOK_REFRESH", "2"))
+CHAT_OUTGOING_WEBHOOK_LOG_DAYS = env_int("CHAT_OUTGOING_WEBHOOK_LOG_DAYS", 14)
+CHAT_OUTGOING_WEBHOOK_ALLOWED_NETWORKS = os.environ.get(
+    "CHAT_OUTGOING_WEBHOOK_ALLOWED_NETWORKS", ""
+)
 # Paths whose bodies are refused with 413 over a limit before Django reads them
 # (chatsite/body_limit.py): path prefix -> the setting that holds the limit in bytes.
 REQUEST_BODY_LIMITS = {"/api/hooks/": "CHAT_HOOK_MAX_BYTES"}

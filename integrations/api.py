@@ -1,4 +1,5 @@
-"""/api/bots/, /api/webhooks/ and /api/hooks/<token>/ (docs/integrations.md, docs/api.md)."""
+"""/api/bots/, /api/webhooks/, /api/webhooks/outgoing/ and /api/hooks/<token>/
+(docs/integrations.md, docs/api.md)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from chat import events
 from chat.exceptions import ChatError, ValidationError
 from chatsite.api_errors import error_responses
 from chatsite.api_parsers import StrictJSONParser
-from integrations import services
-from integrations.models import BotToken, IncomingWebhook
+from integrations import outgoing, services
+from integrations.models import BotToken, IncomingWebhook, OutgoingWebhook
 
 # --- Shapes -------------------------------------------------------------------------------
 
@@ -335,6 +336,111 @@ class HookPostView(APIView):
         return HttpResponse("ok", content_type="text/plain; charset=utf-8")
 
 
+# --- Outgoing webhooks ---------------------------------------------------------------------
+
+
+def outgoing_hook_data(hook: OutgoingWebhook, secret: str | None = None) -> dict[str, Any]:
+    data = {
+        "id": str(hook.pk),
+        "channel_id": str(hook.channel_id),
+        "name": hook.name,
+        "url": hook.url,
+        "trigger_words": hook.trigger_words,
+        "bot": events.author_data(hook.bot),
+        "created_at": _iso(hook.created_at),
+        "revoked_at": _iso(hook.revoked_at),
+    }
+    if secret is not None:
+        data["secret"] = secret
+    return data
+
+
+class OutgoingHookShape(serializers.Serializer):
+    id = serializers.UUIDField()
+    channel_id = serializers.UUIDField()
+    name = serializers.CharField()
+    url = serializers.URLField()
+    trigger_words = serializers.ListField(child=serializers.CharField())
+    bot = BotShape()
+    created_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    secret = serializers.CharField(
+        required=False, help_text="Only in the answers that made or rotated it."
+    )
+
+
+HOOK_ID = OpenApiParameter("hook_id", str, OpenApiParameter.PATH)
+
+
+class OutgoingHookListView(APIView):
+    @extend_schema(
+        tags=["integrations"],
+        summary="A channel's outgoing webhooks (its owners and moderators)",
+        parameters=[OpenApiParameter("channel_id", uuid.UUID, required=True)],
+        responses={200: OutgoingHookShape(many=True), **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        channel_id = request.query_params.get("channel_id")
+        if not channel_id:
+            raise ValidationError("Required.", fields={"channel_id": ["Required."]})
+        hooks = outgoing.outgoing_hook_list(actor=acting_user(request), channel_id=channel_id)
+        return Response([outgoing_hook_data(hook) for hook in hooks])
+
+    @extend_schema(
+        tags=["integrations"],
+        summary="Make an outgoing webhook; its secret is shown in this answer",
+        request=inline_serializer(
+            "OutgoingHookCreate",
+            {
+                "channel_id": serializers.UUIDField(),
+                "name": serializers.CharField(),
+                "url": serializers.URLField(),
+                "trigger_words": serializers.ListField(
+                    child=serializers.CharField(), required=False
+                ),
+            },
+        ),
+        responses={201: OutgoingHookShape, **error_responses(400, 401, 403, 404, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        data = _body(request)
+        if data.get("channel_id") is None:
+            raise ValidationError("Required.", fields={"channel_id": ["Required."]})
+        hook, secret = outgoing.outgoing_hook_create(
+            actor=acting_user(request),
+            channel_id=data["channel_id"],
+            name=data.get("name"),
+            url=data.get("url"),
+            trigger_words=data.get("trigger_words"),
+        )
+        return Response(outgoing_hook_data(hook, secret), status=status.HTTP_201_CREATED)
+
+
+class OutgoingHookDetailView(APIView):
+    @extend_schema(
+        tags=["integrations"],
+        summary="Revoke an outgoing webhook (the channel's owners and moderators)",
+        parameters=[HOOK_ID],
+        responses={204: None, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, hook_id: str) -> Response:
+        outgoing.outgoing_hook_revoke(actor=acting_user(request), hook_id=hook_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OutgoingHookRotateView(APIView):
+    @extend_schema(
+        tags=["integrations"],
+        summary="Give an outgoing webhook a new secret, shown in this answer",
+        parameters=[HOOK_ID],
+        request=None,
+        responses={200: OutgoingHookShape, **error_responses(401, 403, 404, 429)},
+    )
+    def post(self, request: Request, hook_id: str) -> Response:
+        hook, secret = outgoing.outgoing_hook_rotate(actor=acting_user(request), hook_id=hook_id)
+        return Response(outgoing_hook_data(hook, secret))
+
+
 __all__ = [
     "BotDetailView",
     "BotListView",
@@ -343,4 +449,7 @@ __all__ = [
     "HookDetailView",
     "HookListView",
     "HookPostView",
+    "OutgoingHookDetailView",
+    "OutgoingHookListView",
+    "OutgoingHookRotateView",
 ]

@@ -1,4 +1,4 @@
-"""/api/bots/, /api/webhooks/ and /api/hooks/<token>/. Each path answers with and without its
+"""/api/bots/, /api/webhooks/ (incoming), /api/webhooks/outgoing/ and /api/hooks/<token>/. Each path answers with and without its
 trailing slash (no redirect)."""
 
 from django.urls import re_path
@@ -15,6 +15,17 @@ urlpatterns = [
         rf"^bots/{_BOT}/tokens/(?P<token_id>[^/]+)/?$",
         api.BotTokenDetailView.as_view(),
         name="api-bot-token",
+    ),
+    re_path(r"^webhooks/outgoing/?$", api.OutgoingHookListView.as_view(), name="api-outhooks"),
+    re_path(
+        r"^webhooks/outgoing/(?P<hook_id>[^/]+)/?$",
+        api.OutgoingHookDetailView.as_view(),
+        name="api-outhook",
+    ),
+    re_path(
+        r"^webhooks/outgoing/(?P<hook_id>[^/]+)/rotate/?$",
+        api.OutgoingHookRotateView.as_view(),
+        name="api-outhook-rotate",
     ),
     re_path(r"^webhooks/?$", api.HookListView.as_view(), name="api-webhooks"),
     re_path(r"^webhooks/(?P<hook_id>[^/]+)/?$", api.HookDetailView.as_view(), name="api-webhook"),

@@ -1,4 +1,4 @@
-"""Bot API tokens and incoming webhooks (docs/integrations.md).
+"""Bot API tokens, incoming and outgoing webhooks (docs/integrations.md).
 
 Only a SHA-256 of each token is kept; the token itself is shown once, when made.
 """
@@ -67,3 +67,66 @@ class IncomingWebhook(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OutgoingWebhook(models.Model):
+    """Posts each new message of ``channel`` (or those starting with a trigger word) to
+    ``url``; a ``{"text": ...}`` answer is posted back as ``bot`` (docs/integrations.md).
+
+    ``secret`` signs each delivery (HMAC-SHA256) and travels as its ``token``: kept as given,
+    since signing needs it, and shown only when made or rotated.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(
+        "chat.Channel", on_delete=models.CASCADE, related_name="outgoing_hooks"
+    )
+    bot = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="outgoing_hooks"
+    )
+    name = models.CharField(max_length=80)
+    url = models.CharField(max_length=2000)
+    trigger_words = models.JSONField(default=list, blank=True)
+    secret = models.CharField(max_length=100, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutgoingDelivery(models.Model):
+    """One message sent (or being sent) to one outgoing webhook: the delivery log."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    hook = models.ForeignKey(OutgoingWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    message = models.ForeignKey("chat.Message", on_delete=models.CASCADE, related_name="+")
+    trigger_word = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "outgoing deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.hook_id} / {self.message_id}: {self.status}"

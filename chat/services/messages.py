@@ -21,6 +21,7 @@ from chat.models import Channel, Membership, Message, MessageRevision
 from chat.services import base
 from chatsite import ratelimit, rls
 from files import services as files_services
+from integrations.outgoing import outgoing_schedule
 from notifications.services import mentions_record
 
 # @channel and @here reach everyone: members may use them in channels of at most this many
@@ -203,6 +204,7 @@ def message_create(
     if parent is not None:
         message.parent = thread_refresh(parent.pk)
     mentions_record(message=message, created=True)
+    outgoing_schedule(message=message, author=user)
     events.notify_message(message, "message.created")
     return message, True
 

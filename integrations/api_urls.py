@@ -1,5 +1,5 @@
-"""/api/bots/, /api/webhooks/ (incoming), /api/webhooks/outgoing/ and /api/hooks/<token>/. Each path answers with and without its
-trailing slash (no redirect)."""
+"""/api/bots/, /api/webhooks/ (incoming), /api/webhooks/outgoing/ and /api/hooks/<token>/.
+Each path answers with and without its trailing slash (no redirect)."""
 
 from django.urls import re_path
 

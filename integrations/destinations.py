@@ -57,7 +57,9 @@ class Answer:
 @cache
 def _allowed_networks(setting: str) -> tuple[IPNetwork, ...]:
     return tuple(
-        ipaddress.ip_network(part.strip(), strict=False) for part in setting.split(",") if part.strip()
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in setting.split(",")
+        if part.strip()
     )
 
 
@@ -141,7 +143,12 @@ def check(url: object) -> Target:
 
 
 def post(
-    target: Target, address: IPAddress, *, body: bytes, headers: dict[str, str], timeout: float,
+    target: Target,
+    address: IPAddress,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
     max_answer: int,
 ) -> Answer:
     """POST ``body`` to ``target`` through a connection to ``address``: no redirect followed,

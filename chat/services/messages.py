@@ -21,7 +21,7 @@ from chat.models import Channel, Membership, Message, MessageRevision
 from chat.services import base
 from chatsite import ratelimit, rls
 from files import services as files_services
-from integrations.outgoing import outgoing_schedule
+from integrations.dispatch import outgoing_schedule
 from notifications.services import mentions_record
 
 # @channel and @here reach everyone: members may use them in channels of at most this many

@@ -122,7 +122,11 @@ def deliver_outgoing(delivery_id: int) -> dict[str, Any]:
             max_answer=MAX_ANSWER_BYTES,
         )
     except urllib3.exceptions.HTTPError as error:
-        kind = "Timed out" if isinstance(error, urllib3.exceptions.TimeoutError) else "Failed"
+        timed_out = isinstance(error, urllib3.exceptions.TimeoutError) and not isinstance(
+            error,
+            urllib3.exceptions.NewConnectionError,  # a subclass, but not a timeout
+        )
+        kind = "Timed out" if timed_out else "Failed"
         return _retry_or_fail(delivery, hook, f"{kind}: {type(error).__name__}: {error}", None)
     if answer.status >= 500:
         return _retry_or_fail(delivery, hook, f"HTTP {answer.status}", answer.status)

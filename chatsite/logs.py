@@ -44,7 +44,7 @@ SECRET_KEYS = frozenset(
 # tokens and incoming webhook tokens (the hook's URL path, /api/hooks/<token>/, is one).
 SECRET_PATTERNS = (
     re.compile(r"(?i)\bbearer[ .]\S+"),
-    re.compile(r"\bcs[bh]_[\w-]+"),
+    re.compile(r"\bcs[bho]_[\w-]+"),
     re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*"),
     re.compile(r"(?i)\b(sessionid|csrftoken)=[^;\s]+"),
 )

@@ -1,0 +1,176 @@
+"""Outgoing webhooks end to end (docs/integrations.md, "Outgoing webhooks"): a hook made over
+REST on one live Daphne, a message posted there, the live worker process POSTing it, signed,
+to a receiver on 127.0.0.1, and the hook bot's answer arriving on a socket of the other
+Daphne; a failing target retried by the worker and then failed, without slowing the post."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chatsite import rls
+from integrations.models import OutgoingDelivery
+from tests import live
+from tests.integration.test_ws_live import open_ws, receive_until, subscribe
+from tests.integration.test_ws_live_conversations import call
+from tests.webhook_receiver import Receiver
+from tests.worker_support import WorkerProcess, start_worker, wait_for
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver(answer={"text": "pong from the hook"}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker(tmp_path: Path, daphne: live.LiveServer) -> Iterator[WorkerProcess]:
+    process = start_worker(
+        tmp_path,
+        {
+            "CHAT_OUTGOING_WEBHOOK_RETRY_DELAY": "0.2",
+            "CHAT_OUTGOING_WEBHOOK_MAX_ATTEMPTS": "3",
+            "CHAT_OUTGOING_WEBHOOK_TIMEOUT": "2",
+        },
+    )
+    yield process
+    process.stop()
+
+
+def _delivery(message_id: str, hook_id: str) -> OutgoingDelivery | None:
+    with rls.acting_as_service():
+        return OutgoingDelivery.objects.filter(message_id=message_id, hook_id=hook_id).first()
+
+
+def _finished(message_id: str, hook_id: str) -> OutgoingDelivery | None:
+    delivery = _delivery(message_id, hook_id)
+    return delivery if delivery is not None and delivery.status != "pending" else None
+
+
+async def test_a_message_on_one_server_is_delivered_and_answered_on_the_other(
+    daphne_servers: list[Any],
+    daphne: Any,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    alice: Any,
+    channel: Any,
+) -> None:
+    server_a, server_b = daphne_servers
+    status, hook = await call(
+        server_a,
+        alice,
+        "POST",
+        "/api/webhooks/outgoing/",
+        {
+            "channel_id": str(channel.pk),
+            "name": "Pinger",
+            "url": receiver.url("/ok"),
+            "trigger_words": ["!ping"],
+        },
+    )
+    assert status == 201, hook
+    receiver.secret = hook["secret"]
+    status, refused = await call(
+        server_a,
+        alice,
+        "POST",
+        "/api/webhooks/outgoing/",
+        {"channel_id": str(channel.pk), "name": "Meta", "url": "http://169.254.169.254/"},
+    )
+    assert status == 400 and "url" in refused["error"]["fields"]
+
+    listener = await open_ws(server_b, alice)
+    await subscribe(listener, channel)
+    status, quiet = await call(
+        server_a,
+        alice,
+        "POST",
+        "/api/chat/messages",
+        {"channel_id": str(channel.pk), "content": "no trigger"},
+    )
+    assert status == 201
+    status, message = await call(
+        server_a,
+        alice,
+        "POST",
+        "/api/chat/messages",
+        {"channel_id": str(channel.pk), "content": "!ping db-1"},
+    )
+    assert status == 201, message
+
+    got = await asyncio.to_thread(receiver.next, 30)
+    assert got.signature_ok, got.headers
+    assert got.json["message"]["id"] == message["id"]
+    assert got.json["trigger_word"] == "!ping"
+    answered, _ = await receive_until(
+        listener,
+        lambda event: (
+            event["type"] == "message.created"
+            and event["message"]["author"]["id"] == hook["bot"]["id"]
+        ),
+        timeout=30,
+    )
+    assert answered["message"]["content"] == "pong from the hook"
+    assert answered["message"]["author"]["is_bot"] is True
+    await listener.close()
+
+    delivery = await database_sync_to_async(_finished)(message["id"], hook["id"])
+    assert delivery is not None and delivery.status == "delivered"
+    assert await database_sync_to_async(_delivery)(quiet["id"], hook["id"]) is None
+    assert receiver.count() == 0  # one delivery: neither the quiet message nor the answer
+
+
+async def test_a_failing_target_is_retried_by_the_worker_then_failed(
+    daphne_servers: list[Any],
+    daphne: Any,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    alice: Any,
+    channel: Any,
+) -> None:
+    server_a, _ = daphne_servers
+    hooks = {}
+    for path in ("/fail", "/gone"):
+        status, hook = await call(
+            server_a,
+            alice,
+            "POST",
+            "/api/webhooks/outgoing/",
+            {"channel_id": str(channel.pk), "name": path[1:], "url": receiver.url(path)},
+        )
+        assert status == 201, server_a.log()[-8000:]
+        hooks[path] = hook["id"]
+    started = time.monotonic()
+    status, message = await call(
+        server_a,
+        alice,
+        "POST",
+        "/api/chat/messages",
+        {"channel_id": str(channel.pk), "content": "hello"},
+    )
+    assert status == 201, message
+    assert time.monotonic() - started < 5  # the post waits for no target
+
+    failed = await asyncio.to_thread(
+        wait_for,
+        lambda: _finished(message["id"], hooks["/fail"]),
+        timeout=40,
+        message=worker.log,
+    )
+    assert (failed.status, failed.attempts, failed.last_status_code) == ("failed", 3, 500)
+    gone = await asyncio.to_thread(
+        wait_for, lambda: _finished(message["id"], hooks["/gone"]), timeout=40, message=worker.log
+    )
+    assert (gone.status, gone.attempts, gone.last_status_code) == ("failed", 1, 404)
+    paths = sorted(receiver.next().path for _ in range(4))
+    assert paths == ["/fail", "/fail", "/fail", "/gone"]
+    assert receiver.count() == 0

@@ -41,7 +41,8 @@ SECRET_KEYS = frozenset(
 )
 # Values that look like credentials even under an innocent key: bearer headers, the
 # `bearer.<jwt>` WebSocket subprotocol entry, bare JWTs, session and csrf cookies, bot API
-# tokens and incoming webhook tokens (the hook's URL path, /api/hooks/<token>/, is one).
+# tokens, incoming webhook tokens (the hook's URL path, /api/hooks/<token>/, is one) and outgoing
+# webhook secrets.
 SECRET_PATTERNS = (
     re.compile(r"(?i)\bbearer[ .]\S+"),
     re.compile(r"\bcs[bho]_[\w-]+"),

@@ -65,6 +65,14 @@ def test_scrub_redacts_credentials_inside_free_text() -> None:
     assert "chat.v1" in text
 
 
+def test_scrub_redacts_bot_and_webhook_tokens_and_outgoing_secrets() -> None:
+    event = {"event": "got csb_AAAA-1 and /api/hooks/csh_BBBB_2/ signed with cso_CCCC-3"}
+    text = json.dumps(logs.scrub_secrets(None, "info", dict(event)))
+    for secret in ("AAAA-1", "BBBB_2", "CCCC-3"):
+        assert secret not in text
+    assert "/api/hooks/" in text
+
+
 def test_structlog_and_stdlib_records_render_as_scrubbed_json(captured: io.StringIO) -> None:
     logging.getLogger("chatsite.test_logs").warning("login with %s", f"Bearer {JWT}")
     structlog.get_logger("chatsite.test_logs").info("token_issued", refresh=JWT, user_id=7)

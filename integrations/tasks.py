@@ -97,6 +97,9 @@ def deliver_outgoing(delivery_id: int) -> dict[str, Any]:
     if hook.revoked_at is not None or not hook.bot.is_active:
         _finish(delivery, OutgoingDelivery.Status.FAILED, last_error="The hook was revoked.")
         return {"status": "failed"}
+    if delivery.message.deleted_at is not None:
+        _finish(delivery, OutgoingDelivery.Status.FAILED, last_error="The message was deleted.")
+        return {"status": "failed"}
     try:
         target = destinations.parse(hook.url)
         address = destinations.resolve(target)

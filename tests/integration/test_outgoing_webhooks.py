@@ -182,6 +182,19 @@ def test_a_revoked_hook_fires_nothing_and_its_pending_deliveries_fail(
     assert _run(delivery) == {"status": "gone"}  # a finished delivery is never sent again
 
 
+def test_a_message_deleted_before_its_delivery_is_not_sent(
+    alice: Any, channel: Any, receiver: Receiver
+) -> None:
+    _hook(alice, channel, receiver)
+    message = _post(alice, channel, "oops, wrong channel")
+    with rls.acting_as_user(alice):
+        chat_services.message_delete(user=alice, message_id=message.pk)
+    [delivery] = _deliveries()
+    assert _run(delivery) == {"status": "failed"}
+    assert delivery.last_error == "The message was deleted."
+    assert receiver.count() == 0
+
+
 def test_a_5xx_is_retried_with_back_off_then_failed(
     alice: Any, channel: Any, receiver: Receiver
 ) -> None:

@@ -1,7 +1,10 @@
-"""Outgoing webhooks end to end (docs/integrations.md, "Outgoing webhooks"): a hook made over
-REST on one live Daphne, a message posted there, the live worker process POSTing it, signed,
+"""Outgoing webhooks end to end (docs/integrations.md, "Outgoing webhooks"): a message posted
+on one live Daphne, the live worker process POSTing it, signed,
 to a receiver on 127.0.0.1, and the hook bot's answer arriving on a socket of the other
-Daphne; a failing target retried by the worker and then failed, without slowing the post."""
+Daphne; a failing target retried by the worker and then failed, without slowing the post.
+
+Hooks are made in the test process, as test_ws_live_integrations.py makes incoming ones: the
+session's servers keep content type ids (for the audit log) that a test's flush renumbers."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chatsite import rls
+from integrations import outgoing
 from integrations.models import OutgoingDelivery
 from tests import live
 from tests.integration.test_ws_live import open_ws, receive_until, subscribe
@@ -23,6 +27,13 @@ from tests.webhook_receiver import Receiver
 from tests.worker_support import WorkerProcess, start_worker, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _outgoing_settings(settings: Any) -> None:
+    # The servers and the worker get the same from tests/live.py.
+    settings.CHAT_OUTGOING_WEBHOOK_ALLOWED_NETWORKS = "127.0.0.1/32"
+    settings.CHAT_BOT_MANAGE_RATE = "100000/min"
 
 
 @pytest.fixture
@@ -46,6 +57,13 @@ def worker(tmp_path: Path, daphne: live.LiveServer) -> Iterator[WorkerProcess]:
     process.stop()
 
 
+def _make_hook(alice: Any, channel: Any, url: str, words: Any = None) -> tuple[Any, str]:
+    with rls.acting_as_user(alice):
+        return outgoing.outgoing_hook_create(
+            actor=alice, channel_id=channel.pk, name="Pinger", url=url, trigger_words=words
+        )
+
+
 def _delivery(message_id: str, hook_id: str) -> OutgoingDelivery | None:
     with rls.acting_as_service():
         return OutgoingDelivery.objects.filter(message_id=message_id, hook_id=hook_id).first()
@@ -65,20 +83,9 @@ async def test_a_message_on_one_server_is_delivered_and_answered_on_the_other(
     channel: Any,
 ) -> None:
     server_a, server_b = daphne_servers
-    status, hook = await call(
-        server_a,
-        alice,
-        "POST",
-        "/api/webhooks/outgoing/",
-        {
-            "channel_id": str(channel.pk),
-            "name": "Pinger",
-            "url": receiver.url("/ok"),
-            "trigger_words": ["!ping"],
-        },
+    hook, receiver.secret = await database_sync_to_async(_make_hook)(
+        alice, channel, receiver.url("/ok"), ["!ping"]
     )
-    assert status == 201, hook
-    receiver.secret = hook["secret"]
     status, refused = await call(
         server_a,
         alice,
@@ -115,7 +122,7 @@ async def test_a_message_on_one_server_is_delivered_and_answered_on_the_other(
         listener,
         lambda event: (
             event["type"] == "message.created"
-            and event["message"]["author"]["id"] == hook["bot"]["id"]
+            and event["message"]["author"]["id"] == str(hook.bot_id)
         ),
         timeout=30,
     )
@@ -123,9 +130,9 @@ async def test_a_message_on_one_server_is_delivered_and_answered_on_the_other(
     assert answered["message"]["author"]["is_bot"] is True
     await listener.close()
 
-    delivery = await database_sync_to_async(_finished)(message["id"], hook["id"])
+    delivery = await database_sync_to_async(_finished)(message["id"], str(hook.pk))
     assert delivery is not None and delivery.status == "delivered"
-    assert await database_sync_to_async(_delivery)(quiet["id"], hook["id"]) is None
+    assert await database_sync_to_async(_delivery)(quiet["id"], str(hook.pk)) is None
     assert receiver.count() == 0  # one delivery: neither the quiet message nor the answer
 
 
@@ -140,15 +147,8 @@ async def test_a_failing_target_is_retried_by_the_worker_then_failed(
     server_a, _ = daphne_servers
     hooks = {}
     for path in ("/fail", "/gone"):
-        status, hook = await call(
-            server_a,
-            alice,
-            "POST",
-            "/api/webhooks/outgoing/",
-            {"channel_id": str(channel.pk), "name": path[1:], "url": receiver.url(path)},
-        )
-        assert status == 201, server_a.log()[-8000:]
-        hooks[path] = hook["id"]
+        hook, _ = await database_sync_to_async(_make_hook)(alice, channel, receiver.url(path))
+        hooks[path] = str(hook.pk)
     started = time.monotonic()
     status, message = await call(
         server_a,

@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from chat.models import Message
 from chatsite import rls
 from integrations import destinations, dispatch, outgoing, services, tasks
 from integrations.models import OutgoingDelivery, OutgoingWebhook
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, self_signed_certificate
 
 pytestmark = pytest.mark.django_db
 TASK = "integrations.tasks.deliver_outgoing"
@@ -243,6 +244,25 @@ def test_a_refused_connection_is_retried(alice: Any, channel: Any, receiver: Rec
     [delivery] = _deliveries(hook=hook)
     assert _run(delivery)["status"] == "pending"
     assert delivery.last_error.startswith("Failed: "), delivery.last_error
+
+
+def test_https_certificates_are_verified(alice: Any, channel: Any, tmp_path: Path) -> None:
+    receiver = Receiver().start(tls_files=self_signed_certificate(tmp_path))
+    try:
+        with rls.acting_as_user(alice):
+            outgoing.outgoing_hook_create(
+                actor=alice,
+                channel_id=channel.pk,
+                name="TLS",
+                url=f"https://127.0.0.1:{receiver.port}/ok",
+            )
+        _post(alice, channel, "hello")
+        [delivery] = _deliveries()
+        assert _run(delivery)["status"] == "pending"
+        assert "SSL" in delivery.last_error and "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+        assert receiver.count() == 0  # the handshake failed: no request was made
+    finally:
+        receiver.stop()
 
 
 @pytest.mark.parametrize(("path", "status"), [("/gone", 404), ("/moved", 302)])

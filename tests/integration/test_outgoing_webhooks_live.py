@@ -64,12 +64,12 @@ def _make_hook(alice: Any, channel: Any, url: str, words: Any = None) -> tuple[A
         )
 
 
-def _delivery(message_id: str, hook_id: str) -> OutgoingDelivery | None:
+def _delivery(message_id: Any, hook_id: Any) -> OutgoingDelivery | None:
     with rls.acting_as_service():
         return OutgoingDelivery.objects.filter(message_id=message_id, hook_id=hook_id).first()
 
 
-def _finished(message_id: str, hook_id: str) -> OutgoingDelivery | None:
+def _finished(message_id: Any, hook_id: Any) -> OutgoingDelivery | None:
     delivery = _delivery(message_id, hook_id)
     return delivery if delivery is not None and delivery.status != "pending" else None
 

@@ -128,7 +128,12 @@ class OutgoingHookAddForm(forms.ModelForm):
         fields = ("channel", "name", "url")
 
     def clean_channel(self) -> Any:
-        return HookAddForm.clean_channel(self)  # type: ignore[arg-type]
+        channel = self.cleaned_data["channel"]
+        if channel.is_archived:
+            raise forms.ValidationError("This channel is archived.")
+        if channel.is_dm:
+            raise forms.ValidationError("Direct messages cannot have outgoing webhooks.")
+        return channel
 
     def clean_url(self) -> Any:
         url = self.cleaned_data["url"]

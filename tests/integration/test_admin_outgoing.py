@@ -88,6 +88,18 @@ def test_the_admin_refuses_a_hook_for_an_archived_channel(
     assert not OutgoingWebhook.objects.exists()
 
 
+def test_the_admin_refuses_a_hook_for_a_direct_message(
+    moderator_client: Client, alice: Any, bob: Any
+) -> None:
+    dm = chat_services.dm_open(user=alice, user_ids=[bob.pk])[0]
+    response = moderator_client.post(
+        "/admin/integrations/outgoingwebhook/add/",
+        {"channel": str(dm.pk), "name": "Spy", "url": URL},
+    )
+    assert "Direct messages cannot have outgoing webhooks." in response.content.decode()
+    assert not OutgoingWebhook.objects.exists()
+
+
 def test_members_never_reach_the_outgoing_admin(alice: Any) -> None:
     client = Client()
     client.force_login(alice)

@@ -109,7 +109,7 @@ def test_sample_export_is_imported_and_counted(export: Path) -> None:
         # History calls nobody: no mention rows.
         assert Mention.objects.count() == 0
     assert old_messages[0].content == "see #general, @here"
-    assert old_messages[1].content == "\n```\ncode *not bold*\n```"
+    assert old_messages[1].content == "```\ncode *not bold*\n```"
     assert "<strong>" not in old_messages[1].rendered
     assert "users: 3 new" in output
     assert "bots: 2 new" in output

@@ -150,7 +150,7 @@ def slack_time(ts: object) -> datetime | None:
 def username_base(name: str) -> str:
     """A Slack handle in chatsite's username rules: lower-case ASCII letters, digits, ``.``,
     ``-`` and ``_``, ending in a letter or digit (so that ``@name`` mentions it)."""
-    # Look-alike letters become the Latin ones they pass for (a Cyrillic "а" an "a").
+    # Look-alike letters become the Latin ones they pass for (a Cyrillic "a" a Latin one).
     text = "".join(char if char.isascii() else skeleton(char) for char in name)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = text.lower()
@@ -320,9 +320,10 @@ class SlackImport:
         number = 1
         while True:
             candidate = base if number == 1 else f"{base[: USERNAME_MAX - 4]}-{number}"
-            if candidate not in RESERVED_USERNAMES and not User.objects.filter(
-                username_skeleton=username_key(candidate)
-            ).exists():
+            if (
+                candidate not in RESERVED_USERNAMES
+                and not User.objects.filter(username_skeleton=username_key(candidate)).exists()
+            ):
                 return candidate
             number += 1
 
@@ -415,9 +416,7 @@ class SlackImport:
     def _import_channel(self, entry: dict[str, Any], stored: list[str]) -> None:
         slack_id = entry["id"]
         mapped = SlackObject.objects.filter(kind=Kind.CHANNEL, slack_id=slack_id).first()
-        channel = (
-            Channel.objects.filter(pk=uuid.UUID(mapped.object_id)).first() if mapped else None
-        )
+        channel = Channel.objects.filter(pk=uuid.UUID(mapped.object_id)).first() if mapped else None
         new_members: list[int] = []
         if channel is None:
             channel = self._channel_create(entry)
@@ -521,7 +520,7 @@ class SlackImport:
         known = self._mapped_messages(slack_id, [str(ts) for ts, _, _ in items])
         planned: list[_Planned] = []
         seen: set[str] = set()
-        for ts, when, item in items:
+        for _ts, when, item in items:
             key = f"{slack_id}/{item['ts']}"
             if key in seen:
                 self.summary.skip("messages", "duplicate ts")
@@ -782,5 +781,3 @@ def import_export(
 ) -> Summary:
     """Import an open export (integrations.importers.slack_export.open_export)."""
     return SlackImport(export, dry_run=dry_run, progress=progress).run()
-
-

@@ -60,7 +60,7 @@ class TestClaimPages:
     def _link(self, client: Client, address: str = "alice@example.com") -> str:
         answer = client.post("/accounts/claim/", {"email": address})
         assert answer.status_code == 200
-        found = LINK_RE.search(mail.outbox[-1].body)
+        found = LINK_RE.search(str(mail.outbox[-1].body))
         assert found is not None, mail.outbox[-1].body
         return urllib.parse.urlsplit(found.group(0)).path
 
@@ -94,6 +94,7 @@ class TestClaimPages:
         known = client.post("/accounts/claim/", {"email": "bob@example.com"})
         unknown = client.post("/accounts/claim/", {"email": "nobody@example.com"})
         assert known.status_code == unknown.status_code == 200
+
         def shown(page: bytes, name: bytes) -> bytes:
             return re.sub(rb'value="[^"]+"|content="[^"]+"', b"", page.replace(name, b"X@"))
 
@@ -112,9 +113,7 @@ class TestClaimPages:
         client.post("/accounts/claim/", {"email": "bob@example.com"})
         assert mail.outbox == []
 
-    def test_a_stale_link_or_a_deactivated_claimed_account_is_refused(
-        self, client: Client
-    ) -> None:
+    def test_a_stale_link_or_a_deactivated_claimed_account_is_refused(self, client: Client) -> None:
         path = self._link(client)
         client.post(path, {"new_password1": PASSWORD, "new_password2": PASSWORD})
         alice = _alice()

@@ -44,11 +44,11 @@ class Command(BaseCommand):
             summary = import_export(
                 export, dry_run=options["dry_run"], progress=stderr if show else None
             )
-        except ExportError as exc:
-            raise CommandError(f"Cannot import: {exc}.") from None
         finally:
             export.close()
         heading = "Dry run, nothing written" if options["dry_run"] else "Imported"
-        self.stdout.write(f"{heading} from {options['export']} in {time.monotonic() - started:.1f} s:")
+        self.stdout.write(
+            f"{heading} from {options['export']} in {time.monotonic() - started:.1f} s:"
+        )
         for line in summary.lines():
             self.stdout.write(f"  {line}")

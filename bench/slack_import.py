@@ -31,7 +31,7 @@ from typing import Any
 from bench import common
 
 SEED = 20261205
-WORDS = (
+WORDS = (  # noqa: SIM905 (a word list reads best as text)
     "the deploy is done please review this branch we should ship today tests pass on main "
     "can someone look at the logs again thanks great idea meeting moved to friday lunch "
     "customer reported a bug in search page fixed now merge after review cache queue worker"

@@ -15,176 +15,48 @@ finds every object it made in ``integrations_slackobject`` and adds only what is
 from __future__ import annotations
 
 import re
-import time
-import unicodedata
 import uuid
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import IO, Any
 
-import emoji
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.usernames import skeleton, username_key
 from chat import rendering
 from chat.exceptions import ChatError
 from chat.models import Channel, Membership, Message, Reaction
 from chat.services.reactions import MAX_DISTINCT
-from chat.validators import CHANNEL_NAME_RE, MAX_CONTENT_LENGTH, content_problem
+from chat.validators import MAX_CONTENT_LENGTH, content_problem
 from chatsite import rls
 from files import services as files_services
 from files import storage
 from files.models import Upload
 from integrations.importers import mrkdwn
+from integrations.importers.report import Progress, Summary
 from integrations.importers.slack_export import Export, TooBig
-from integrations.models import ImportedAccount, SlackObject
+from integrations.importers.slack_people import People, mapped
+from integrations.importers.slack_values import (
+    channel_name_base,
+    emoji_for,
+    nested,
+    slack_time,
+    text_of,
+)
+from integrations.models import SlackObject
 
 Kind = SlackObject.Kind
 
 # Subtypes imported as messages; every other subtype (joins, leaves, topic and name changes,
 # pins, ...) is Slack's own notice and is skipped and counted.
 MESSAGE_SUBTYPES = {None, "", "file_share", "thread_broadcast", "me_message", "bot_message"}
-PLACEHOLDER_DOMAIN = "slack-import.invalid"
-BOT_DOMAIN = "bots.invalid"
-USERNAME_MAX = 30
-RESERVED_USERNAMES = {"channel", "here", "everyone"}
-SKIN_TONES = {str(tone): chr(0x1F3FB + tone - 2) for tone in range(2, 7)}
 FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 BATCH = 1000
-MAX_PROBLEMS_SHOWN = 50
-
-
-@dataclass
-class Summary:
-    """What a run did: counts of what it made, skipped (by reason) and the problems met."""
-
-    imported: Counter[str] = field(default_factory=Counter)
-    existing: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
-    problems: list[str] = field(default_factory=list)
-
-    def skip(self, what: str, reason: str, detail: str | None = None) -> None:
-        self.skipped[(what, reason)] += 1
-        if detail is not None:
-            self.problems.append(detail)
-
-    def lines(self) -> list[str]:
-        found = self.imported
-        lines = [
-            f"users: {found['users']} new, {found['users_matched']} matched to existing "
-            f"accounts by email, {self.existing['users']} already imported",
-            f"bots: {found['bots']} new, {self.existing['bots']} already imported",
-            f"channels: {found['channels']} new, {self.existing['channels']} already imported",
-            f"memberships: {found['memberships']} new",
-            f"messages: {found['messages']} new (replies among them: {found['replies']}), "
-            f"{self.existing['messages']} already imported",
-            f"reactions: {found['reactions']} new",
-            f"files: {found['files']} new",
-        ]
-        if self.skipped:
-            lines.append("skipped:")
-            for (what, reason), count in sorted(self.skipped.items()):
-                lines.append(f"  {what}, {reason}: {count}")
-        if self.problems:
-            lines.append("problems:")
-            lines.extend(f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN])
-            if len(self.problems) > MAX_PROBLEMS_SHOWN:
-                lines.append(f"  ... and {len(self.problems) - MAX_PROBLEMS_SHOWN} more")
-        return lines
-
-
-class Progress:
-    """A plain text bar on one line of ``stream``, redrawn at most five times a second."""
-
-    def __init__(self, stream: IO[str] | None, total: int) -> None:
-        self.stream = stream
-        self.total = max(total, 1)
-        self.done = 0
-        self.drawn_at = 0.0
-
-    def advance(self, note: str) -> None:
-        self.done += 1
-        now = time.monotonic()
-        if self.stream is None or (now - self.drawn_at < 0.2 and self.done < self.total):
-            return
-        self.drawn_at = now
-        filled = 30 * self.done // self.total
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} day files {note}"
-            "\x1b[K"
-        )
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.stream is not None:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def slack_time(ts: object) -> datetime | None:
-    """A Slack ``ts`` ("1355517523.000005", seconds.microseconds) as an aware datetime."""
-    if not isinstance(ts, str | int | float):
-        return None
-    try:
-        value = Decimal(str(ts))
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or not 0 <= value < 32503680000:  # before the year 3000
-        return None
-    seconds = int(value)
-    micro = int((value - seconds) * 1_000_000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micro)
-
-
-def username_base(name: str) -> str:
-    """A Slack handle in chatsite's username rules: lower-case ASCII letters, digits, ``.``,
-    ``-`` and ``_``, ending in a letter or digit (so that ``@name`` mentions it)."""
-    # Look-alike letters become the Latin ones they pass for (a Cyrillic "a" a Latin one).
-    text = "".join(char if char.isascii() else skeleton(char) for char in name)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    text = text.lower()
-    text = re.sub(r"[^a-z0-9_.-]+", "-", text)
-    text = re.sub(r"[-.]{2,}", "-", text).strip("-._")[:USERNAME_MAX].rstrip("-.")
-    return text or "user"
-
-
-def channel_name_base(name: str) -> str:
-    text = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:60]
-    return text if CHANNEL_NAME_RE.match(text) else "imported"
-
-
-def emoji_for(name: object) -> str | None:
-    """A Slack reaction name (``thumbsup``, ``+1::skin-tone-3``) as one Unicode emoji, or
-    None for names chatsite does not know (a workspace's custom emoji)."""
-    if not isinstance(name, str) or not 0 < len(name) <= 80:
-        return None
-    base, _, tone = name.partition("::skin-tone-")
-    found = emoji.emojize(f":{base}:", language="alias")
-    if found == f":{base}:":
-        return None
-    if tone in SKIN_TONES and rendering.is_emoji(found + SKIN_TONES[tone]):
-        found += SKIN_TONES[tone]
-    return found if rendering.is_emoji(found) else None
-
-
-def _text(value: object, limit: int) -> str:
-    return mrkdwn.plain(value)[:limit].strip() if isinstance(value, str) else ""
-
-
-def _nested(entry: dict[str, Any], key: str, inner: str) -> object:
-    value = entry.get(key)
-    return value.get(inner) if isinstance(value, dict) else None
 
 
 @dataclass
@@ -209,12 +81,10 @@ class SlackImport:
         self.dry_run = dry_run
         self.progress_stream = progress
         self.summary = Summary()
-        self.users: dict[str, User] = {}
-        self.bots: dict[str, User] = {}
+        self.people = People(self.summary)
         self.channel_names: dict[str, str] = {}
-        self.usernames: dict[str, Any] = {}
         self.converter = mrkdwn.Converter(
-            username_of=self._username_of, channel_name_of=self.channel_names.get
+            username_of=self.people.username_of, channel_name_of=self.channel_names.get
         )
 
     # --- the run ----------------------------------------------------------------------
@@ -232,7 +102,7 @@ class SlackImport:
     def _run(self) -> None:
         # The people first, in one transaction; then each channel in one of its own.
         with transaction.atomic():
-            self._import_users()
+            self.people.import_users(self.export.users)
         self._note_unimported_parts()
         channels = sorted(self.export.channels, key=_channel_order)
         self._plan_channel_names(channels)
@@ -253,132 +123,11 @@ class SlackImport:
             if name in names:
                 self.summary.skip("export parts", reason, f"{name}: {reason}")
 
-    # --- users ------------------------------------------------------------------------
-
-    def _mapped(self, kind: str) -> dict[str, str]:
-        return dict(SlackObject.objects.filter(kind=kind).values_list("slack_id", "object_id"))
-
-    def _import_users(self) -> None:
-        known = self._mapped(Kind.USER)
-        existing = User.objects.in_bulk([int(pk) for pk in known.values()])
-        for entry in sorted(self.export.users, key=lambda e: str(e["id"])):
-            slack_id = entry["id"]
-            found = existing.get(int(known[slack_id])) if slack_id in known else None
-            if found is not None:
-                self.users[slack_id] = found
-                self.summary.existing["users"] += 1
-                continue
-            user = self._user_for(entry)
-            self.users[slack_id] = user
-            SlackObject.objects.update_or_create(
-                kind=Kind.USER, slack_id=slack_id, defaults={"object_id": str(user.pk)}
-            )
-        self.usernames.update({u.username.lower(): u.pk for u in self.users.values()})
-
-    def _user_for(self, entry: dict[str, Any]) -> User:
-        slack_id = entry["id"]
-        email = _nested(entry, "profile", "email")
-        email = email.strip().lower() if isinstance(email, str) else ""
-        try:
-            validate_email(email)
-        except DjangoValidationError:
-            email = ""
-        if email and len(email) <= 254:
-            same = User.objects.filter(email__iexact=email).first()
-            if same is not None:
-                self.summary.imported["users_matched"] += 1
-                return same
-        else:
-            email = ""
-        is_bot = entry.get("is_bot") is True
-        name = entry.get("name") if isinstance(entry.get("name"), str) else ""
-        display = (
-            _text(_nested(entry, "profile", "display_name"), 80)
-            or _text(_nested(entry, "profile", "real_name"), 80)
-            or _text(entry.get("real_name"), 80)
-        )
-        username = self._free_username(username_base(name or display or slack_id))
-        if is_bot:
-            email = f"{username}@{BOT_DOMAIN}"
-        user = User(
-            username=username,
-            email=email or f"{slack_id.lower()}@{PLACEHOLDER_DOMAIN}",
-            display_name=display,
-            password=make_password(None),
-            is_active=False,
-            is_bot=is_bot,
-        )
-        user.save()
-        if not is_bot:
-            ImportedAccount.objects.create(user=user, source="slack", source_id=slack_id)
-        self.summary.imported["bots" if is_bot else "users"] += 1
-        return user
-
-    def _free_username(self, base: str) -> str:
-        """``base``, or ``base-2``, ``base-3``, ... : the first that no account has, nor one
-        that looks like it (accounts.usernames)."""
-        number = 1
-        while True:
-            candidate = base if number == 1 else f"{base[: USERNAME_MAX - 4]}-{number}"
-            if (
-                candidate not in RESERVED_USERNAMES
-                and not User.objects.filter(username_skeleton=username_key(candidate)).exists()
-            ):
-                return candidate
-            number += 1
-
-    def _username_of(self, slack_id: str) -> str | None:
-        user = self.users.get(slack_id) or self.bots.get(slack_id)
-        return user.username if user is not None else None
-
-    def _lookup(self, names: set[str]) -> dict[str, Any]:
-        """Mention look-up for rendering: imported accounts count though not yet claimed."""
-        missing = names - self.usernames.keys()
-        if missing:
-            rows = User.objects.annotate(name=Lower("username")).filter(name__in=missing)
-            self.usernames.update(dict(rows.values_list("name", "pk")))
-        return {name: self.usernames[name] for name in names if name in self.usernames}
-
-    def _bot_for(self, entry: dict[str, Any]) -> User | None:
-        """The bot user for a ``bot_message`` (one per ``bot_id``, else per ``username``)."""
-        bot_id = entry.get("bot_id")
-        name = entry.get("username") or _nested(entry, "bot_profile", "name")
-        key = bot_id if isinstance(bot_id, str) and bot_id else None
-        if key is None and isinstance(name, str) and name:
-            key = f"name:{name}"[:200]
-        if key is None:
-            return None
-        if key in self.bots:
-            return self.bots[key]
-        mapped = SlackObject.objects.filter(kind=Kind.BOT, slack_id=key).first()
-        bot = User.objects.filter(pk=int(mapped.object_id)).first() if mapped else None
-        if bot is None:
-            shown = _text(name, 80) or key
-            username = self._free_username(username_base(shown) + "-bot")
-            bot = User(
-                username=username,
-                email=f"{username}@{BOT_DOMAIN}",
-                display_name=shown,
-                password=make_password(None),
-                is_active=False,
-                is_bot=True,
-            )
-            bot.save()
-            SlackObject.objects.update_or_create(
-                kind=Kind.BOT, slack_id=key, defaults={"object_id": str(bot.pk)}
-            )
-            self.summary.imported["bots"] += 1
-        else:
-            self.summary.existing["bots"] += 1
-        self.bots[key] = bot
-        self.usernames[bot.username.lower()] = bot.pk
-        return bot
-
     # --- channels ---------------------------------------------------------------------
 
     def _plan_channel_names(self, channels: list[dict[str, Any]]) -> None:
         """Each channel's name here, known before any message is converted (``#name``)."""
-        known = self._mapped(Kind.CHANNEL)
+        known = mapped(Kind.CHANNEL)
         found = {
             str(pk): name
             for pk, name in Channel.objects.filter(
@@ -411,7 +160,7 @@ class SlackImport:
             storage.delete_quietly(stored)
             self.summary.imported, self.summary.skipped = before
             self.summary.skip("channels", "failed", f"{label}: not imported ({exc})")
-            self.bots = {}
+            self.people.bots = {}
 
     def _import_channel(self, entry: dict[str, Any], stored: list[str]) -> None:
         slack_id = entry["id"]
@@ -439,10 +188,10 @@ class SlackImport:
 
     def _channel_create(self, entry: dict[str, Any]) -> Channel:
         created = slack_time(entry.get("created")) or timezone.now()
-        topic = _text(_nested(entry, "topic", "value"), 500) or _text(
-            _nested(entry, "purpose", "value"), 500
+        topic = text_of(nested(entry, "topic", "value"), 500) or text_of(
+            nested(entry, "purpose", "value"), 500
         )
-        creator = self.users.get(str(entry.get("creator")))
+        creator = self.people.users.get(str(entry.get("creator")))
         channel = Channel(
             name=self.channel_names[entry["id"]],
             topic=topic,
@@ -455,8 +204,10 @@ class SlackImport:
     def _memberships(self, channel: Channel, entry: dict[str, Any]) -> list[int]:
         members = entry.get("members")
         members = members if isinstance(members, list) else []
-        users = {self.users[m].pk: self.users[m] for m in members if m in self.users}
-        unknown = sum(1 for m in members if m not in self.users)
+        users = {
+            self.people.users[m].pk: self.people.users[m] for m in members if m in self.people.users
+        }
+        unknown = sum(1 for m in members if m not in self.people.users)
         if unknown:
             self.summary.skipped[("memberships", "unknown user")] += unknown
         present = set(
@@ -464,7 +215,7 @@ class SlackImport:
                 "user_id", flat=True
             )
         )
-        creator = self.users.get(str(entry.get("creator")))
+        creator = self.people.users.get(str(entry.get("creator")))
         rows = [
             Membership(
                 channel=channel,
@@ -549,10 +300,10 @@ class SlackImport:
     def _author(self, label: str, item: dict[str, Any]) -> User | None:
         subtype = item.get("subtype")
         user_id = item.get("user")
-        if isinstance(user_id, str) and user_id in self.users:
-            return self.users[user_id]
+        if isinstance(user_id, str) and user_id in self.people.users:
+            return self.people.users[user_id]
         if subtype == "bot_message" or item.get("bot_id"):
-            bot = self._bot_for(item)
+            bot = self.people.bot_for(item)
             if bot is not None:
                 return bot
         self.summary.skip(
@@ -599,14 +350,14 @@ class SlackImport:
         if problem:
             self.summary.skip("messages", "empty" if not content.strip() else "bad content")
             return None
-        edited = slack_time(_nested(item, "edited", "ts"))
+        edited = slack_time(nested(item, "edited", "ts"))
         message = Message(
             id=uuid.uuid4(),
             channel=channel,
             user=author,
             content=content,
             rendered=(
-                rendering.render_with_lookup(content, lookup=self._lookup, broadcast=True)
+                rendering.render_with_lookup(content, lookup=self.people.lookup, broadcast=True)
                 if content
                 else ""
             ),
@@ -636,7 +387,7 @@ class SlackImport:
                 self.summary.skipped[("reactions", f"over {MAX_DISTINCT} emoji")] += len(users)
                 continue
             for slack_user in users:
-                user = self.users.get(slack_user)
+                user = self.people.users.get(slack_user)
                 if user is None:
                     self.summary.skipped[("reactions", "unknown user")] += 1
                 elif (glyph, user.pk) not in found:

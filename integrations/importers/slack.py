@@ -151,14 +151,15 @@ class SlackImport:
 
     def _import_channel_safely(self, entry: dict[str, Any]) -> None:
         label = f"#{entry.get('name') or entry['id']}"
-        before = (self.summary.imported.copy(), self.summary.skipped.copy())
+        summary = self.summary
+        before = (summary.imported.copy(), summary.existing.copy(), summary.skipped.copy())
         stored: list[str] = []
         try:
             with transaction.atomic():
                 self._import_channel(entry, stored)
         except Exception as exc:  # one channel's failure must not stop the others
             storage.delete_quietly(stored)
-            self.summary.imported, self.summary.skipped = before
+            summary.imported, summary.existing, summary.skipped = before
             self.summary.skip("channels", "failed", f"{label}: not imported ({exc})")
             self.people.bots = {}
 

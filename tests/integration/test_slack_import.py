@@ -391,3 +391,30 @@ def test_progress_bar_draws_plain_text() -> None:
     assert "[###############...............] 1/2 day files #general" in stream.getvalue()
     assert "[##############################] 2/2" in stream.getvalue()
     assert stream.getvalue().endswith("\n")
+
+
+def test_files_that_cannot_be_attachments_are_skipped_and_counted(
+    tmp_path: Path, settings: Any
+) -> None:
+    settings.CHAT_UPLOAD_MAX_BYTES = 1000
+    users = [sx.user("U01", "alice", "alice@example.com")]
+    channels = [sx.channel("C01", "general", ["U01"])]
+    many = [{"id": f"M{n}", "name": f"n{n}.txt"} for n in range(11)]
+    items = [
+        sx.message("U01", "gone", sx.ts(1), files=[{"id": "F1", "mode": "tombstone"}]),
+        sx.message("U01", "big", sx.ts(2), files=[{"id": "F2", "name": "big.txt"}]),
+        sx.message("U01", "fake", sx.ts(3), files=[{"id": "F3", "name": "report.pdf"}]),
+        sx.message("U01", "", sx.ts(4), files=many),
+    ]
+    blobs = {"F2": ("big.txt", b"x" * 2000), "F3": ("report.pdf", b"<html><script>")}
+    blobs.update({f"M{n}": (f"n{n}.txt", b"note") for n in range(11)})
+    output = run(sx.write_export(tmp_path / "e.zip", users=users, channels=channels,
+                                 messages={"general": items}, files=blobs))  # fmt: skip
+    assert "files, deleted or hidden in Slack: 1" in output
+    assert "files, too large: 1" in output
+    assert "files, refused: 1" in output
+    assert "files, over 10 on a message: 1" in output
+    assert "files: 10 new" in output
+    with rls.acting_as_service():
+        last = Message.objects.order_by("seq").last()
+    assert last is not None and last.content == "" and len(last.attachments) == 10

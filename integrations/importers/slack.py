@@ -165,8 +165,8 @@ class SlackImport:
 
     def _import_channel(self, entry: dict[str, Any], stored: list[str]) -> None:
         slack_id = entry["id"]
-        mapped = SlackObject.objects.filter(kind=Kind.CHANNEL, slack_id=slack_id).first()
-        channel = Channel.objects.filter(pk=uuid.UUID(mapped.object_id)).first() if mapped else None
+        known = SlackObject.objects.filter(kind=Kind.CHANNEL, slack_id=slack_id).first()
+        channel = Channel.objects.filter(pk=uuid.UUID(known.object_id)).first() if known else None
         new_members: list[int] = []
         if channel is None:
             channel = self._channel_create(entry)
@@ -183,7 +183,7 @@ class SlackImport:
             Membership.objects.filter(pk__in=new_members).update(
                 last_read_seq=Channel.objects.get(pk=channel.pk).last_seq
             )
-        if entry.get("is_archived") is True and channel.archived_at is None and mapped is None:
+        if entry.get("is_archived") is True and channel.archived_at is None and known is None:
             channel.archived_at = last or timezone.now()
             channel.save(update_fields=["archived_at"])
 

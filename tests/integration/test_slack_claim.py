@@ -111,6 +111,10 @@ class TestClaimPages:
                 claimed_at="2020-01-01T00:00Z"
             )
         client.post("/accounts/claim/", {"email": "bob@example.com"})
+        nobody = UserFactory.create(email="u07@slack-import.invalid", is_active=False)
+        with rls.acting_as_service():
+            ImportedAccount.objects.create(user=nobody, source_id="U07")
+        client.post("/accounts/claim/", {"email": "u07@slack-import.invalid"})
         assert mail.outbox == []
 
     def test_a_stale_link_or_a_deactivated_claimed_account_is_refused(self, client: Client) -> None:

@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--channels", type=int, default=20)
     args = parser.parse_args(argv)
-    summary: dict[str, Any] = {"context": common.run_context("bench.slack_import")}
+    summary: dict[str, Any] = {
+        "benchmark": "slack_import",
+        "context": common.run_context("bench.slack_import"),
+    }
     common.prepare_database(args)
     run = common.run_id()[:5]
     with tempfile.TemporaryDirectory(prefix="slack-bench-") as folder:

@@ -88,6 +88,9 @@ BOT_MANAGE = Limit("bot-manage", "CHAT_BOT_MANAGE_RATE")
 HOOK = Limit("hook", "CHAT_HOOK_RATE")
 # Per client address: every login, token and sign-up door together.
 AUTH = Limit("auth", "CHAT_AUTH_RATE")
+# Per email address: the claim links of imported accounts mailed to it (the address's
+# CHAT_AUTH_RATE applies too), so nobody fills someone's inbox with them.
+CLAIM_EMAIL = Limit("claim-email", "CHAT_CLAIM_EMAIL_RATE")
 
 
 def cache_key(limit: Limit, ident: str, window: int) -> str:

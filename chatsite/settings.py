@@ -521,6 +521,8 @@ CHAT_OUTGOING_WEBHOOK_ALLOWED_NETWORKS = os.environ.get(
 REQUEST_BODY_LIMITS = {"/api/hooks/": "CHAT_HOOK_MAX_BYTES"}
 # Per client address, every login, token and sign-up door together:
 CHAT_AUTH_RATE = os.environ.get("CHAT_AUTH_RATE", "20/min")
+# Claim links of imported accounts mailed to one address (docs/integrations.md).
+CHAT_CLAIM_EMAIL_RATE = os.environ.get("CHAT_CLAIM_EMAIL_RATE", "3/hour")
 # Proxies in front of the app whose X-Forwarded-For is trusted for the client address
 # (0: use the peer address; a client could otherwise pick its own address).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)

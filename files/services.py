@@ -59,6 +59,12 @@ def upload_create(*, user: User, file: UploadedFile | None) -> Upload:
     """Store an uploaded file: its type read from the bytes, its name cleaned, an image's
     thumbnail made. Nothing is stored for a file that is refused."""
     base.check_rate(ratelimit.UPLOAD, user, "uploads")
+    return upload_store(user=user, file=file)
+
+
+def upload_store(*, user: User, file: UploadedFile | None) -> Upload:
+    """``upload_create`` without the uploader's rate budget: for the Slack import
+    (integrations/importers/slack.py), which stores an export's files for their authors."""
     if file is None:
         problem = "Send the file as the multipart field 'file'."
         raise ValidationError(problem, fields={"file": [problem]})

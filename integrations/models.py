@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class BotToken(models.Model):
@@ -130,3 +131,49 @@ class OutgoingDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hook_id} / {self.message_id}: {self.status}"
+class SlackObject(models.Model):
+    """What ``manage.py import_slack`` made of one Slack object: a user, bot, channel,
+    message or file, keyed by its Slack id, so that a second run finds it and adds nothing
+    (docs/integrations.md, "Moving in from Slack"). Only the command reads it."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "User"
+        BOT = "bot", "Bot"
+        CHANNEL = "channel", "Channel"
+        MESSAGE = "message", "Message"
+        FILE = "file", "File"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # A message's key is its channel's Slack id and its ts ("C024BE91L/1355517523.000005").
+    slack_id = models.CharField(max_length=200)
+    object_id = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "slack_id"], name="integrations_slack_key"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["user", "bot", "channel", "message", "file"]),
+                name="integrations_slack_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack {self.kind} {self.slack_id}"
+
+
+class ImportedAccount(models.Model):
+    """An account made by an import for someone who has not signed in yet: inactive, without
+    a password, until its owner claims it by email (``integrations.claims``). ``claimed_at``
+    set: claimed; a moderator's deactivation later is never undone by a claim."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imported_account"
+    )
+    source = models.CharField(max_length=16, default="slack")
+    source_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Imported account {self.user_id} ({self.source} {self.source_id})"

@@ -3,6 +3,7 @@
 from allauth.account import views as allauth_views
 from django.urls import path
 
+from integrations import views as integration_views
 from web import account_views, views
 
 app_name = "web"
@@ -12,6 +13,12 @@ urlpatterns = [
     path("accounts/signup/", account_views.SignupView.as_view(), name="signup"),
     path("accounts/logout/", allauth_views.logout, name="logout"),
     path("accounts/invite/<str:token>/", account_views.invitation, name="invitation"),
+    path("accounts/claim/", integration_views.claim_request, name="claim_request"),
+    path(
+        "accounts/claim/<str:uidb64>/<str:token>/",
+        integration_views.claim_confirm,
+        name="claim_confirm",
+    ),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("", views.channel_list, name="channel_list"),

@@ -115,3 +115,10 @@ def test_search_smoke_generates_searches_and_posts() -> None:
         assert queries["no_hit"]["first_page_hits"] == 0
     assert [block["search_indexes"] for block in summary["posting"]["blocks"]] == [True, False]
     assert summary["posting"]["ratio_with_vs_without"] is not None
+
+
+def test_slack_import_smoke_imports_then_adds_nothing() -> None:
+    summary = run_bench("slack_import", "--messages", "300", "--users", "10", "--channels", "3")
+    first, second = summary["first_run"]["summary"], summary["second_run"]["summary"]
+    assert any(line.startswith("  messages: 300 new") for line in first), first
+    assert any("messages: 0 new" in line and "300 already" in line for line in second), second

@@ -422,9 +422,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.replayed_to[channel_id] = max(replayed_to, self.replayed_to.get(channel_id, 0))
         self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
         await self.send_event(
-            events.subscribed_event(
-                channel_id, last_seq, replayed_to=paged_to, trimmed_seq=trimmed
-            )
+            events.subscribed_event(channel_id, last_seq, replayed_to=paged_to, trimmed_seq=trimmed)
         )
 
     async def _replay(self, channel_id: str, since_seq: int) -> tuple[int, int, bool, int]:

@@ -203,7 +203,7 @@ def channel_update(
     channel_id: Any,
     title: str | None = None,
     topic: str | None = None,
-    retention_days: int | None | Unset = UNSET,
+    retention_days: int | Unset | None = UNSET,
 ) -> Channel:
     """Change a channel's title or topic (its owners and moderators), or its retention
     (moderators only; None follows CHAT_RETENTION_DAYS): ``channel.updated`` to everyone

@@ -97,12 +97,16 @@ def _delete_batch(*, channel_id: Any, cutoff_seq: int, batch_size: int) -> tuple
         parents = {parent for _, _, parent in batch if parent is not None and parent not in doomed}
         # Replies of a root in this batch go with it (on delete cascade); count them too.
         replies = list(
-            Message.objects.filter(parent_id__in=ids).exclude(pk__in=ids).values_list("pk", flat=True)
+            Message.objects.filter(parent_id__in=ids)
+            .exclude(pk__in=ids)
+            .values_list("pk", flat=True)
         )
         all_ids = ids + replies
         reactions = Reaction.objects.filter(message_id__in=all_ids).count()
         uploads = list(
-            Upload.objects.filter(message_id__in=all_ids).values_list("storage_key", "thumbnail_key")
+            Upload.objects.filter(message_id__in=all_ids).values_list(
+                "storage_key", "thumbnail_key"
+            )
         )
         Message.objects.filter(pk__in=all_ids).delete()
         for parent_id in parents:

@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "integrations",
     "web",
     "worker",
+    "exports",
 ]
 
 # Order matters for speed too. ServeStatic is async-only and everything above it runs on the

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import User
 from chat import services
 from chat.exceptions import PermissionDenied
 from chat.models import Channel, Message, Reaction
@@ -106,7 +107,7 @@ def test_override_applies_when_the_site_keeps_forever(
 
 
 def test_batches_delete_everything_in_several_transactions(
-    settings: Any, alice: Any, channel: Any, post: Any
+    settings: Any, alice: Any, channel: Any, post: Any, monkeypatch: Any
 ) -> None:
     settings.CHAT_RETENTION_DAYS = 1
     messages = [post(alice, channel, f"m{n}") for n in range(7)]
@@ -120,11 +121,8 @@ def test_batches_delete_everything_in_several_transactions(
         deleted.append(found[0])
         return found
 
-    retention._delete_batch = counting  # type: ignore[assignment]
-    try:
-        result = retention.retention_apply_channel(channel_id=channel.pk, batch_size=2)
-    finally:
-        retention._delete_batch = original  # type: ignore[assignment]
+    monkeypatch.setattr(retention, "_delete_batch", counting)
+    result = retention.retention_apply_channel(channel_id=channel.pk, batch_size=2)
     assert deleted == [2, 2, 1, 0]
     assert result.messages == 5
     assert seqs(channel) == [6, 7]
@@ -159,15 +157,16 @@ def test_each_run_writes_one_audit_entry_per_channel_with_counts(
     entries = list(LogEntry.objects.filter(object_id=str(channel.pk)))
     assert len(entries) == 1
     assert "deleted 3 messages, 0 reactions and 0 files" in entries[0].change_message
-    assert entries[0].user.username == retention.RETENTION_ACCOUNT
-    assert not entries[0].user.is_active
+    account = User.objects.get(pk=entries[0].user_id)
+    assert account.username == retention.RETENTION_ACCOUNT
+    assert not account.is_active and account.is_bot
     # A run that finds nothing writes nothing.
     retention.retention_apply()
     assert LogEntry.objects.filter(object_id=str(channel.pk)).count() == 1
 
 
 def test_purge_takes_no_seq_and_sends_one_channel_update(
-    settings: Any, alice: Any, channel: Any, post: Any, django_capture_on_commit_callbacks: Any
+    settings: Any, alice: Any, channel: Any, post: Any, monkeypatch: Any
 ) -> None:
     settings.CHAT_RETENTION_DAYS = 1
     for n in range(4):
@@ -175,12 +174,8 @@ def test_purge_takes_no_seq_and_sends_one_channel_update(
     channel.refresh_from_db()
     before = channel.last_seq
     sent: list[Any] = []
-    original = retention.events.notify_channel_updated
-    retention.events.notify_channel_updated = sent.append  # type: ignore[assignment]
-    try:
-        retention.retention_apply()
-    finally:
-        retention.events.notify_channel_updated = original  # type: ignore[assignment]
+    monkeypatch.setattr(retention.events, "notify_channel_updated", sent.append)
+    retention.retention_apply()
     channel.refresh_from_db()
     assert channel.last_seq == before
     assert [c.trimmed_seq for c in sent] == [4]

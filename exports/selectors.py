@@ -1,5 +1,5 @@
 """Reads of the exports: a channel's messages a page at a time in seq order (keyset paging,
-so memory stays flat whatever the channel's size), and one user's own data.
+so memory stays flat whatever the channel's size), its members, every account.
 
 The operator's export (``manage.py export``) reads as the service role: it is an operator
 command, like the migrations, and sees every channel (docs/integrations.md, "Exporting").
@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts.models import User
-from chat.models import Channel, Message, Reaction
+from chat.models import Channel, Message
 from files.models import Upload
 
 DEFAULT_PAGE_SIZE = 500
@@ -53,16 +53,12 @@ def message_pages(
     after_seq: int = 0,
     since: datetime | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
-    user: User | None = None,
 ) -> Iterator[list[Message]]:
     """The channel's messages after ``after_seq`` in seq order, ``page_size`` at a time (one
-    query per page, ``seq > last`` each time); only those created at or after ``since``, and
-    only ``user``'s own when given."""
+    query per page, ``seq > last`` each time); only those created at or after ``since``."""
     rows: QuerySet[Message] = Message.objects.filter(channel=channel).select_related("user")
     if since is not None:
         rows = rows.filter(created_at__gte=since)
-    if user is not None:
-        rows = rows.filter(user=user)
     cursor = after_seq
     while True:
         page = list(rows.filter(seq__gt=cursor).order_by("seq")[:page_size])
@@ -93,7 +89,3 @@ def channel_member_names(channel: Channel) -> list[str]:
     return list(
         channel.memberships.order_by("user__username").values_list("user__username", flat=True)
     )
-
-
-def reactions_by(user: User) -> QuerySet[Reaction]:
-    return Reaction.objects.filter(user=user).select_related("message").order_by("created_at", "id")

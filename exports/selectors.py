@@ -53,12 +53,16 @@ def message_pages(
     after_seq: int = 0,
     since: datetime | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    user: User | None = None,
 ) -> Iterator[list[Message]]:
     """The channel's messages after ``after_seq`` in seq order, ``page_size`` at a time (one
-    query per page, ``seq > last`` each time); only those created at or after ``since``."""
+    query per page, ``seq > last`` each time); only those created at or after ``since``, and
+    only ``user``'s own when given."""
     rows: QuerySet[Message] = Message.objects.filter(channel=channel).select_related("user")
     if since is not None:
         rows = rows.filter(created_at__gte=since)
+    if user is not None:
+        rows = rows.filter(user=user)
     cursor = after_seq
     while True:
         page = list(rows.filter(seq__gt=cursor).order_by("seq")[:page_size])

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", allauth_views.logout, name="logout"),
     path("accounts/invite/<str:token>/", account_views.invitation, name="invitation"),
     path("accounts/profile/", account_views.profile, name="profile"),
+    path("accounts/profile/export/", account_views.profile_export, name="profile_export"),
     path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("", views.channel_list, name="channel_list"),
     path("channels/new/", views.channel_create, name="channel_create"),

@@ -215,7 +215,8 @@ def channel_update(
         raise PermissionDenied(
             "Only moderators change a channel's retention.", code="moderators_only"
         )
-    base.check_writable(channel)
+    if title is not None or topic is not None:
+        base.check_writable(channel)
     base.check_rate(ratelimit.EDIT, actor, "edits")
     changes: dict[str, Any] = {}
     if title is not None:

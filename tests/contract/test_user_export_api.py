@@ -65,7 +65,7 @@ def test_export_is_built_and_downloaded_by_its_user_only(
     response = alice_api.get(export["download_url"])
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
-    data = b"".join(response.streaming_content)
+    data = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     archive = zipfile.ZipFile(io.BytesIO(data))
     names = set(archive.namelist())
     upload = alices_data["upload"]

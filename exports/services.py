@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -40,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 def user_export_data(export: UserExport) -> dict[str, Any]:
     """An export in its REST shape; ``download_url`` only when it is ready."""
-    from django.urls import reverse
-
     ready = export.status == UserExport.Status.READY
     return {
         "id": str(export.pk),

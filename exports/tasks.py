@@ -7,9 +7,9 @@ from exports import services
 from worker.registry import background_task
 
 
-@background_task(max_attempts=3)
+@background_task(max_attempts=1)
 def build_user_export(export_id: str) -> str:
-    """Build one user's archive into storage."""
+    """Build one user's archive into storage. Not retried: a failure shows as ``failed``."""
     return services.user_export_build(export_id=export_id)
 
 

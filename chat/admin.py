@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Case, Count, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,6 +26,7 @@ from accounts.models import User
 from accounts.roles import acting_user
 from chat import services
 from chat.admin_access import ModeratorAccessMixin, is_moderator, moderation_action
+from chat.exceptions import ChatError
 from chat.models import AuditEntry, Channel, Membership, Message, MessageRevision, Report
 
 admin.site.site_header = "chatsite moderation"
@@ -234,6 +235,8 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
         "created_at",
         "archived_at",
         "last_seq",
+        "retention_days",
+        "trimmed_seq",
     )
     inlines = (MembershipInline,)
     actions = ("archive_selected", "unarchive_selected")
@@ -254,9 +257,24 @@ class ChannelAdmin(ModeratorAccessMixin, admin.ModelAdmin):
     def archived(self, obj: Channel) -> bool:
         return obj.is_archived
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str] | tuple[str, ...]:
+        # The retention is the one field moderators set here (through the service).
+        return [field for field in self.fields if field != "retention_days"]
+
     def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
-        # Never write the channel row from the form: every field is read-only, and saving a
-        # stale last_seq would hand out seq values twice.
+        # Never write the channel row from the form, and saving a stale last_seq would hand
+        # out seq values twice: the retention goes through the service, which audits it.
+        if change and "retention_days" in form.changed_data:
+            try:
+                services.channel_update(
+                    actor=acting_user(request),
+                    channel_id=obj.pk,
+                    retention_days=form.cleaned_data["retention_days"],
+                )
+            except ChatError as error:
+                self.message_user(request, error.detail, level=messages.ERROR)
         return None
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

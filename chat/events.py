@@ -228,12 +228,19 @@ def welcome_event(
 
 
 def subscribed_event(
-    channel_id: str, last_seq: int, *, replayed_to: int | None = None
+    channel_id: str,
+    last_seq: int,
+    *,
+    replayed_to: int | None = None,
+    trimmed_seq: int | None = None,
 ) -> dict[str, Any]:
-    """A subscribe done; with ``replayed_to``, the replay stopped there and more follow."""
+    """A subscribe done; with ``replayed_to``, the replay stopped there and more follow; with
+    ``trimmed_seq``, retention deleted history after the client's ``since_seq``."""
     event: dict[str, Any] = {"type": "subscribed", "channel_id": channel_id}
     if replayed_to is not None:
         event.update(has_more=True, replayed_to=replayed_to)
+    if trimmed_seq is not None:
+        event["trimmed_seq"] = trimmed_seq
     event["last_seq"] = last_seq
     return event
 
@@ -402,6 +409,8 @@ def channel_detail_data(channel: Channel, *, viewer_id: Any = None) -> dict[str,
     data = channel_data(channel, viewer_id=viewer_id)
     data["created_at"] = _iso(channel.created_at)
     data["archived"] = channel.is_archived
+    data["retention_days"] = channel.retention_days
+    data["trimmed_seq"] = channel.trimmed_seq
     return data
 
 

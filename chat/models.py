@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import JSONField, Value
 from django.db.models.functions import Length
@@ -58,6 +59,19 @@ class Channel(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CHANNEL)
     # NULL, not '', for channels: the unique constraint holds among direct messages only.
     dm_key = models.CharField(max_length=200, null=True, blank=True, editable=False)  # noqa: DJ001
+    # Retention (docs/integrations.md, "Retention"): NULL follows CHAT_RETENTION_DAYS, 0 keeps
+    # everything, N deletes messages older than N days. Moderators set it.
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(36500)],
+        help_text="Empty: the site's CHAT_RETENTION_DAYS. 0: keep forever. N: delete after N days.",
+    )
+    # The highest seq retention has removed: every message with a seq up to it is gone
+    # (except thread roots kept for their newer replies), so a client resuming from an older
+    # seq is told its copy of that history is stale (``subscribed``'s ``trimmed_seq``).
+    # Its database default (migration 0013) is set in SQL, for the reason given for ``kind``.
+    trimmed_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -84,6 +98,10 @@ class Channel(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(last_seq__gte=0), name="chat_channel_last_seq_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(trimmed_seq__gte=0, trimmed_seq__lte=models.F("last_seq")),
+                name="chat_channel_trimmed_seq",
             ),
         ]
 

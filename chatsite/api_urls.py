@@ -28,6 +28,7 @@ urlpatterns = [
     path("chat/", include("files.api_urls")),
     path("chat/", include("chat.api_urls")),
     path("notifications/", include("notifications.api_urls")),
+    path("accounts/", include("exports.api_urls")),
     path("", include("integrations.api_urls")),
     re_path(r"^users/?$", UserSearchView.as_view(), name="api-users"),
     re_path(r"^schema/?$", schema_view, name="api-schema"),

@@ -84,6 +84,8 @@ NOTIFICATION_SETTINGS = Limit("notification-settings", "CHAT_NOTIFICATION_SETTIN
 # Per client address: the unsubscribe links of notification emails (no one is signed in).
 UNSUBSCRIBE = Limit("unsubscribe", "CHAT_UNSUBSCRIBE_RATE")
 BOT_MANAGE = Limit("bot-manage", "CHAT_BOT_MANAGE_RATE")
+# Per user: asking for an archive of one's own data (docs/integrations.md, "Exporting").
+USER_EXPORT = Limit("user-export", "CHAT_USER_EXPORT_RATE")
 # Per incoming webhook (its id), whoever calls it.
 HOOK = Limit("hook", "CHAT_HOOK_RATE")
 # Per client address: every login, token and sign-up door together.

@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "integrations",
     "web",
     "worker",
+    "exports",
 ]
 
 # Order matters for speed too. ServeStatic is async-only and everything above it runs on the
@@ -222,6 +223,19 @@ CHAT_UPLOAD_ACCEL_PREFIX = os.environ.get("CHAT_UPLOAD_ACCEL_PREFIX", "")
 CHAT_UPLOAD_URL_SECONDS = env_int("CHAT_UPLOAD_URL_SECONDS", 60)
 # Uploads no message carries are removed after this long (manage.py remove_stale_uploads).
 CHAT_UPLOAD_STALE_HOURS = env_int("CHAT_UPLOAD_STALE_HOURS", 24)
+
+# ------------------------------------------------------------------------------
+# Retention and exports (docs/integrations.md "Retention", "Exporting")
+# ------------------------------------------------------------------------------
+# Messages older than this many days are deleted by the worker; 0 keeps them forever. A
+# channel's own retention_days (moderators) overrides it.
+CHAT_RETENTION_DAYS = env_int("CHAT_RETENTION_DAYS", 0)
+# How often the worker applies retention, and how many messages one transaction deletes.
+CHAT_RETENTION_INTERVAL = env_int("CHAT_RETENTION_INTERVAL", 3600)
+CHAT_RETENTION_BATCH = env_int("CHAT_RETENTION_BATCH", 500)
+# Per-user exports: how long a finished archive can be downloaded, and how often one may ask.
+CHAT_USER_EXPORT_DAYS = env_int("CHAT_USER_EXPORT_DAYS", 7)
+CHAT_USER_EXPORT_RATE = os.environ.get("CHAT_USER_EXPORT_RATE", "1/day")
 
 
 def attachment_storage(url: str) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class UploadDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _serve(*, key: str, content_type: str, inline: bool, name: str) -> HttpResponseBase:
+def serve_stored(*, key: str, content_type: str, inline: bool, name: str) -> HttpResponseBase:
     """The bytes under ``key``, by the fastest way the deployment offers."""
     disposition = content_disposition_header(not inline, name) or "attachment"
     response: HttpResponseBase
@@ -123,7 +123,7 @@ class UploadContentView(APIView):
         upload_uuid = common.path_uuid(upload_id, what="File")
         upload = services.upload_get(user=acting_user(request), upload_id=upload_uuid)
         inline = upload.content_type in sniffing.INLINE_IMAGE_TYPES
-        return _serve(
+        return serve_stored(
             key=upload.storage_key,
             # Anything a browser could run goes out as plain bytes to save.
             content_type=upload.content_type if inline else _download_type(upload),
@@ -149,7 +149,7 @@ class UploadThumbnailView(APIView):
         if not upload.thumbnail_key:
             raise NotFound("This file has no preview.")
         stem = upload.name.rsplit(".", 1)[0] or "preview"
-        return _serve(
+        return serve_stored(
             key=upload.thumbnail_key,
             content_type=images.THUMBNAIL_CONTENT_TYPE,
             inline=True,

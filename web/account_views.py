@@ -7,6 +7,7 @@ from typing import Any
 
 from allauth.account import views as allauth_views
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from accounts.adapters import INVITATION_SESSION_KEY
 from accounts.roles import acting_user
 from chat.exceptions import ChatError, RateLimited
 from chatsite import ratelimit
+from exports import services as export_services
 
 
 def _over_auth_budget(request: HttpRequest) -> int | None:
@@ -139,7 +141,25 @@ def profile(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Your display name was saved.")
                 return redirect("web:profile")
-    return render(request, "account/profile.html", {"form": form}, status=status)
+    context = {
+        "form": form,
+        "export": export_services.user_export_latest(user=user),
+        "export_days": settings.CHAT_USER_EXPORT_DAYS,
+    }
+    return render(request, "account/profile.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def profile_export(request: HttpRequest) -> HttpResponse:
+    """ "Export my data": queue an archive of the user's own data (one a day)."""
+    try:
+        export_services.user_export_request(user=acting_user(request))
+    except RateLimited as error:
+        messages.error(request, f"You asked for an export recently. {error.detail}")
+    else:
+        messages.success(request, "Your export is being prepared.")
+    return redirect("web:profile")
 
 
 @login_required

@@ -20,6 +20,7 @@ urlpatterns = [
         name="claim_confirm",
     ),
     path("accounts/profile/", account_views.profile, name="profile"),
+    path("accounts/profile/export/", account_views.profile_export, name="profile_export"),
     path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("", views.channel_list, name="channel_list"),
     path("channels/new/", views.channel_create, name="channel_create"),

@@ -28,6 +28,8 @@ from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
 
 # PostgreSQL bigint: larger numbers are refused here rather than by the database.
 MAX_BIGINT = 2**63 - 1
+# A channel's retention: up to a hundred years.
+MAX_RETENTION_DAYS = 36500
 
 
 def _iso(value: Any) -> str | None:
@@ -113,10 +115,18 @@ class ChannelSerializer(serializers.Serializer):
 
 
 class ChannelDetailSerializer(ChannelSerializer):
-    """The list shape, plus when it was created and whether it is archived (read-only)."""
+    """The list shape, plus when it was created, whether it is archived, and its retention
+    (read-only)."""
 
     created_at = serializers.DateTimeField()
     archived = serializers.BooleanField()
+    retention_days = serializers.IntegerField(
+        allow_null=True,
+        help_text="The channel's own retention in days (0: forever); null: the site's.",
+    )
+    trimmed_seq = serializers.IntegerField(
+        help_text="Retention deleted the messages up to this seq (0: none)."
+    )
 
     def to_representation(self, instance: Channel) -> dict[str, Any]:
         return events.channel_detail_data(instance, viewer_id=self.context.get("viewer_id"))
@@ -350,10 +360,21 @@ class MessageListQuerySerializer(QuerySerializer):
 
 
 class ChannelUpdateSerializer(serializers.Serializer):
-    """A channel's title and topic; either may be left out. A blank title means the name."""
+    """A channel's title, topic and retention; any may be left out. A blank title means the
+    name."""
 
     title = StrictCharField(max_length=200, required=False, allow_blank=True)
     topic = StrictCharField(max_length=500, required=False, allow_blank=True)
+    retention_days = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_RETENTION_DAYS,
+        allow_null=True,
+        required=False,
+        help_text=(
+            "Moderators only: delete messages older than this many days; 0 keeps them "
+            "forever; null follows the site's CHAT_RETENTION_DAYS."
+        ),
+    )
 
 
 class UserIdListField(serializers.ListField):

@@ -396,7 +396,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         non-member; the changes are read after joining, so none falls between the two, and a
         live event of a change already replayed is skipped (``chat_event``). The replay stops
         after CHAT_REPLAY_LIMIT changes: ``subscribed`` then says ``has_more`` and
-        ``replayed_to``, and the client subscribes again from there.
+        ``replayed_to``, and the client subscribes again from there. When retention deleted
+        history after ``since_seq``, ``subscribed`` carries the channel's ``trimmed_seq``: the
+        client drops what it holds up to it (docs/api.md, "History deleted by retention").
         """
         channel_id = frames.channel_id(content)
         since_seq = frames.since_seq(content)
@@ -407,33 +409,37 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # What waits for a missing seq was committed before the read below: the replay, or
         # the last_seq that `subscribed` reports, covers it.
         self._drop_held(channel_id)
-        paged_to = None
+        paged_to = trimmed = None
         if since_seq is None:
             last_seq = await database.channel_last_seq(self.user, channel_id)
         else:
-            last_seq, replayed_to, has_more = await self._replay(channel_id, since_seq)
+            last_seq, replayed_to, has_more, trimmed_seq = await self._replay(channel_id, since_seq)
+            if trimmed_seq > since_seq:
+                trimmed = trimmed_seq
             if has_more:
                 self.paging.add(channel_id)
                 paged_to = replayed_to
             self.replayed_to[channel_id] = max(replayed_to, self.replayed_to.get(channel_id, 0))
         self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
-        await self.send_event(events.subscribed_event(channel_id, last_seq, replayed_to=paged_to))
+        await self.send_event(
+            events.subscribed_event(channel_id, last_seq, replayed_to=paged_to, trimmed_seq=trimmed)
+        )
 
-    async def _replay(self, channel_id: str, since_seq: int) -> tuple[int, int, bool]:
+    async def _replay(self, channel_id: str, since_seq: int) -> tuple[int, int, bool, int]:
         """Send the changes after ``since_seq``, a page at a time; (last_seq, the seq replayed
-        up to, whether CHAT_REPLAY_LIMIT stopped it).
+        up to, whether CHAT_REPLAY_LIMIT stopped it, the channel's trimmed_seq).
 
         Each send waits while the client's socket buffer is full (chatsite/ws_server.py), so
         a slow reader holds this consumer, and at most one page, not the whole backlog.
         """
         limit = max(1, settings.CHAT_REPLAY_LIMIT)
-        sent, cursor, last_seq = 0, since_seq, 0
+        sent, cursor, last_seq, trimmed_seq = 0, since_seq, 0, 0
         while True:
             size = min(database.REPLAY_PAGE_SIZE, limit - sent)
-            channel_last_seq, texts, cursor_after, more = await database.changes_page(
-                self.user, channel_id, since_seq, cursor, size
-            )
+            page = await database.changes_page(self.user, channel_id, since_seq, cursor, size)
+            channel_last_seq, channel_trimmed_seq, texts, cursor_after, more = page
             last_seq = max(last_seq, channel_last_seq)
+            trimmed_seq = max(trimmed_seq, channel_trimmed_seq)
             for text in texts:
                 await self.send(text_data=text)
             metrics.REPLAYED.inc(len(texts))
@@ -441,9 +447,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             cursor = cursor_after
             if not more:
                 # Everything up to the channel's last_seq is now with the client.
-                return max(last_seq, cursor), max(last_seq, cursor), False
+                return max(last_seq, cursor), max(last_seq, cursor), False, trimmed_seq
             if sent >= limit:
-                return max(last_seq, cursor), cursor, True
+                return max(last_seq, cursor), cursor, True, trimmed_seq
 
     async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
         channel_id = frames.channel_id(content)

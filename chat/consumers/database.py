@@ -70,16 +70,16 @@ def last_seqs(user: Any, channel_ids: list[str]) -> dict[str, int]:
 @database_sync_to_async
 def changes_page(
     user: Any, channel_id: str, since_seq: int, after_seq: int, limit: int
-) -> tuple[int, list[str], int, bool]:
-    """One page of a replay: (the channel's last_seq, the changes after ``after_seq`` as
-    event texts, the seq of the last of them, whether more follow)."""
+) -> tuple[int, int, list[str], int, bool]:
+    """One page of a replay: (the channel's last_seq, its trimmed_seq, the changes after
+    ``after_seq`` as event texts, the seq of the last of them, whether more follow)."""
     with rls.acting_as_user(user):
         channel, changes, more = selectors.changes_since(
             user=user, channel_id=channel_id, since_seq=after_seq, limit=limit
         )
         texts = [replay_text(message, since_seq) for message in changes]
     cursor = changes[-1].change_seq if changes else after_seq
-    return channel.last_seq, texts, cursor, more
+    return channel.last_seq, channel.trimmed_seq, texts, cursor, more
 
 
 def replay_text(message: Message, since_seq: int) -> str:

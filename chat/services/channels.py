@@ -8,12 +8,19 @@ from django.db import IntegrityError, transaction
 
 from accounts import roles
 from accounts.models import User
-from chat import events, selectors
+from chat import audit, events, selectors
 from chat.exceptions import NotFound, PermissionDenied, ValidationError
 from chat.models import Channel, Membership
 from chat.services import base
 from chat.validators import CHANNEL_NAME_RE, CHANNEL_NAME_RULE
 from chatsite import ratelimit
+
+
+class Unset:
+    """A keyword left out, where None is a value of its own."""
+
+
+UNSET = Unset()
 
 
 @transaction.atomic
@@ -191,23 +198,49 @@ def membership_update(
 
 @transaction.atomic
 def channel_update(
-    *, actor: User, channel_id: Any, title: str | None = None, topic: str | None = None
+    *,
+    actor: User,
+    channel_id: Any,
+    title: str | None = None,
+    topic: str | None = None,
+    retention_days: int | Unset | None = UNSET,
 ) -> Channel:
-    """Change a channel's title or topic (its owners and moderators): ``channel.updated``
-    to everyone following it. A blank title falls back to the name, as at creation."""
+    """Change a channel's title or topic (its owners and moderators), or its retention
+    (moderators only; None follows CHAT_RETENTION_DAYS): ``channel.updated`` to everyone
+    following it. A blank title falls back to the name, as at creation."""
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
     base.check_not_dm(channel, "be renamed")
     base.check_owner_or_moderator(actor=actor, channel=channel, what="edit the title and topic")
-    base.check_writable(channel)
+    if not isinstance(retention_days, Unset) and not roles.is_moderator(actor):
+        raise PermissionDenied(
+            "Only moderators change a channel's retention.", code="moderators_only"
+        )
+    if title is not None or topic is not None:
+        base.check_writable(channel)
     base.check_rate(ratelimit.EDIT, actor, "edits")
-    changes = {}
+    changes: dict[str, Any] = {}
     if title is not None:
         changes["title"] = title or channel.name
     if topic is not None:
         changes["topic"] = topic
+    if not isinstance(retention_days, Unset):
+        changes["retention_days"] = retention_days
     changed = [field for field, value in changes.items() if getattr(channel, field) != value]
     if changed:
         Channel.objects.filter(pk=channel.pk).update(**{field: changes[field] for field in changed})
         channel.refresh_from_db()
+        if "retention_days" in changed:
+            audit.record(
+                actor=actor,
+                target=channel,
+                description=str(channel),
+                change_message=f"Set retention to {_retention_words(channel.retention_days)}.",
+            )
         events.notify_channel_updated(channel)
     return channel
+
+
+def _retention_words(days: int | None) -> str:
+    if days is None:
+        return "the site's default"
+    return "keep forever" if days == 0 else f"{days} days"

@@ -600,3 +600,25 @@ def test_since_seq_over_rest_carries_a_tombstone_and_its_restore(
     assert [(m["id"], m["content"], m["change_seq"]) for m in after_restore] == [
         (str(message.pk), "second thoughts", 3)
     ]
+
+
+def test_a_moderator_sets_a_channel_retention_in_the_admin(
+    moderator: Any, alice: Any, channel: Any
+) -> None:
+    alice_membership = Membership.objects.get(channel=channel, user=alice)
+    data = _membership_form(channel, [{"id": str(alice_membership.pk), "role": "owner"}], 1)
+    url = f"{CHANNELS_URL}{channel.pk}/change/"
+    client = signed_in(moderator)
+
+    response = client.post(url, {**data, "retention_days": "30"})
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.retention_days == 30
+    assert audit_trail(channel) == [("mod", "Set retention to 30 days.")]
+
+    response = client.post(url, {**data, "retention_days": "-1"})
+    assert response.status_code == 200  # the form again, with the problem
+    assert "retention_days" in response.context["adminform"].form.errors
+    response = client.post(url, {**data, "retention_days": ""})
+    channel.refresh_from_db()
+    assert channel.retention_days is None

@@ -131,6 +131,8 @@ class OutgoingDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hook_id} / {self.message_id}: {self.status}"
+
+
 class SlackObject(models.Model):
     """What ``manage.py import_slack`` made of one Slack object: a user, bot, channel,
     message or file, keyed by its Slack id, so that a second run finds it and adds nothing

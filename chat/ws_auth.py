@@ -38,6 +38,8 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import JWTAuthentication
+from chat import selectors
+from chatsite import rls
 from chatsite.overload import DATABASE_UNAVAILABLE
 
 SUBPROTOCOL = "chat.v1"
@@ -65,6 +67,11 @@ class WebSocketAuth:
     subprotocol: str | None = None  # what to echo on accept
     session_key: str | None = None  # a session socket's session, re-checked every heartbeat
     issued_at: float | None = None  # the access token's iat, re-checked against revocation
+    # Read in the same database hop as the user, for the consumer's first steps (None when
+    # the handshake is refused): the user's channels as (id, name, last_seq) and the ids of
+    # the people who share one (docs/performance.md, "Round 3: connects").
+    member_channels: tuple[tuple[str, str, int], ...] | None = None
+    co_member_ids: tuple[int, ...] | None = None
 
 
 def _handshake_request(scope: dict[str, Any]) -> HttpRequest:
@@ -228,9 +235,11 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
             result = _user_from_session(scope)
         else:
             result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+        member_channels, co_members = _connect_reads(result)
     except DATABASE_UNAVAILABLE:
         # The consumer answers with an `unavailable` error and closes with 4503.
         result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAVAILABLE)
+        member_channels, co_members = None, None
     return WebSocketAuth(
         result.user,
         result.method,
@@ -239,7 +248,23 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
         echo,
         result.session_key,
         result.issued_at,
+        member_channels,
+        co_members,
     )
+
+
+def _connect_reads(
+    result: WebSocketAuth,
+) -> tuple[tuple[tuple[str, str, int], ...] | None, tuple[int, ...] | None]:
+    """What the consumer needs first, read as the user while this thread has the database:
+    one hop for the handshake instead of one per read."""
+    if result.problem is not None or not result.user.is_authenticated:
+        return None, None
+    with rls.acting_as_user(result.user):
+        channels = selectors.channel_ids_of_member(user=result.user)
+        co_members = selectors.co_member_ids(user=result.user)
+    listed = tuple((str(channel_id), name, last_seq) for channel_id, name, last_seq in channels)
+    return listed, tuple(co_members)
 
 
 def seconds_left(auth: WebSocketAuth) -> float | None:

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 
 from chat import events, selectors, services
 from chat.models import Message
+from chat.validators import DM_NAME_PREFIX
 from chatsite import rls
 
 # A replay reads the database this many changes at a time, so a subscribe holds one page in
@@ -22,6 +23,25 @@ def member_channels(user: Any) -> list[tuple[str, str, int]]:
     with rls.acting_as_user(user):
         rows = selectors.channel_ids_of_member(user=user)
     return [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+
+
+@database_sync_to_async
+def member_channels_and_dms(
+    user: Any,
+) -> tuple[list[tuple[str, str, int]], dict[str, list[dict[str, str]]] | None]:
+    """The user's channels as (id, name, last_seq), and the members of their direct messages
+    if they have any (None otherwise): one hop for a connect's second read."""
+    with rls.acting_as_user(user):
+        rows = selectors.channel_ids_of_member(user=user)
+        channels = [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+        if not any(name.startswith(DM_NAME_PREFIX) for _id, name, _seq in channels):
+            return channels, None
+        found = selectors.dm_members_of(user=user)
+    members = {
+        channel_id: [events.author_data(member) for member in people]
+        for channel_id, people in found.items()
+    }
+    return channels, members
 
 
 @database_sync_to_async

@@ -23,7 +23,6 @@ from importlib import import_module
 from typing import Any
 from urllib.parse import ParseResult, urlparse
 
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
@@ -39,6 +38,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import JWTAuthentication
 from chat import selectors
+from chat.read_threads import connect_read
 from chatsite import rls
 from chatsite.overload import DATABASE_UNAVAILABLE
 
@@ -219,7 +219,7 @@ def session_auth(session_key: str) -> WebSocketAuth:
     return WebSocketAuth(user, "session", session_key=session_key)
 
 
-@database_sync_to_async
+@connect_read
 def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
     """Authenticate a handshake by its token, else by its cookie from the site's own Origin."""
     subprotocols = list(scope.get("subprotocols") or [])

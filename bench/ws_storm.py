@@ -108,21 +108,24 @@ async def _read(client: Client) -> None:
         pass
 
 
-async def _resume(client: Client) -> tuple[float, int]:
+async def _resume(client: Client, deadline: float) -> tuple[float, int]:
     """Connect, wait for welcome, subscribe (with since_seq after the first time) and wait
-    for ``subscribed``, recording every frame on the way; (when ready, failed attempts)."""
+    for ``subscribed``, recording every frame on the way; (when ready, failed attempts).
+    Gives up (TimeoutError) at ``deadline`` (time.monotonic)."""
     failures = 0
     while True:
         try:
-            connection = await open_connection(_endpoint(client), client.token, timeout=60)
+            left = deadline - time.monotonic()
+            connection = await open_connection(
+                _endpoint(client), client.token, timeout=max(1.0, left)
+            )
             break
         except (OSError, TimeoutError, InvalidHandshake):
             failures += 1
-            if failures >= 10:
+            if time.monotonic() >= deadline - 1:
                 raise
-            await asyncio.sleep(0.2 * failures)
+            await asyncio.sleep(min(0.2 * failures, 2.0))
     client.connection = connection
-    deadline = time.monotonic() + 120
     subscribe: dict[str, Any] = {"type": "subscribe", "channel_id": client.channel_id}
     if client.first_seq is not None:
         subscribe["since_seq"] = client.last_seq
@@ -145,13 +148,13 @@ async def _resume(client: Client) -> tuple[float, int]:
 
 
 async def _worker_main(
-    pipe: Connection, specs: list[tuple[str, str, str]], concurrency: int
+    pipe: Connection, specs: list[tuple[str, str, str]], concurrency: int, timeout: float
 ) -> None:
     clients = [Client(url, token, channel_id) for url, token, channel_id in specs]
     while True:
         command, argument = pipe.recv()
         if command == "connect":
-            results = await _first_connects(clients, concurrency)
+            results = await _first_connects(clients, concurrency, timeout * 5)
             pipe.send(_outcome(results, None))
         elif command == "drop":
             at = float(argument)
@@ -166,7 +169,10 @@ async def _worker_main(
             for client in clients:
                 client.presence_frames = client.presence_changes = 0
             await asyncio.sleep(max(0.0, at - time.time()))
-            results = await asyncio.gather(*(_resume(c) for c in clients), return_exceptions=True)
+            deadline = time.monotonic() + timeout
+            results = await asyncio.gather(
+                *(_resume(c, deadline) for c in clients), return_exceptions=True
+            )
             outcome = _outcome(results, at)
             outcome["presence_frames"] = sum(c.presence_frames for c in clients)
             outcome["presence_changes"] = sum(c.presence_changes for c in clients)
@@ -198,12 +204,13 @@ async def _worker_main(
             return
 
 
-async def _first_connects(clients: list[Client], concurrency: int) -> list[Any]:
+async def _first_connects(clients: list[Client], concurrency: int, timeout: float) -> list[Any]:
     semaphore = asyncio.Semaphore(concurrency)
+    deadline = time.monotonic() + timeout
 
     async def first(client: Client) -> tuple[float, int]:
         async with semaphore:
-            return await _resume(client)
+            return await _resume(client, deadline)
 
     return list(await asyncio.gather(*(first(c) for c in clients), return_exceptions=True))
 
@@ -220,9 +227,11 @@ def _outcome(results: list[Any], at: float | None) -> dict[str, Any]:
     }
 
 
-def _worker(pipe: Connection, specs: list[tuple[str, str, str]], concurrency: int) -> None:
+def _worker(
+    pipe: Connection, specs: list[tuple[str, str, str]], concurrency: int, timeout: float
+) -> None:
     common.raise_open_files_limit(len(specs) * 2 + 1024)
-    asyncio.run(_worker_main(pipe, specs, concurrency))
+    asyncio.run(_worker_main(pipe, specs, concurrency, timeout))
 
 
 # ------------------------------------------------------------------------------------------
@@ -358,7 +367,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         for w in range(workers):
             mine, theirs = context.Pipe()
             process = context.Process(
-                target=_worker, args=(theirs, specs[w::workers], args.initial_concurrency)
+                target=_worker,
+                args=(theirs, specs[w::workers], args.initial_concurrency, args.ready_timeout),
             )
             process.start()
             pipes.append(mine)
@@ -367,7 +377,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             common.log(f"ws_storm: connecting {args.clients} clients")
             started = time.time()
             _ask(pipes, "connect")
-            first = await _answers(pipes, args.ready_timeout * 5)
+            first = await _answers(pipes, args.ready_timeout * 5 + 60)
             summary["initial_connect_s"] = round(time.time() - started, 2)
             summary["initial_not_ready"] = sum(a["not_ready"] for a in first)
             senders = Senders(
@@ -389,7 +399,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             at = time.time() + args.pause
             common.log("ws_storm: every client reconnects")
             _ask(pipes, "reconnect", at)
-            back = await _answers(pipes, args.ready_timeout)
+            back = await _answers(pipes, args.ready_timeout + 60)
             cpu = meter.stop()
             await asyncio.sleep(args.tail)
             final = await senders.stop()

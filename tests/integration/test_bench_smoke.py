@@ -115,3 +115,21 @@ def test_search_smoke_generates_searches_and_posts() -> None:
         assert queries["no_hit"]["first_page_hits"] == 0
     assert [block["search_indexes"] for block in summary["posting"]["blocks"]] == [True, False]
     assert summary["posting"]["ratio_with_vs_without"] is not None
+
+
+def test_ws_storm_smoke_brings_every_client_back_without_loss() -> None:
+    summary = run_bench(
+        "ws_storm",
+        *("--clients", "200", "--users-per-channel", "50", "--workers", "2"),
+        *("--rate", "10", "--pause", "1", "--tail", "1"),
+    )
+    result = summary["result"]
+    assert result["reconnected"] == 200, result
+    assert result["not_ready"] == 0, result["failures"]
+    assert result["losses"] == 0, result
+    assert result["error_events"] == 0, result["error_samples"]
+    assert result["messages_sent"] > 0
+    # One batched snapshot per reconnect, plus at most a few batches of changes: linear in
+    # the connects, not one frame per co-member (49 each here).
+    assert 200 <= result["presence_frames"] <= 200 * 10, result
+    assert result["servers_alive"], result

@@ -240,15 +240,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return channels
 
     async def _join_groups(self, groups: list[str], channel_ids: list[str]) -> None:
-        """Join ``groups`` and the groups of ``channel_ids`` not joined yet, together."""
-        new = [channel_id for channel_id in channel_ids if channel_id not in self.subscribed]
-        self.subscribed.update(new)
+        """Join ``groups`` and the channels of ``channel_ids`` (``_join_group``), together."""
         await asyncio.gather(
             *(self.channel_layer.group_add(group, self.channel_name) for group in groups),
-            *(
-                self.channel_layer.group_add(events.channel_group(channel_id), self.channel_name)
-                for channel_id in new
-            ),
+            *(self._join_group(channel_id) for channel_id in channel_ids),
         )
 
     async def _send_presence_snapshot(self, co_member_ids: tuple[int, ...] | None = None) -> None:
@@ -597,8 +592,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # with us: tell the client once per change. The client knows its own status.
         # Interned: every connection of the process keeps the same user-id strings, not a
         # decoded copy each (a room of 50 is 49 entries per connection).
-        # A client that asked for batches gets one event per layer message, the one encoded
-        # by the sender when nothing is left out (docs/performance.md, "Round 3: connects").
+        for text in self._presence_texts(event):
+            await self.send(text_data=text)
+
+    def _presence_texts(self, event: dict[str, Any]) -> list[str]:
+        """The frames of a presence batch for this client: what it does not know yet, one
+        frame per change, or one frame in all for a client that asked for batches (the one
+        the sender encoded, when nothing is left out; docs/performance.md, "Round 3:
+        connects")."""
         me = str(self.user.pk)
         news: list[dict[str, str]] = []
         changes = event["changes"]
@@ -608,15 +609,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.presence_seen[user_id] = status
                 news.append(change)
         if not news:
-            return
+            return []
         if not self.presence_batch:
-            for change in news:
-                await self.send(text_data=change["text"])
-        elif len(news) == len(changes) and "text" in event:
-            await self.send(text_data=event["text"])
-        else:
-            batch = events.presence_batch_event((c["user_id"], c["status"]) for c in news)
-            await self.send_event(batch)
+            return [change["text"] for change in news]
+        if len(news) == len(changes) and "text" in event:
+            return [event["text"]]
+        batch = events.presence_batch_event((c["user_id"], c["status"]) for c in news)
+        return [events.encode(batch)]
 
     async def chat_membership(self, event: dict[str, Any]) -> None:
         """The user joined or left a channel (``chat.events.notify_membership``), or a

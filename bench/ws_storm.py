@@ -28,8 +28,10 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import random
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -74,6 +76,14 @@ class Client:
     presence_frames: int = 0
     presence_changes: int = 0
     errors: list[str] = field(default_factory=list)
+    failed_attempts: int = 0
+
+
+def reconnect_delay(failures: int) -> float:
+    """The web client's wait before another attempt (static/js/connection.js): half the
+    ceiling plus jitter, the ceiling doubling from 0.5 s up to 30 s."""
+    ceiling = min(30.0, 0.5 * 2**failures)
+    return ceiling / 2 + random.random() * ceiling / 2
 
 
 def _endpoint(client: Client) -> Endpoint:
@@ -122,9 +132,10 @@ async def _resume(client: Client, deadline: float) -> tuple[float, int]:
             break
         except (OSError, TimeoutError, InvalidHandshake):
             failures += 1
+            client.failed_attempts += 1
             if time.monotonic() >= deadline - 1:
                 raise
-            await asyncio.sleep(min(0.2 * failures, 2.0))
+            await asyncio.sleep(reconnect_delay(failures))
     client.connection = connection
     subscribe: dict[str, Any] = {"type": "subscribe", "channel_id": client.channel_id}
     if client.first_seq is not None:
@@ -167,13 +178,14 @@ async def _worker_main(
         elif command == "reconnect":
             at = float(argument)
             for client in clients:
-                client.presence_frames = client.presence_changes = 0
+                client.presence_frames = client.presence_changes = client.failed_attempts = 0
             await asyncio.sleep(max(0.0, at - time.time()))
             deadline = time.monotonic() + timeout
             results = await asyncio.gather(
                 *(_resume(c, deadline) for c in clients), return_exceptions=True
             )
             outcome = _outcome(results, at)
+            outcome["failed_attempts"] = sum(c.failed_attempts for c in clients)
             outcome["presence_frames"] = sum(c.presence_frames for c in clients)
             outcome["presence_changes"] = sum(c.presence_changes for c in clients)
             pipe.send(outcome)
@@ -192,6 +204,9 @@ async def _worker_main(
             pipe.send(
                 {
                     "losses": losses,
+                    "expected": sum(
+                        final.get(c.channel_id, 0) - (c.first_seq or 0) for c in clients
+                    ),
                     "errors": [e for c in clients for e in c.errors][:5],
                     "error_count": sum(len(c.errors) for c in clients),
                 }
@@ -247,6 +262,7 @@ class Senders:
         self.readers: list[asyncio.Task[None]] = []
         self.acked: dict[str, int] = {}  # channel id -> highest seq acknowledged
         self.sent = 0
+        self.errors = 0
         self.task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
@@ -259,6 +275,8 @@ class Senders:
         try:
             async for frame in connection:
                 event = json.loads(frame)
+                if event.get("type") == "error":
+                    self.errors += 1
                 if event.get("type") == "ack":
                     message = event["message"]
                     channel_id = str(message["channel_id"])
@@ -281,7 +299,7 @@ class Senders:
                     "type": "message.send",
                     "channel_id": self.endpoints[k].channel_id,
                     "content": f"storm {i}",
-                    "client_id": f"storm-{k}-{i}",
+                    "client_id": str(uuid.uuid4()),
                 }
             )
             try:
@@ -427,7 +445,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "ready": _seconds(ready),
         "failed_handshake_attempts": sum(a["failed_attempts"] for a in back),
         "messages_sent": senders.sent,
+        "messages_stored": sum(final.values()),
+        "sender_errors": senders.errors,
         "losses": sum(d["losses"] for d in drained),
+        "deliveries_expected": sum(d["expected"] for d in drained),
         "error_events": sum(d["error_count"] for d in drained),
         "error_samples": [e for d in drained for e in d["errors"]][:5],
         "presence_frames": sum(a["presence_frames"] for a in back),

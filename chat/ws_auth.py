@@ -16,8 +16,10 @@ with an ``error`` event and a close code the client can act on. Tokens are never
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
+import weakref
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -273,9 +275,50 @@ def seconds_left(auth: WebSocketAuth) -> float | None:
 
 
 class WebSocketAuthMiddleware(BaseMiddleware):
-    """Puts ``scope["auth"]`` (a WebSocketAuth) and ``scope["user"]`` on every handshake."""
+    """Puts ``scope["auth"]`` (a WebSocketAuth) and ``scope["user"]`` on every handshake.
+
+    At most CHAT_WS_CONNECTS_IN_FLIGHT handshakes of a process are worked on at once, from
+    authentication until the application's first frame (the welcome, or the error before a
+    close). When thousands of clients reconnect together (a deploy, a network drop), working
+    on all of them at once made every one of them slower than Daphne's handshake timeout, and
+    none finished; in turn, they finish at the rate the process can serve them, and those
+    still waiting when their client gives up cost nothing (docs/performance.md, "Round 3:
+    connects").
+    """
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
-        auth = await authenticate(scope)
-        scope = dict(scope, auth=auth, user=auth.user)
-        return await super().__call__(scope, receive, send)
+        gate = connect_gate()
+        await gate.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                gate.release()
+
+        async def send_and_release(message: dict[str, Any]) -> None:
+            if message.get("type") in ("websocket.send", "websocket.close"):
+                release()
+            await send(message)
+
+        try:
+            auth = await authenticate(scope)
+            scope = dict(scope, auth=auth, user=auth.user)
+            return await super().__call__(scope, receive, send_and_release)
+        finally:
+            release()
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def connect_gate() -> asyncio.Semaphore:
+    """The running loop's semaphore of handshakes in flight."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(max(1, settings.CHAT_WS_CONNECTS_IN_FLIGHT))
+    return gate

@@ -269,3 +269,53 @@ def test_autobahn_debug_log_arguments_are_not_built(monkeypatch: pytest.MonkeyPa
     assert protocol.hltype(object) == ""
     assert protocol.pformat({"a": 1}) == ""
     assert twisted_websocket.hltype(object) == ""
+
+
+async def test_handshakes_beyond_the_limit_wait_for_a_welcome(
+    alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    real = ws_auth.authenticate
+    started: list[str] = []
+    hold = asyncio.Event()
+
+    async def slow_for_alice(scope: Any) -> Any:
+        token = next(p for p in scope["subprotocols"] if p.startswith("bearer."))
+        who = "alice" if token == f"bearer.{access_token_of['alice']}" else "bob"
+        started.append(who)
+        if who == "alice":
+            await hold.wait()
+        return await real(scope)
+
+    access_token_of = {"alice": access_token(alice), "bob": access_token(bob)}
+    monkeypatch.setattr(ws_auth, "authenticate", slow_for_alice)
+    with override_settings(CHAT_WS_CONNECTS_IN_FLIGHT=1):
+        first = communicator(protocols=["chat.v1", f"bearer.{access_token_of['alice']}"])
+        second = communicator(protocols=["chat.v1", f"bearer.{access_token_of['bob']}"])
+        first_connect = asyncio.ensure_future(first.connect(timeout=10))
+        async with asyncio.timeout(5):
+            while started != ["alice"]:
+                await asyncio.sleep(0.01)
+        second_connect = asyncio.ensure_future(second.connect(timeout=10))
+        await asyncio.sleep(0.3)
+        assert started == ["alice"]  # bob waits for alice's handshake
+        hold.set()
+        assert (await first_connect)[0]
+        assert (await first.receive_json_from(timeout=5))["type"] == "welcome"
+        assert (await second_connect)[0]
+        assert (await second.receive_json_from(timeout=5))["type"] == "welcome"
+        assert started == ["alice", "bob"]
+    for ws in (first, second):
+        await ws.disconnect()
+
+
+async def test_a_refused_handshake_lets_the_next_one_in(alice: Any) -> None:
+    with override_settings(CHAT_WS_CONNECTS_IN_FLIGHT=1):
+        refused = communicator(protocols=["chat.v1", "bearer.nonsense"])
+        await refused.connect()
+        error = await refused.receive_json_from(timeout=5)
+        assert error["code"] == "unauthorized"
+        await refused.disconnect()
+        ws = await connect(alice)  # the gate was given back
+        await ws.disconnect()

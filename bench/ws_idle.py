@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users-per-channel", type=int, default=50)
     parser.add_argument("--chatsite-processes", type=int, default=1)
     parser.add_argument("--connect-concurrency", type=int, default=50)
+    parser.add_argument(
+        "--presence",
+        choices=("batch", "single"),
+        default="batch",
+        help="chatsite clients ask for batched presence events (the web client does) or not",
+    )
     return parser.parse_args(argv)
 
 
@@ -191,7 +197,8 @@ def launch(target: str, args: argparse.Namespace, group: common.ServerGroup, tag
                 ],
             },
         )
-        endpoints = [Endpoint("chatsite", s.ws_url()) for s in servers]
+        query = "presence=batch" if args.presence == "batch" else ""
+        endpoints = [Endpoint("chatsite", s.ws_url(), query=query) for s in servers]
         tokens = [user["token"] for user in seeded["users"]]
         return target, servers, endpoints, tokens, True
     if target == "tutorial":

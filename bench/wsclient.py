@@ -41,10 +41,11 @@ class Endpoint:
     kind: str  # one of KINDS
     url: str  # ws://127.0.0.1:<port>
     channel_id: str = ""  # chatsite: the channel under test; tutorial: the room name
+    query: str = ""  # chatsite: e.g. "presence=batch" (batched presence events)
 
     def path(self) -> str:
         if self.kind == "chatsite":
-            return "/ws/chat/"
+            return "/ws/chat/" + (f"?{self.query}" if self.query else "")
         if self.kind == "tutorial":
             return f"/ws/chat/{self.channel_id or 'bench'}/"
         return "/"

@@ -288,6 +288,16 @@ def presence_event(user_id: Any, status: str) -> dict[str, Any]:
     return {"type": "presence", "user_id": str(user_id), "status": status}
 
 
+def presence_batch_event(changes: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Several presence changes in one event, (user id, status) each: what a client that
+    asked for batches (``?presence=batch``, docs/api.md) gets instead of one ``presence``
+    event per change."""
+    return {
+        "type": "presence",
+        "users": [{"user_id": user_id, "status": status} for user_id, status in changes],
+    }
+
+
 def typing_event(channel_id: Any, user: Any) -> dict[str, Any]:
     return {"type": "typing", "channel_id": str(channel_id), "user": author_data(user)}
 
@@ -355,7 +365,16 @@ class PresenceOutbox:
                     *(
                         layer.group_send(
                             channel_group(channel_id),
-                            {"type": "chat.presence", "changes": changes},
+                            {
+                                "type": "chat.presence",
+                                "changes": changes,
+                                # The whole batch in the batched shape, encoded once here.
+                                "text": encode(
+                                    presence_batch_event(
+                                        (change["user_id"], change["status"]) for change in changes
+                                    )
+                                ),
+                            },
                         )
                         for channel_id, changes in pending.items()
                     )

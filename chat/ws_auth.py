@@ -16,14 +16,15 @@ with an ``error`` event and a close code the client can act on. Tokens are never
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
+import weakref
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 from urllib.parse import ParseResult, urlparse
 
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
@@ -38,6 +39,9 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import JWTAuthentication
+from chat import selectors
+from chat.read_threads import connect_read
+from chatsite import rls
 from chatsite.overload import DATABASE_UNAVAILABLE
 
 SUBPROTOCOL = "chat.v1"
@@ -65,6 +69,11 @@ class WebSocketAuth:
     subprotocol: str | None = None  # what to echo on accept
     session_key: str | None = None  # a session socket's session, re-checked every heartbeat
     issued_at: float | None = None  # the access token's iat, re-checked against revocation
+    # Read in the same database hop as the user, for the consumer's first steps (None when
+    # the handshake is refused): the user's channels as (id, name, last_seq) and the ids of
+    # the people who share one (docs/performance.md, "Round 3: connects").
+    member_channels: tuple[tuple[str, str, int], ...] | None = None
+    co_member_ids: tuple[int, ...] | None = None
 
 
 def _handshake_request(scope: dict[str, Any]) -> HttpRequest:
@@ -212,7 +221,7 @@ def session_auth(session_key: str) -> WebSocketAuth:
     return WebSocketAuth(user, "session", session_key=session_key)
 
 
-@database_sync_to_async
+@connect_read
 def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
     """Authenticate a handshake by its token, else by its cookie from the site's own Origin."""
     subprotocols = list(scope.get("subprotocols") or [])
@@ -228,9 +237,11 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
             result = _user_from_session(scope)
         else:
             result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+        member_channels, co_members = _connect_reads(result)
     except DATABASE_UNAVAILABLE:
         # The consumer answers with an `unavailable` error and closes with 4503.
         result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAVAILABLE)
+        member_channels, co_members = None, None
     return WebSocketAuth(
         result.user,
         result.method,
@@ -239,7 +250,23 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
         echo,
         result.session_key,
         result.issued_at,
+        member_channels,
+        co_members,
     )
+
+
+def _connect_reads(
+    result: WebSocketAuth,
+) -> tuple[tuple[tuple[str, str, int], ...] | None, tuple[int, ...] | None]:
+    """What the consumer needs first, read as the user while this thread has the database:
+    one hop for the handshake instead of one per read."""
+    if result.problem is not None or not result.user.is_authenticated:
+        return None, None
+    with rls.acting_as_user(result.user):
+        channels = selectors.channel_ids_of_member(user=result.user)
+        co_members = selectors.co_member_ids(user=result.user)
+    listed = tuple((str(channel_id), name, last_seq) for channel_id, name, last_seq in channels)
+    return listed, tuple(co_members)
 
 
 def seconds_left(auth: WebSocketAuth) -> float | None:
@@ -248,9 +275,50 @@ def seconds_left(auth: WebSocketAuth) -> float | None:
 
 
 class WebSocketAuthMiddleware(BaseMiddleware):
-    """Puts ``scope["auth"]`` (a WebSocketAuth) and ``scope["user"]`` on every handshake."""
+    """Puts ``scope["auth"]`` (a WebSocketAuth) and ``scope["user"]`` on every handshake.
+
+    At most CHAT_WS_CONNECTS_IN_FLIGHT handshakes of a process are worked on at once, from
+    authentication until the application's first frame (the welcome, or the error before a
+    close). When thousands of clients reconnect together (a deploy, a network drop), working
+    on all of them at once made every one of them slower than Daphne's handshake timeout, and
+    none finished; in turn, they finish at the rate the process can serve them, and those
+    still waiting when their client gives up cost nothing (docs/performance.md, "Round 3:
+    connects").
+    """
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
-        auth = await authenticate(scope)
-        scope = dict(scope, auth=auth, user=auth.user)
-        return await super().__call__(scope, receive, send)
+        gate = connect_gate()
+        await gate.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                gate.release()
+
+        async def send_and_release(message: dict[str, Any]) -> None:
+            if message.get("type") in ("websocket.send", "websocket.close"):
+                release()
+            await send(message)
+
+        try:
+            auth = await authenticate(scope)
+            scope = dict(scope, auth=auth, user=auth.user)
+            return await super().__call__(scope, receive, send_and_release)
+        finally:
+            release()
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def connect_gate() -> asyncio.Semaphore:
+    """The running loop's semaphore of handshakes in flight."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(max(1, settings.CHAT_WS_CONNECTS_IN_FLIGHT))
+    return gate

@@ -356,6 +356,9 @@ HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 30)
 # open sockets per user across every process.
 CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500)
 CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20)
+# Handshakes a process works on at once (authentication to welcome); the others wait their
+# turn, so a reconnect storm finishes connects instead of starting all of them.
+CHAT_WS_CONNECTS_IN_FLIGHT = env_int("CHAT_WS_CONNECTS_IN_FLIGHT", 16)
 # Presence changes of one moment leave together, one layer message per channel (chat.events).
 PRESENCE_BATCH_SECONDS = 0.25
 # The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).

@@ -164,6 +164,7 @@ def configure_daphne() -> None:
     Server.handle_reply = handle_reply_with_back_pressure
     WebSocketProtocol.onCloseHandshakeTimeout = on_close_handshake_timeout
     _pass_request_bodies_through()
+    _skip_debug_log_formatting()
     _read_bodies_when_asked()
     WebSocketFactory.chatsite_limits = True
 
@@ -222,6 +223,27 @@ def _read_bodies_when_asked() -> None:
         return queue
 
     Server.create_application = create_application
+
+
+def _skip_debug_log_formatting() -> None:
+    """autobahn builds the arguments of its debug log lines (coloured type names, a
+    pretty-printed dict of the connection) on every handshake and close, whether debug
+    logging is on or not: a few percent of a connect's CPU (docs/performance.md, "Round 3:
+    connects"). Unless txaio logs at debug level, those helpers return an empty string."""
+    import txaio
+    from autobahn.twisted import websocket as twisted_websocket
+    from autobahn.websocket import protocol
+
+    if getattr(txaio, "get_global_log_level")() in ("debug", "trace"):  # noqa: B009 (untyped)
+        return
+
+    def unformatted(*_args: Any, **_kwargs: Any) -> str:
+        return ""
+
+    for module in (protocol, twisted_websocket):
+        for name in ("hltype", "hlval", "pformat"):
+            if hasattr(module, name):
+                setattr(module, name, unformatted)
 
 
 def _pass_request_bodies_through() -> None:

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -33,7 +34,6 @@ from chat.serializers import (
     MessageCreateSerializer,
     ReactionFrameSerializer,
 )
-from chat.validators import DM_NAME_PREFIX
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
 from chatsite import metrics
 from chatsite.cache import REDIS_UNAVAILABLE
@@ -86,6 +86,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     token_issued_at: float | None = None
     cleaned_up = False
     dm_members: dict[str, list[dict[str, str]]] | None = None
+    presence_batch = False  # the client asked for batched presence events
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
@@ -164,9 +165,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.session_key = auth.session_key
         self.token_issued_at = auth.issued_at
         self._init_state()
+        self.presence_batch = wants_presence_batch(self.scope)
         realtime.current().keeper.add(self)
         try:
-            channels = await self._follow_member_channels()
+            channels = await self._follow_member_channels(auth.member_channels)
         except OUTAGE_ERRORS as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             self.closing = True
@@ -182,7 +184,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await events.send_presence(
                     user_id=self.user.pk, status="online", channel_ids=self.member_channels
                 )
-            await self._send_presence_snapshot()
+            await self._send_presence_snapshot(auth.co_member_ids)
         except OUTAGE_ERRORS as exc:
             # Presence is best effort: the socket works without it, and the next heartbeat
             # counts the connection again.
@@ -215,29 +217,54 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.last_strike = 0.0
         self.closing = False
 
-    async def _follow_member_channels(self) -> list[tuple[str, str, int]]:
-        """Join the user's group and the groups of the user's channels; (id, name, last_seq)."""
-        await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
-        for channel_id, _name, _last_seq in await database.member_channels(self.user):
-            await self._join_group(channel_id)
+    async def _follow_member_channels(
+        self, known: tuple[tuple[str, str, int], ...] | None = None
+    ) -> list[tuple[str, str, int]]:
+        """Join the user's group and the groups of the user's channels; (id, name, last_seq).
+
+        ``known``: the channels the handshake read (``chat.ws_auth``), so only the read after
+        joining is a database hop of its own.
+        """
+        if known is None:
+            known = tuple(await database.member_channels(self.user))
+        await self._join_groups(
+            [events.user_group(self.user.pk)], [channel_id for channel_id, _n, _s in known]
+        )
         # Read again after joining the groups: a change committed in between is either in
         # this last_seq or on its way through the layer, never lost between the two.
-        channels = await database.member_channels(self.user)
+        channels, self.dm_members = await database.member_channels_and_dms(self.user)
+        await self._join_groups([], [channel_id for channel_id, _n, _s in channels])
         for channel_id, _name, last_seq in channels:
-            await self._join_group(channel_id)
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
-        if any(name.startswith(DM_NAME_PREFIX) for _id, name, _seq in channels):
-            self.dm_members = await database.dm_members(self.user)
         return channels
 
-    async def _send_presence_snapshot(self) -> None:
-        """A ``presence`` online event for each co-member already online when we connect."""
-        online = await presence.online_among(await database.co_member_ids(self.user))
+    async def _join_groups(self, groups: list[str], channel_ids: list[str]) -> None:
+        """Join ``groups`` and the channels of ``channel_ids`` (``_join_group``), together."""
+        await asyncio.gather(
+            *(self.channel_layer.group_add(group, self.channel_name) for group in groups),
+            *(self._join_group(channel_id) for channel_id in channel_ids),
+        )
+
+    async def _send_presence_snapshot(self, co_member_ids: tuple[int, ...] | None = None) -> None:
+        """Who of the co-members (read by the handshake, or now) is online as we connect: one
+        batched ``presence`` event, or one event per person for clients that did not ask for
+        batches."""
+        if co_member_ids is None:
+            co_member_ids = tuple(await database.co_member_ids(self.user))
+        online = await presence.online_among(list(co_member_ids))
+        news = []
         for user_id in sorted(online):
             if self.presence_seen.get(user_id) != "online":
                 self.presence_seen[sys.intern(user_id)] = "online"
-                await self.send_event(events.presence_event(user_id, "online"))
+                news.append(user_id)
+        if not news:
+            return
+        if self.presence_batch:
+            await self.send_event(events.presence_batch_event((u, "online") for u in news))
+            return
+        for user_id in news:
+            await self.send_event(events.presence_event(user_id, "online"))
 
     async def disconnect(self, code: int) -> None:
         if self.user is None or self.cleaned_up:
@@ -402,7 +429,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """
         channel_id = frames.channel_id(content)
         since_seq = frames.since_seq(content)
-        await database.channel_last_seq(self.user, channel_id)
+        if channel_id not in self.subscribed:
+            # Already in the group (the user's channels are joined at connect): nothing new
+            # can reach the socket by joining, and the reads below check visibility anyway.
+            await database.channel_last_seq(self.user, channel_id)
         self.rights_epoch += 1
         await self._join_group(channel_id)
         self.paging.discard(channel_id)
@@ -568,12 +598,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # with us: tell the client once per change. The client knows its own status.
         # Interned: every connection of the process keeps the same user-id strings, not a
         # decoded copy each (a room of 50 is 49 entries per connection).
+        for text in self._presence_texts(event):
+            await self.send(text_data=text)
+
+    def _presence_texts(self, event: dict[str, Any]) -> list[str]:
+        """The frames of a presence batch for this client: what it does not know yet, one
+        frame per change, or one frame in all for a client that asked for batches (the one
+        the sender encoded, when nothing is left out; docs/performance.md, "Round 3:
+        connects")."""
         me = str(self.user.pk)
-        for change in event["changes"]:
+        news: list[dict[str, str]] = []
+        changes = event["changes"]
+        for change in changes:
             user_id, status = sys.intern(change["user_id"]), sys.intern(change["status"])
             if user_id != me and self.presence_seen.get(user_id) != status:
                 self.presence_seen[user_id] = status
-                await self.send(text_data=change["text"])
+                news.append(change)
+        if not news:
+            return []
+        if not self.presence_batch:
+            return [change["text"] for change in news]
+        if len(news) == len(changes) and "text" in event:
+            return [event["text"]]
+        batch = events.presence_batch_event((c["user_id"], c["status"]) for c in news)
+        return [events.encode(batch)]
 
     async def chat_membership(self, event: dict[str, Any]) -> None:
         """The user joined or left a channel (``chat.events.notify_membership``), or a
@@ -639,6 +687,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(
                 events.channel_group(channel_id), self.channel_name
             )
+
+
+def wants_presence_batch(scope: dict[str, Any]) -> bool:
+    """Whether the client asked for batched ``presence`` events (``?presence=batch``)."""
+    query = parse_qs(bytes(scope.get("query_string") or b"").decode("latin1"))
+    return "batch" in query.get("presence", [])
 
 
 def _validated(serializer_class: type[Serializer], content: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from channels.db import database_sync_to_async
 
 from chat import events, selectors, services
 from chat.models import Message
+from chat.read_threads import connect_read
+from chat.validators import DM_NAME_PREFIX
 from chatsite import rls
 
 # A replay reads the database this many changes at a time, so a subscribe holds one page in
@@ -16,12 +18,31 @@ from chatsite import rls
 REPLAY_PAGE_SIZE = 100
 
 
-@database_sync_to_async
+@connect_read
 def member_channels(user: Any) -> list[tuple[str, str, int]]:
     """The user's channels as (id, name, last_seq)."""
     with rls.acting_as_user(user):
         rows = selectors.channel_ids_of_member(user=user)
     return [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+
+
+@connect_read
+def member_channels_and_dms(
+    user: Any,
+) -> tuple[list[tuple[str, str, int]], dict[str, list[dict[str, str]]] | None]:
+    """The user's channels as (id, name, last_seq), and the members of their direct messages
+    if they have any (None otherwise): one hop for a connect's second read."""
+    with rls.acting_as_user(user):
+        rows = selectors.channel_ids_of_member(user=user)
+        channels = [(str(channel_id), name, last_seq) for channel_id, name, last_seq in rows]
+        if not any(name.startswith(DM_NAME_PREFIX) for _id, name, _seq in channels):
+            return channels, None
+        found = selectors.dm_members_of(user=user)
+    members = {
+        channel_id: [events.author_data(member) for member in people]
+        for channel_id, people in found.items()
+    }
+    return channels, members
 
 
 @database_sync_to_async
@@ -48,26 +69,26 @@ def left_channel_text(user: Any, channel_id: str) -> str | None:
     return events.encode(events.membership_event(data, joined=False))
 
 
-@database_sync_to_async
+@connect_read
 def co_member_ids(user: Any) -> list[int]:
     with rls.acting_as_user(user):
         return selectors.co_member_ids(user=user)
 
 
-@database_sync_to_async
+@connect_read
 def channel_last_seq(user: Any, channel_id: str) -> int:
     """The last seq of a channel the user can see (NotFound otherwise)."""
     with rls.acting_as_user(user):
         return selectors.channel_get(user=user, channel_id=channel_id).last_seq
 
 
-@database_sync_to_async
+@connect_read
 def last_seqs(user: Any, channel_ids: list[str]) -> dict[str, int]:
     with rls.acting_as_user(user):
         return selectors.channel_last_seqs(user=user, channel_ids=channel_ids)
 
 
-@database_sync_to_async
+@connect_read
 def changes_page(
     user: Any, channel_id: str, since_seq: int, after_seq: int, limit: int
 ) -> tuple[int, int, list[str], int, bool]:

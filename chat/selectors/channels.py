@@ -186,25 +186,33 @@ def channel_members_page(
     return next_cursor(list(members[: limit + 1]), limit, lambda membership: membership.pk)
 
 
+# Raw SQL for the reads of every WebSocket connect (docs/performance.md, "Round 3:
+# connects"): the ORM compiling them cost more than PostgreSQL running them. Row-level
+# security applies as for any query.
+_MEMBER_CHANNELS_SQL = (
+    f"SELECT c.id, c.name, c.last_seq FROM {Channel._meta.db_table} c"  # noqa: S608
+    f" JOIN {Membership._meta.db_table} m ON m.channel_id = c.id"
+    " WHERE m.user_id = %s ORDER BY c.name"
+)
+_CO_MEMBERS_SQL = (
+    f"SELECT DISTINCT o.user_id FROM {Membership._meta.db_table} o"  # noqa: S608
+    f" WHERE o.channel_id IN (SELECT m.channel_id FROM {Membership._meta.db_table} m"
+    " WHERE m.user_id = %s) AND o.user_id <> %s ORDER BY o.user_id LIMIT %s"
+)
+
+
 def channel_ids_of_member(*, user: User) -> list[tuple[uuid.UUID, str, int]]:
-    """(id, name, last_seq) of every channel the user belongs to."""
-    return list(
-        Channel.objects.filter(memberships__user=user)
-        .order_by("name")
-        .values_list("id", "name", "last_seq")
-    )
+    """(id, name, last_seq) of every channel the user belongs to, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_CHANNELS_SQL, [user.pk])
+        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
 
 
 def co_member_ids(*, user: User, limit: int = 1000) -> list[int]:
     """Ids of the people who share a channel with the user (not the user), at most ``limit``."""
-    my_channels = Membership.objects.filter(user=user).values("channel")
-    return list(
-        Membership.objects.filter(channel__in=my_channels)
-        .exclude(user=user)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-        .distinct()[:limit]
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_CO_MEMBERS_SQL, [user.pk, user.pk, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def channel_last_seqs(*, user: User, channel_ids: list[str]) -> dict[str, int]:

@@ -1,7 +1,8 @@
 // One WebSocket with heartbeat and reconnect by exponential back-off with jitter. It knows
 // frames, not rooms: the page says what to do on each event and what a ping carries.
 
-const WS_PATH = "/ws/chat/";
+// Presence in batches: one event lists several people (docs/api.md, "presence").
+const WS_PATH = "/ws/chat/?presence=batch";
 export const BACKOFF_FIRST_MS = 500;
 export const BACKOFF_MAX_MS = 30000;
 

@@ -153,7 +153,10 @@ export class Room {
         if (event.channel_id === this.channelId) this.showTyping(event.user);
         break;
       case "presence":
-        this.showPresence(String(event.user_id), event.status);
+        // Batched (we ask for it), or one change per event from an older server.
+        for (const change of event.users || [event]) {
+          this.showPresence(String(change.user_id), change.status);
+        }
         break;
       default:
         break;

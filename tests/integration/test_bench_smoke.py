@@ -122,3 +122,21 @@ def test_slack_import_smoke_imports_then_adds_nothing() -> None:
     first, second = summary["first_run"]["summary"], summary["second_run"]["summary"]
     assert any(line.startswith("  messages: 300 new") for line in first), first
     assert any("messages: 0 new" in line and "300 already" in line for line in second), second
+
+
+def test_ws_storm_smoke_brings_every_client_back_without_loss() -> None:
+    summary = run_bench(
+        "ws_storm",
+        *("--clients", "200", "--users-per-channel", "50", "--workers", "2"),
+        *("--rate", "10", "--pause", "1", "--tail", "1"),
+    )
+    result = summary["result"]
+    assert result["reconnected"] == 200, result
+    assert result["not_ready"] == 0, result["failures"]
+    assert result["losses"] == 0, result
+    assert result["error_events"] == 0, result["error_samples"]
+    assert result["messages_sent"] > 0
+    # One batched snapshot per reconnect, plus at most a few batches of changes: linear in
+    # the connects, not one frame per co-member (49 each here).
+    assert 200 <= result["presence_frames"] <= 200 * 10, result
+    assert result["servers_alive"], result

@@ -108,6 +108,10 @@ def test_every_event_chat_events_builds_matches_its_message(
             events.error_event("validation_error", "Bad.", "subscribe", {"since_seq": ["Bad."]}),
         ],
         "presence_event": [events.presence_event(alice.pk, "online")],
+        "presence_batch_event": [
+            events.presence_batch_event([(str(alice.pk), "online")]),
+            events.presence_batch_event([(str(alice.pk), "offline"), ("7", "online")]),
+        ],
         "typing_event": [events.typing_event(channel.pk, alice)],
         "message_event": [
             events.message_event(message, kind)

@@ -41,11 +41,12 @@ def session_cookie(user: Any) -> bytes:
 
 
 def communicator(
-    *, protocols: list[str] | None = None, headers: list[tuple[bytes, bytes]] | None = None
+    *,
+    protocols: list[str] | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    path: str = "/ws/chat/",
 ) -> WebsocketCommunicator:
-    return WebsocketCommunicator(
-        application, "/ws/chat/", headers=headers or [], subprotocols=protocols
-    )
+    return WebsocketCommunicator(application, path, headers=headers or [], subprotocols=protocols)
 
 
 async def receive_until(

@@ -75,8 +75,9 @@ class Keeper:
     """The connections of the process and the task that refreshes them (``chat.realtime``
     holds the one of the process: ``realtime.current().keeper``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hub: Any = None) -> None:
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.hub = hub  # chat.fanout.Hub: its channel groups are re-added here too
         self.task: asyncio.Task[None] | None = None
 
     def add(self, connection: KeptConnection) -> None:
@@ -96,6 +97,8 @@ class Keeper:
             connections = list(self.connections)
             try:
                 await refresh(connections)
+                if self.hub is not None:
+                    await self.hub.refresh()
             except Exception:
                 logger.exception("ws.keep_alive_failed")
             try:

@@ -109,7 +109,7 @@ class Hub:
     async def _channel(self) -> str:
         if self.channel_name is None:
             if self._opening is None:
-                self._opening = self.loop.create_task(self.layer.new_channel("fanout."))
+                self._opening = self.loop.create_task(self.layer.new_channel())
             try:
                 name = await asyncio.shield(self._opening)
             except BaseException:

@@ -1,7 +1,8 @@
 """One keep-alive per process for all its WebSocket connections.
 
-Every heartbeat each open connection must re-add its channel-layer groups (the layer lets a
-group entry expire after a few heartbeats, so the entries of a process that died fall away)
+Every heartbeat each open connection must re-add its user's channel-layer group, and the
+process's fan-out hub its channel groups (chat.fanout), on layers that let a group entry
+expire after a few heartbeats, so the entries of a process that died fall away,
 and refresh its presence entry (chat.presence). One task, the ``Keeper`` that chat.realtime
 holds for the process, does that for every connection of the process, with the presence
 refreshes pipelined, instead of a task and a few Redis round trips per connection: idle

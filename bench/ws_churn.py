@@ -9,19 +9,32 @@ minute over the second half of the run (the first half includes the allocator an
 warming up) together with the RSS growth per connect over that half. A server that leaks
 per connection shows a slope that grows with the connects; a flat one stays near zero.
 
+With ``--tracemalloc DIR`` chatsite's process traces its allocations (chatsite/memory.py) and
+writes three snapshots: before the steady connections open, after, and after the churn. The
+summary then lists where the memory of an idle connection goes (the second against the first,
+per steady connection) and what each churned connect left behind (the third against the
+second, per connect), by source line. Tracing slows the server down several times over, so
+its other numbers are not comparable with a run without it.
+
 chatsite's users sit in channels of ``--users-per-channel``; each connect takes the next
 user in turn, so presence changes and group joins happen as in real reconnects. Prints one
 JSON summary.
 
     .venv/bin/python -m bench.ws_churn --rate 30 --steady 20 --seconds 180
+    .venv/bin/python -m bench.ws_churn --targets chatsite --steady 1000 --rate 30 \
+        --seconds 330 --tracemalloc /tmp/snapshots      # ~10,000 connects
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 import time
+import tracemalloc
+from pathlib import Path
 from typing import Any
 
 from bench import common
@@ -40,7 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users-per-channel", type=int, default=50)
     parser.add_argument("--chatsite-processes", type=int, default=1)
     parser.add_argument("--connect-concurrency", type=int, default=50)
+    parser.add_argument(
+        "--tracemalloc",
+        metavar="DIR",
+        help="trace chatsite's allocations and write snapshots to DIR (slows it down)",
+    )
     args = parser.parse_args(argv)
+    if args.tracemalloc:
+        Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
+        args.chatsite_env.append(f"CHATSITE_TRACEMALLOC_DIR={args.tracemalloc}")
     # ws_idle's launch() seeds max(steps) users.
     args.steps = [max(args.users, args.steady)]
     return args
@@ -78,6 +99,43 @@ async def churn(
     stats["scheduled"] = index
 
 
+async def take_snapshot(server: Any, directory: str) -> tracemalloc.Snapshot:
+    """Ask a traced server for a snapshot (SIGUSR2) and load it once it is written."""
+    pid = server.process.pid
+    before = set(Path(directory).glob(f"{pid}-*.tracemalloc"))
+    os.kill(pid, signal.SIGUSR2)
+    async with asyncio.timeout(300):
+        while True:
+            new = set(Path(directory).glob(f"{pid}-*.tracemalloc")) - before
+            if new:
+                return tracemalloc.Snapshot.load(str(new.pop()))
+            await asyncio.sleep(0.5)
+
+
+def allocation_diff(
+    after: tracemalloc.Snapshot, before: tracemalloc.Snapshot, per: int, top: int = 15
+) -> dict[str, Any]:
+    """The growth from ``before`` to ``after`` per ``per`` (connections or connects), in total
+    and for the source lines that grew most."""
+    stats = after.compare_to(before, "lineno")
+    total = sum(stat.size_diff for stat in stats)
+    blocks = sum(stat.count_diff for stat in stats)
+    return {
+        "per": per,
+        "bytes_per": round(total / per, 1) if per else None,
+        "blocks_per": round(blocks / per, 2) if per else None,
+        "top_lines": [
+            {
+                "where": f"{stat.traceback[0].filename.split('site-packages/')[-1]}"
+                f":{stat.traceback[0].lineno}",
+                "bytes_per": round(stat.size_diff / per, 1) if per else None,
+                "blocks_per": round(stat.count_diff / per, 2) if per else None,
+            }
+            for stat in sorted(stats, key=lambda s: -abs(s.size_diff))[:top]
+        ],
+    }
+
+
 async def measure(
     name: str,
     args: argparse.Namespace,
@@ -85,8 +143,13 @@ async def measure(
     servers: list[Any],
     tokens: list[str],
 ) -> dict[str, Any]:
+    traced = args.tracemalloc if name == "chatsite" else None
+    snapshots = [await take_snapshot(servers[0], traced)] if traced else []
     pool = Pool(endpoints, tokens)
     await pool.grow(args.steady, args.connect_concurrency)
+    if traced:
+        await asyncio.sleep(5)  # presence batches and group joins done
+        snapshots.append(await take_snapshot(servers[0], traced))
     stats = {"connects": 0, "failed": 0, "failed_attempts": 0, "scheduled": 0}
     samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS bytes, connects)
     started = time.monotonic()
@@ -103,6 +166,9 @@ async def measure(
             await asyncio.wait({churning}, timeout=1.0)
         await churning
         dropped = pool.dropped()
+        if traced:
+            await asyncio.sleep(10)  # closed connections cleaned up, idle groups unsubscribed
+            snapshots.append(await take_snapshot(servers[0], traced))
     finally:
         await pool.close()
     half = [s for s in samples if s[0] >= samples[-1][0] / 2] if samples else []
@@ -113,8 +179,15 @@ async def measure(
         f"{name}: {stats['connects']} connects, RSS {samples[-1][1] / 2**20:.1f} MiB, "
         f"slope {((slope_per_s or 0) * 60 / 1e6):.2f} MB/min over the second half"
     )
+    memory: dict[str, Any] = {}
+    if len(snapshots) == 3:
+        memory = {
+            "idle_connection": allocation_diff(snapshots[1], snapshots[0], len(pool.connections)),
+            "churned_connect": allocation_diff(snapshots[2], snapshots[1], stats["connects"]),
+        }
     return {
         **stats,
+        **({"tracemalloc": memory} if memory else {}),
         "steady_connections": args.steady,
         "steady_dropped": dropped,
         "rss_start_bytes": samples[0][1] if samples else None,

@@ -96,12 +96,31 @@ def _write_gate(protocol: Any) -> WriteGate | None:
     gate: WriteGate | None = getattr(protocol, "chatsite_write_gate", None)
     if gate is None:
         transport = getattr(protocol, "transport", None)
-        if transport is None or getattr(transport, "producer", None) is not None:
+        if transport is None:
             return None
+        producer = getattr(transport, "producer", None)
+        if producer is not None:
+            if not _left_by_the_upgrade(producer):
+                return None
+            # The HTTP channel that handed the connection over to the WebSocket protocol is
+            # still the transport's producer (Twisted's HTTPChannel registers itself on
+            # connect, and Daphne's upgrade does not take it off): a full buffer would pause
+            # it, which only stops reading. Replace it with the gate.
+            if getattr(transport, "producerPaused", False):
+                producer.resumeProducing()
+            transport.unregisterProducer()
         gate = WriteGate()
         protocol.registerProducer(gate, True)
         protocol.chatsite_write_gate = gate
     return gate
+
+
+def _left_by_the_upgrade(producer: Any) -> bool:
+    try:
+        from twisted.web.http import HTTPChannel
+    except ImportError:  # pragma: no cover - Daphne always brings Twisted
+        return False
+    return isinstance(producer, HTTPChannel)
 
 
 async def wait_until_drained(protocol: Any) -> None:

@@ -168,8 +168,42 @@ def writable(protocol: Any) -> bool:
 
 
 def write(protocol: Any, frame: bytes) -> None:
-    """Write a frame built by ``text_frame``; check ``writable`` first."""
-    protocol.transport.write(frame)
+    """Write a frame built by ``text_frame``; check ``writable`` first.
+
+    When the transport holds nothing unsent (the usual case), the frame goes straight to the
+    socket, as asyncio's own transports do: Twisted's ``write`` would register the socket
+    with the event loop for writing, send on the next turn and unregister it again, two
+    ``epoll_ctl`` calls and most of the cost of a delivery. Whatever the socket does not take
+    at once goes through the transport, which sends it in order after.
+    """
+    transport = protocol.transport
+    if (
+        type(transport) in _PLAIN_TCP
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+    ):
+        try:
+            sent = transport.socket.send(frame)
+        except OSError:  # full (EAGAIN) or failing: the transport finds out and reports it
+            sent = 0
+        if sent == len(frame):
+            return
+        frame = frame[sent:]
+    transport.write(frame)
+
+
+def _plain_tcp_transports() -> tuple[type, ...]:
+    try:
+        from twisted.internet import tcp
+    except ImportError:  # pragma: no cover - Daphne always brings Twisted
+        return ()
+    return (tcp.Server,)
+
+
+_PLAIN_TCP = _plain_tcp_transports()
 
 
 def configure_daphne() -> None:

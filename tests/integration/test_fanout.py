@@ -165,9 +165,7 @@ async def test_a_failed_read_of_the_hub_channel_is_logged_and_retried(
     with caplog.at_level(logging.WARNING, logger="chat.fanout"):
         await hub.join(channel_id, follower)
         await publish(channel_id, event(channel_id, "{}"))
-        assert await asyncio.wait_for(follower.frames.get(), TIMEOUT) == ws_server.text_frame(
-            b"{}"
-        )
+        assert await asyncio.wait_for(follower.frames.get(), TIMEOUT) == ws_server.text_frame(b"{}")
     assert caplog.text.count("fanout.receive_failed") == 2
 
 

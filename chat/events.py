@@ -1,5 +1,8 @@
 """The one owner of real-time events: group names, payload shapes, and sending them.
 
+A channel's events name it (``channel_id``) beside the text: each process receives them once
+and hands them to its local sockets by it (``chat.fanout``).
+
 Services call the ``notify_*`` functions inside their transaction; the event leaves only when
 the transaction commits (``transaction.on_commit``), so nobody hears of a change that could
 still roll back. Each event is encoded to JSON once, here, and travels through the channel
@@ -314,6 +317,7 @@ async def send_typing(*, channel_id: Any, user: Any) -> None:
         channel_group(channel_id),
         {
             "type": "chat.typing",
+            "channel_id": str(channel_id),
             "user_id": str(user.pk),
             "text": encode(typing_event(channel_id, user)),
         },
@@ -367,6 +371,7 @@ class PresenceOutbox:
                             channel_group(channel_id),
                             {
                                 "type": "chat.presence",
+                                "channel_id": channel_id,
                                 "changes": changes,
                                 # The whole batch in the batched shape, encoded once here.
                                 "text": encode(

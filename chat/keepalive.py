@@ -1,7 +1,8 @@
 """One keep-alive per process for all its WebSocket connections.
 
-Every heartbeat each open connection must re-add its channel-layer groups (the layer lets a
-group entry expire after a few heartbeats, so the entries of a process that died fall away)
+Every heartbeat each open connection must re-add its user's channel-layer group, and the
+process's fan-out hub its channel groups (chat.fanout), on layers that let a group entry
+expire after a few heartbeats, so the entries of a process that died fall away,
 and refresh its presence entry (chat.presence). One task, the ``Keeper`` that chat.realtime
 holds for the process, does that for every connection of the process, with the presence
 refreshes pipelined, instead of a task and a few Redis round trips per connection: idle
@@ -75,8 +76,9 @@ class Keeper:
     """The connections of the process and the task that refreshes them (``chat.realtime``
     holds the one of the process: ``realtime.current().keeper``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hub: Any = None) -> None:
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.hub = hub  # chat.fanout.Hub: its channel groups are re-added here too
         self.task: asyncio.Task[None] | None = None
 
     def add(self, connection: KeptConnection) -> None:
@@ -96,6 +98,8 @@ class Keeper:
             connections = list(self.connections)
             try:
                 await refresh(connections)
+                if self.hub is not None:
+                    await self.hub.refresh()
             except Exception:
                 logger.exception("ws.keep_alive_failed")
             try:

@@ -6,6 +6,8 @@ to that loop, and the object owns what the process shares between its sockets:
 
 - ``layer``: the channel layer handle every send of ``chat.events`` goes through;
 - ``redis()``: the async Redis client of ``chat.presence`` (presence counts, typing throttle);
+- ``hub``: the process's subscriptions to channel groups, and the task that writes their
+  events to the local sockets (``chat.fanout``);
 - ``keeper``: the keep-alive task of every open socket (``chat.keepalive``);
 - ``presence_outbox``: presence changes waiting to go out as one batch (``chat.events``);
 - ``submit``: the one hand-off from a request thread to the loop (see ``submit``).
@@ -29,19 +31,21 @@ from channels_redis.utils import create_pool
 from django.conf import settings
 from redis import asyncio as aioredis
 
-from chat import events, keepalive
+from chat import events, fanout, keepalive
 from chatsite.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 
 class Realtime:
-    """What one process's sockets share: layer, Redis client, keep-alive, presence outbox."""
+    """What one process's sockets share: layer, fan-out hub, Redis client, keep-alive,
+    presence outbox."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.layer: Any = get_channel_layer()
-        self.keeper = keepalive.Keeper()
+        self.hub = fanout.Hub(self.layer, loop)
+        self.keeper = keepalive.Keeper(hub=self.hub)
         self.presence_outbox = events.PresenceOutbox(self)
         self._redis: aioredis.Redis | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # strong references until each is done
@@ -80,7 +84,9 @@ class Realtime:
         return self.loop.is_running() and not self.loop.is_closed()
 
     async def close(self) -> None:
-        """Close the Redis client (on the loop). Tests call this before their loop ends."""
+        """Stop the hub and close the Redis client (on the loop). Tests call this before their
+        loop ends."""
+        await self.hub.close()
         client, self._redis = self._redis, None
         if client is not None:
             await client.aclose(close_connection_pool=True)

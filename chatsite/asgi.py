@@ -6,6 +6,11 @@ import sys
 
 from django.core.asgi import get_asgi_application
 
+from chatsite import memory
+
+# Allocation tracing for memory benchmarks, off unless asked for (chatsite/memory.py).
+memory.install()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
 # Set up Django (apps, models) before importing anything that touches models.

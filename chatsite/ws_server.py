@@ -40,6 +40,12 @@ whatever its command line.
   each chunk Daphne hands it and reads the bytes back from the body's file when the
   application asks for them, so one chunk at a time is in memory (docs/operations.md,
   "Uploads and memory").
+- **Live frames can be written without a trip through the application** (``text_frame``,
+  ``writable``, ``write``). The process-local fan-out (chat/fanout.py) builds a channel
+  event's WebSocket frame once and writes it to each local socket's transport; each socket's
+  scope carries its protocol (``PROTOCOL_SCOPE_KEY``). A socket takes a frame this way only
+  while its write buffer has room, autobahn has nothing queued and compression is off;
+  otherwise the frame goes the usual way, through ``send`` and its back-pressure.
 - **Request bodies reach Django as they came.** Twisted's HTTP request parses form and
   multipart POST bodies itself (for its own ``request.args``, which Daphne never reads) and
   answers a malformed multipart body with a bare 400 before the application sees it. Daphne
@@ -50,6 +56,7 @@ whatever its command line.
 from __future__ import annotations
 
 import asyncio
+import struct
 from functools import partial
 from typing import Any
 
@@ -57,6 +64,8 @@ MAX_FRAME_BYTES = 16 * 1024
 MAX_QUEUED_FRAMES = 64
 CLOSE_FLOODED = 4429
 CLOSE_HANDSHAKE_SECONDS = 5.0
+# Where a WebSocket scope carries its Daphne protocol, for ``writable`` and ``write``.
+PROTOCOL_SCOPE_KEY = "chatsite.websocket_protocol"
 # How often a send blocked on a full buffer checks that the connection is still there: a
 # connection that autobahn drops unregisters the producer first, so no resume would come.
 DRAIN_CHECK_SECONDS = 1.0
@@ -87,12 +96,31 @@ def _write_gate(protocol: Any) -> WriteGate | None:
     gate: WriteGate | None = getattr(protocol, "chatsite_write_gate", None)
     if gate is None:
         transport = getattr(protocol, "transport", None)
-        if transport is None or getattr(transport, "producer", None) is not None:
+        if transport is None:
             return None
+        producer = getattr(transport, "producer", None)
+        if producer is not None:
+            if not _left_by_the_upgrade(producer):
+                return None
+            # The HTTP channel that handed the connection over to the WebSocket protocol is
+            # still the transport's producer (Twisted's HTTPChannel registers itself on
+            # connect, and Daphne's upgrade does not take it off): a full buffer would pause
+            # it, which only stops reading. Replace it with the gate.
+            if getattr(transport, "producerPaused", False):
+                producer.resumeProducing()
+            transport.unregisterProducer()
         gate = WriteGate()
         protocol.registerProducer(gate, True)
         protocol.chatsite_write_gate = gate
     return gate
+
+
+def _left_by_the_upgrade(producer: Any) -> bool:
+    try:
+        from twisted.web.http import HTTPChannel
+    except ImportError:  # pragma: no cover - Daphne always brings Twisted
+        return False
+    return isinstance(producer, HTTPChannel)
 
 
 async def wait_until_drained(protocol: Any) -> None:
@@ -105,6 +133,77 @@ async def wait_until_drained(protocol: Any) -> None:
             await asyncio.wait_for(gate.open.wait(), DRAIN_CHECK_SECONDS)
         except TimeoutError:
             continue
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked text frame carrying ``payload`` (RFC 6455, 5.2), as a server sends
+    it: the same bytes for every socket."""
+    length = len(payload)
+    if length <= 125:
+        header = bytes((0x81, length))
+    elif length <= 0xFFFF:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
+
+
+def protocol_of(scope: Any) -> Any:
+    """The Daphne protocol of a WebSocket scope, or None (another server, a test client)."""
+    return scope.get(PROTOCOL_SCOPE_KEY)
+
+
+def writable(protocol: Any) -> bool:
+    """Whether a frame written now goes out in order and without growing the buffer past
+    its high-water mark: the connection is open, autobahn queued nothing of its own (a
+    chopped or synced write), compression is off, and the write gate is open."""
+    if (
+        protocol.state != protocol.STATE_OPEN
+        or protocol.send_queue
+        or protocol._perMessageCompress is not None
+    ):
+        return False
+    gate = _write_gate(protocol)
+    return gate is not None and gate.open.is_set()
+
+
+def write(protocol: Any, frame: bytes) -> None:
+    """Write a frame built by ``text_frame``; check ``writable`` first.
+
+    When the transport holds nothing unsent (the usual case), the frame goes straight to the
+    socket, as asyncio's own transports do: Twisted's ``write`` would register the socket
+    with the event loop for writing, send on the next turn and unregister it again, two
+    ``epoll_ctl`` calls and most of the cost of a delivery. Whatever the socket does not take
+    at once goes through the transport, which sends it in order after.
+    """
+    transport = protocol.transport
+    if (
+        type(transport) in _PLAIN_TCP
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+    ):
+        try:
+            sent = transport.socket.send(frame)
+        except OSError:  # full (EAGAIN) or failing: the transport finds out and reports it
+            sent = 0
+        if sent == len(frame):
+            return
+        frame = frame[sent:]
+    transport.write(frame)
+
+
+def _plain_tcp_transports() -> tuple[type, ...]:
+    try:
+        from twisted.internet import tcp
+    except ImportError:  # pragma: no cover - Daphne always brings Twisted
+        return ()
+    return (tcp.Server,)
+
+
+_PLAIN_TCP = _plain_tcp_transports()
 
 
 def configure_daphne() -> None:
@@ -212,6 +311,8 @@ def _read_bodies_when_asked() -> None:
             else asyncio.Queue()
         )
         scope.setdefault("asgi", {"version": "3.0"})
+        if scope.get("type") == "websocket":
+            scope[PROTOCOL_SCOPE_KEY] = protocol
         instance = self.application(
             scope=scope, receive=queue.get, send=partial(self.handle_reply, protocol)
         )

@@ -7,7 +7,9 @@ through ``chat.services`` exactly as the REST views do; every event it sends is 
 ``chat.events``, and it never calls ``group_send``.
 
 Events from the layer arrive already encoded (``{"type": "chat.event", "text": ...}``) and
-are forwarded as they are: one JSON encoding per event, not one per recipient.
+are forwarded as they are: one JSON encoding per event, not one per recipient. A channel's
+events come from the process's hub (``chat.fanout``), which hands each to ``live``; the
+user's own events (membership, sign-out, mentions) come through the consumer's layer channel.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from rest_framework.serializers import Serializer
 
-from chat import events, keepalive, presence, realtime
+from chat import events, fanout, keepalive, presence, realtime
 from chat.consumers import closes, database, frames
 from chat.consumers.closes import OUTAGE_ERRORS, UNAVAILABLE_DETAIL, close_unavailable
 from chat.exceptions import ChatError, NotFound, RateLimited, ValidationError
@@ -35,7 +38,7 @@ from chat.serializers import (
     ReactionFrameSerializer,
 )
 from chat.ws_auth import PROBLEM_INACTIVE, PROBLEM_UNAVAILABLE, WebSocketAuth, seconds_left
-from chatsite import metrics
+from chatsite import metrics, ws_server
 from chatsite.cache import REDIS_UNAVAILABLE
 from chatsite.ws_server import ClientGone
 
@@ -87,6 +90,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     cleaned_up = False
     dm_members: dict[str, list[dict[str, str]]] | None = None
     presence_batch = False  # the client asked for batched presence events
+    # Live delivery (``live``): while a handler runs (``busy``) or the socket's buffer is
+    # full, a channel's events wait in ``backlog`` and go out in order after it.
+    busy = False
+    backlog: deque[dict[str, Any]] | None = None
+    drainer: asyncio.Future[None] | None = None
+    protocol: Any = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
@@ -109,8 +118,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
+        if self.drainer is not None:
+            # Live events the hub handed over before this frame go first.
+            await asyncio.gather(self.drainer, return_exceptions=True)
+        self.busy = True
         try:
             await handler(message)
+            await self._send_backlog()
         except ClientGone:
             # The client left while we were sending (chatsite/ws_server.py): no bug, and
             # nothing more to send. Leave now; websocket.disconnect follows.
@@ -121,6 +135,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # the user does not show as online for three heartbeats.
             await self.disconnect(1011)
             raise
+        finally:
+            self.busy = False
 
     async def send_event(self, event: dict[str, Any]) -> None:
         """Send an event built by ``chat.events`` to this client."""
@@ -270,7 +286,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or self.cleaned_up:
             return
         self.cleaned_up = True
-        realtime.current().keeper.discard(self)
+        current = realtime.current()
+        current.keeper.discard(self)
+        for channel_id in self.subscribed:
+            current.hub.leave(channel_id, self)
+        self.backlog = None
+        if self.drainer is not None:
+            self.drainer.cancel()
         if self.token_timer is not None:
             self.token_timer.cancel()
         for channel_id in list(self.held):
@@ -299,8 +321,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # -- kept alive by chat.keepalive, once per heartbeat -------------------------------
 
     def keep_alive_groups(self) -> list[str]:
-        groups = [events.user_group(self.user.pk)]
-        return groups + [events.channel_group(channel_id) for channel_id in self.subscribed]
+        # The channels' groups belong to the process's hub, which keeps them itself.
+        return [events.user_group(self.user.pk)]
 
     def keep_alive_user_id(self) -> Any:
         return self.user.pk
@@ -523,71 +545,146 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await presence.typing_allowed(user_id=self.user.pk, channel_id=channel_id):
             await events.send_typing(channel_id=channel_id, user=self.user)
 
-    # -- events from the channel layer --------------------------------------------------
+    # -- events from the channel layer ----------------------------------------------------
+
+    def live(self, delivery: fanout.Delivery) -> int:
+        """A channel's event from the process's hub (``chat.fanout``); the frames written.
+
+        Written to the connection at once when nothing else is under way; while a handler
+        runs (a replay, an ack), earlier events wait, or the client's buffer is full, it joins
+        the backlog and goes out after, by the same filters (``chat_event``)."""
+        message = delivery.message
+        if self.busy or self.backlog or self.cleaned_up or not self._writable():
+            self._defer(message)
+            return 0
+        kind = message["type"]
+        if kind == events.LAYER_EVENT_TYPE:
+            texts = self._event_texts(message)
+        elif kind == "chat.presence":
+            texts = self._presence_texts(message)
+        elif kind == "chat.typing":
+            texts = [message["text"]] if message["user_id"] != str(self.user.pk) else []
+        else:
+            self._defer(message)
+            return 0
+        for text in texts:
+            ws_server.write(self.protocol, delivery.frame(text))
+        return len(texts) if kind == events.LAYER_EVENT_TYPE else 0
+
+    def _writable(self) -> bool:
+        if self.protocol is None:
+            self.protocol = ws_server.protocol_of(self.scope) or False
+        return bool(self.protocol) and ws_server.writable(self.protocol)
+
+    def _defer(self, message: dict[str, Any]) -> None:
+        if self.cleaned_up:
+            return
+        if self.backlog is None:
+            self.backlog = deque()
+        self.backlog.append(message)
+        if not self.busy and self.drainer is None:
+            self.drainer = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        """Send the backlog outside a handler (the client's buffer was full)."""
+        self.busy = True
+        try:
+            await self._send_backlog()
+        except ClientGone:
+            self.backlog = None  # websocket.disconnect follows
+        except Exception:
+            logger.exception("ws.delivery_failed")
+            await self.disconnect(1011)
+            await self.close(1011)
+        finally:
+            self.busy = False
+            self.drainer = None
+
+    async def _send_backlog(self) -> None:
+        while self.backlog:
+            message = self.backlog.popleft()
+            await getattr(self, get_handler_name(message))(message)
 
     async def chat_event(self, event: dict[str, Any]) -> None:
+        texts = self._event_texts(event)
+        for text in texts:
+            await self.send(text_data=text)
+        if texts:
+            metrics.DELIVERIES.inc(len(texts))
+
+    def _event_texts(self, event: dict[str, Any]) -> list[str]:
+        """What of a ``chat.event`` goes to the client now, in order (and the seq bookkeeping
+        of it): nothing for a change replayed already or waiting for its predecessors; the
+        event and then any held ones it lets through."""
         channel_id = event.get("channel_id")
         seq = event.get("seq")
-        if channel_id is not None:
-            if channel_id not in self.subscribed:
-                return  # left the group (already on its way)
-            if seq is not None and channel_id in self.paging:
-                return  # the client pages to it: the change comes in a later page
-            if seq is not None:
-                if seq <= self.replayed_to.get(channel_id, 0):
-                    return  # sent in a replay from the database already
-                forwarded = self.forwarded_seq.get(channel_id, 0)
-                if seq > forwarded + 1:
-                    self._hold(channel_id, seq, event["text"])
-                    return
-                if seq > forwarded:
-                    self.forwarded_seq[channel_id] = seq
-                await self.send(text_data=event["text"])
-                metrics.DELIVERIES.inc()
-                if channel_id in self.held:
-                    await self._send_held(channel_id, everything=False)
-                return
-        await self.send(text_data=event["text"])
-        metrics.DELIVERIES.inc()
+        text: str = event["text"]
+        if channel_id is None:
+            return [text]
+        if channel_id not in self.subscribed:
+            return []  # left the group (already on its way)
+        if seq is None:
+            return [text]
+        if channel_id in self.paging:
+            return []  # the client pages to it: the change comes in a later page
+        if seq <= self.replayed_to.get(channel_id, 0):
+            return []  # sent in a replay from the database already
+        forwarded = self.forwarded_seq.get(channel_id, 0)
+        if seq > forwarded + 1:
+            return self._hold(channel_id, seq, text)
+        if seq > forwarded:
+            self.forwarded_seq[channel_id] = seq
+        if channel_id in self.held:
+            return [text, *self._release_held(channel_id, everything=False)]
+        return [text]
 
-    def _hold(self, channel_id: str, seq: int, text: str) -> None:
-        """Keep an event that ran ahead until the seqs before it arrive, or the wait ends."""
+    def _hold(self, channel_id: str, seq: int, text: str) -> list[str]:
+        """Keep an event that ran ahead until the seqs before it arrive, or the wait ends;
+        past REORDER_MAX_HELD, what is held goes now."""
         held = self.held.setdefault(channel_id, {})
         held[seq] = text
         if len(held) > REORDER_MAX_HELD:
-            self._start_task(self._send_held(channel_id, everything=True))
-        elif channel_id not in self.held_timers:
+            return self._release_held(channel_id, everything=True)
+        if channel_id not in self.held_timers:
             self.held_timers[channel_id] = asyncio.get_running_loop().call_later(
-                REORDER_WAIT_SECONDS,
-                lambda: self._start_task(self._send_held(channel_id, everything=True)),
+                REORDER_WAIT_SECONDS, self._wait_ended, channel_id
             )
+        return []
 
-    async def _send_held(self, channel_id: str, *, everything: bool) -> None:
-        """Send a channel's held events in seq order: those that now follow on from the last
-        seq sent, or (``everything``) all of them, leaving the gap for the client to fill."""
+    def _wait_ended(self, channel_id: str) -> None:
+        self.held_timers.pop(channel_id, None)
+        self._defer({"type": "chat.held", "channel_id": channel_id})
+
+    async def chat_held(self, event: dict[str, Any]) -> None:
+        """The reorder wait of a channel ended: send what is held, gap and all."""
+        texts = self._release_held(event["channel_id"], everything=True)
+        for text in texts:
+            await self.send(text_data=text)
+        if texts:
+            metrics.DELIVERIES.inc(len(texts))
+
+    def _release_held(self, channel_id: str, *, everything: bool) -> list[str]:
+        """A channel's held events in seq order: those that now follow on from the last seq
+        sent, or (``everything``) all of them, leaving the gap for the client to fill."""
         held = self.held.get(channel_id)
+        texts = []
         while held:
             seq = min(held)
             if not everything and seq != self.forwarded_seq.get(channel_id, 0) + 1:
-                return
+                break
             text = held.pop(seq)
             if not held:
                 self._drop_held(channel_id)
             if seq > self.replayed_to.get(channel_id, 0):
                 self.forwarded_seq[channel_id] = max(seq, self.forwarded_seq.get(channel_id, 0))
-                await self.send(text_data=text)
-                metrics.DELIVERIES.inc()
+                texts.append(text)
+        return texts
 
     def _drop_held(self, channel_id: str) -> None:
         self.held.pop(channel_id, None)
         timer = self.held_timers.pop(channel_id, None)
         if timer is not None:
             timer.cancel()
-
-    def _start_task(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self.tasks.append(task)
-        task.add_done_callback(self.tasks.remove)
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user_id"] != str(self.user.pk):
@@ -677,16 +774,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _join_group(self, channel_id: str) -> None:
         if channel_id not in self.subscribed:
-            await self.channel_layer.group_add(events.channel_group(channel_id), self.channel_name)
+            await realtime.current().hub.join(channel_id, self)
             self.subscribed.add(channel_id)
 
     async def _leave_group(self, channel_id: str) -> None:
         self._drop_held(channel_id)
         if channel_id in self.subscribed:
             self.subscribed.discard(channel_id)
-            await self.channel_layer.group_discard(
-                events.channel_group(channel_id), self.channel_name
-            )
+            realtime.current().hub.leave(channel_id, self)
 
 
 def wants_presence_batch(scope: dict[str, Any]) -> bool:

@@ -38,6 +38,8 @@ class BadFrame(Exception):
 class TokenBucket:
     """``capacity`` actions at once, refilled at ``per_second``."""
 
+    __slots__ = ("capacity", "per_second", "tokens", "updated")  # two per socket
+
     def __init__(self, capacity: float, per_second: float) -> None:
         self.capacity = capacity
         self.per_second = per_second

@@ -91,6 +91,18 @@ def test_ws_idle_smoke_keeps_every_connection() -> None:
     assert "rss_per_connection_vs_websockets" in summary["ratios"]
 
 
+def test_ws_churn_smoke_connects_and_closes_without_failures() -> None:
+    summary = run_bench(
+        "ws_churn", "--rate", "10", "--steady", "3", "--seconds", "3", "--users", "12"
+    )
+    assert summary["failed_total"] == 0 and summary["dropped_total"] == 0, summary["results"]
+    for target in ("chatsite", "tutorial", "websockets"):
+        result = summary["results"][target]
+        assert result["connects"] == result["scheduled"] == 30, (target, result)
+        assert result["servers_alive"], target
+        assert result["rss_slope_mb_per_min_second_half"] is not None, target
+
+
 def test_search_smoke_generates_searches_and_posts() -> None:
     summary = run_bench(
         "search",

@@ -396,7 +396,7 @@ class OutgoingHookListView(APIView):
                 "name": serializers.CharField(),
                 "url": serializers.URLField(),
                 "trigger_words": serializers.ListField(
-                    child=serializers.CharField(), required=False
+                    child=serializers.RegexField(r"^\S{1,100}$"), max_length=20, required=False
                 ),
             },
         ),

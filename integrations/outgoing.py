@@ -66,11 +66,11 @@ def outgoing_hook_create(
     own. Channel owners and moderators make them; returns the row and its secret."""
     if not isinstance(name, str) or not name.strip() or len(name) > SENDER_NAME_MAX:
         raise _field_error("name", f"1-{SENDER_NAME_MAX} characters.")
-    words = _trigger_words(trigger_words)
     channel = selectors.channel_get(user=actor, channel_id=channel_id)
     base.check_not_dm(channel, "have outgoing webhooks")
     base.check_owner_or_moderator(actor=actor, channel=channel, what="add outgoing webhooks")
     base.check_writable(channel)
+    words = _trigger_words(trigger_words)
     _check_rate(ratelimit.BOT_MANAGE, str(actor.pk), "bot changes")
     try:
         destinations.check(url)

@@ -14,10 +14,12 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.test import override_settings
 
 from chat import services
 from chat.models import Message
 from chatsite import rls
+from integrations import dispatch
 
 
 @pytest.fixture
@@ -42,8 +44,17 @@ def _channel_count() -> int:
 
 def _post(user: Any, channel: Any, sent: list[str], client_id: uuid.UUID | None) -> list[str]:
     """What posting a message inside the request's transaction sends: one item a round trip,
-    the first word of its last statement (a context goes in front of a statement)."""
-    with transaction.atomic(), rls.acting_as_user(user):
+    the first word of its last statement (a context goes in front of a statement).
+
+    The set of channels with outgoing webhooks is read first: a process reads it once per
+    CHAT_OUTGOING_WEBHOOK_REFRESH, not per message (integrations.dispatch)."""
+    with (
+        override_settings(CHAT_OUTGOING_WEBHOOK_REFRESH=3600),
+        transaction.atomic(),
+        rls.acting_as_user(user),
+    ):
+        dispatch.forget_hooked_channels()
+        dispatch.outgoing_schedule(message=Message(channel_id=channel.pk), author=user)
         sent.clear()
         message, created = services.message_create(
             user=user, channel_id=channel.pk, content="counted", client_id=client_id

@@ -50,6 +50,7 @@ class UserExportView(APIView):
     @extend_schema(
         tags=["accounts"],
         summary="Your newest export that has not expired",
+        operation_id="accounts_export_latest",
         responses={200: UserExportSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request) -> Response:

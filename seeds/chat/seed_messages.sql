@@ -19,18 +19,18 @@ INSERT INTO accounts_user (password, last_login, is_superuser, username, first_n
 VALUES ('pbkdf2_sha256$1000000$chatsitedemosalt2026$5VK48IJq5AsjIYIY0ceIGWiU74dSnRm94QYNhWv1Z3U=', NULL, FALSE, 'moderator', '', '', 'moderator@example.com', TRUE, TRUE, '2026-11-01 08:00:00+00:00', 'Mo Derator', 'moderator', '1c50c4ca36ae6c735ca545f39938c578e823857b1a0adf1ca293c00d9a3b660f')
 ON CONFLICT DO NOTHING;
 
-INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, kind)
-SELECT 'c0000000000000000000000000000001', 'general', 'General', 'Company-wide chatter and announcements', FALSE, id, '2026-11-01 08:30:00+00:00', NULL, 10, 'channel'
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, trimmed_seq, kind)
+SELECT 'c0000000000000000000000000000001', 'general', 'General', 'Company-wide chatter and announcements', FALSE, id, '2026-11-01 08:30:00+00:00', NULL, 10, 0, 'channel'
 FROM accounts_user WHERE username = 'alice'
 ON CONFLICT DO NOTHING;
 
-INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, kind)
-SELECT 'c0000000000000000000000000000002', 'random', 'Random', 'Anything goes', FALSE, id, '2026-11-01 08:30:00+00:00', NULL, 0, 'channel'
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, trimmed_seq, kind)
+SELECT 'c0000000000000000000000000000002', 'random', 'Random', 'Anything goes', FALSE, id, '2026-11-01 08:30:00+00:00', NULL, 0, 0, 'channel'
 FROM accounts_user WHERE username = 'bob'
 ON CONFLICT DO NOTHING;
 
-INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, kind)
-SELECT 'c0000000000000000000000000000003', 'staff', 'Staff', 'Moderators and helpers', TRUE, id, '2026-11-01 08:30:00+00:00', NULL, 0, 'channel'
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, trimmed_seq, kind)
+SELECT 'c0000000000000000000000000000003', 'staff', 'Staff', 'Moderators and helpers', TRUE, id, '2026-11-01 08:30:00+00:00', NULL, 0, 0, 'channel'
 FROM accounts_user WHERE username = 'moderator'
 ON CONFLICT DO NOTHING;
 
@@ -122,13 +122,13 @@ ON CONFLICT DO NOTHING;
 
 -- Direct messages: alice and bob, and alice, bob and carol. A direct message's name is "dm."
 -- and the hex of its id; dm_key holds its members' ids in ascending order (docs/architecture.md).
-INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, kind, dm_key)
-SELECT 'd0000000000000000000000000000001', 'dm.d0000000000000000000000000000001', '', '', TRUE, id, '2026-11-01 10:00:00+00:00', NULL, 3, 'dm', (SELECT CAST(MIN(id) AS TEXT) || ',' || CAST(MAX(id) AS TEXT) FROM accounts_user WHERE username IN ('alice', 'bob'))
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, trimmed_seq, kind, dm_key)
+SELECT 'd0000000000000000000000000000001', 'dm.d0000000000000000000000000000001', '', '', TRUE, id, '2026-11-01 10:00:00+00:00', NULL, 3, 0, 'dm', (SELECT CAST(MIN(id) AS TEXT) || ',' || CAST(MAX(id) AS TEXT) FROM accounts_user WHERE username IN ('alice', 'bob'))
 FROM accounts_user WHERE username = 'alice'
 ON CONFLICT DO NOTHING;
 
-INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, kind, dm_key)
-SELECT 'd0000000000000000000000000000002', 'dm.d0000000000000000000000000000002', '', '', TRUE, id, '2026-11-01 11:00:00+00:00', NULL, 2, 'dm', (SELECT CAST(MIN(id) AS TEXT) || ',' || CAST(SUM(id) - MIN(id) - MAX(id) AS TEXT) || ',' || CAST(MAX(id) AS TEXT) FROM accounts_user WHERE username IN ('alice', 'bob', 'carol'))
+INSERT INTO chat_channel (id, name, title, topic, is_private, created_by_id, created_at, archived_at, last_seq, trimmed_seq, kind, dm_key)
+SELECT 'd0000000000000000000000000000002', 'dm.d0000000000000000000000000000002', '', '', TRUE, id, '2026-11-01 11:00:00+00:00', NULL, 2, 0, 'dm', (SELECT CAST(MIN(id) AS TEXT) || ',' || CAST(SUM(id) - MIN(id) - MAX(id) AS TEXT) || ',' || CAST(MAX(id) AS TEXT) FROM accounts_user WHERE username IN ('alice', 'bob', 'carol'))
 FROM accounts_user WHERE username = 'carol'
 ON CONFLICT DO NOTHING;
 

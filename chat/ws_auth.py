@@ -288,7 +288,15 @@ class WebSocketAuthMiddleware(BaseMiddleware):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         gate = connect_gate()
+        loop = asyncio.get_running_loop()
+        queued_at = loop.time()
         await gate.acquire()
+        if loop.time() - queued_at > HANDSHAKE_WAIT_LIMIT_SECONDS:
+            # Daphne has most likely given up on this handshake already: refuse it without
+            # doing the work, and the client comes back after its back-off.
+            gate.release()
+            await send({"type": "websocket.close", "code": 1013})
+            return None
         released = False
 
         def release() -> None:
@@ -309,6 +317,11 @@ class WebSocketAuthMiddleware(BaseMiddleware):
         finally:
             release()
 
+
+# A handshake that waited this long for its turn is refused at once (Daphne drops one that is
+# not accepted within 5 s, --websocket_connect_timeout): work for a client that is gone would
+# only make the others wait longer.
+HANDSHAKE_WAIT_LIMIT_SECONDS = 4.0
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()

@@ -6,6 +6,7 @@ Two people are two browser contexts (separate cookie jars) on the live Daphne.
 from __future__ import annotations
 
 import contextvars
+import re
 import signal
 import subprocess
 import time
@@ -348,7 +349,9 @@ def test_without_a_websocket_the_composer_falls_back_to_rest(
     bob = site.room(people["bob"])
     context = site.context(people["alice"])
     # Every WebSocket alice's browser opens is closed at once, as a hostile proxy would.
-    context.route_web_socket("**/ws/chat/", lambda ws: ws.close(code=1011, reason="no"))
+    context.route_web_socket(
+        re.compile(r"/ws/chat/(\?.*)?$"), lambda ws: ws.close(code=1011, reason="no")
+    )
     alice = context.new_page()
     alice.goto("/channels/general/")
     expect(alice.get_by_role("status")).to_contain_text("Reconnecting")

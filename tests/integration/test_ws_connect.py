@@ -319,3 +319,33 @@ async def test_a_refused_handshake_lets_the_next_one_in(alice: Any) -> None:
         await refused.disconnect()
         ws = await connect(alice)  # the gate was given back
         await ws.disconnect()
+
+
+async def test_a_handshake_that_waited_too_long_is_refused_without_work(
+    alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    real = ws_auth.authenticate
+    authenticated: list[Any] = []
+
+    async def slow(scope: Any) -> Any:
+        authenticated.append(scope)
+        await asyncio.sleep(0.5)
+        return await real(scope)
+
+    monkeypatch.setattr(ws_auth, "authenticate", slow)
+    monkeypatch.setattr(ws_auth, "HANDSHAKE_WAIT_LIMIT_SECONDS", 0.2)
+    with override_settings(CHAT_WS_CONNECTS_IN_FLIGHT=1):
+        first = communicator(protocols=token_protocols(alice))
+        second = communicator(protocols=token_protocols(bob))
+        first_connect = asyncio.ensure_future(first.connect(timeout=10))
+        async with asyncio.timeout(5):
+            while not authenticated:
+                await asyncio.sleep(0.01)
+        connected, code = await second.connect(timeout=10)
+        assert (connected, code) == (False, 1013)
+        assert len(authenticated) == 1  # bob's handshake did no work
+        assert (await first_connect)[0]
+        assert (await first.receive_json_from(timeout=5))["type"] == "welcome"
+    await first.disconnect()

@@ -157,7 +157,8 @@ def collected_static() -> Path:
         "DJANGO_SETTINGS_MODULE": "chatsite.settings",
     }
     env.pop("COV_CORE_SOURCE", None)  # nothing of the app's own code to measure here
-    manage("collectstatic", "--noinput", "-v", "0", env=env, timeout=120)
+    # Hashing and compressing every file takes minutes on a busy machine.
+    manage("collectstatic", "--noinput", "-v", "0", env=env, timeout=600)
     return root
 
 

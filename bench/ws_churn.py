@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import common
-from bench.ws_idle import Pool, launch
+from bench.ws_idle import Pool, add_presence_argument, launch
 from bench.wsclient import Endpoint, try_open_ready
 
 
@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users-per-channel", type=int, default=50)
     parser.add_argument("--chatsite-processes", type=int, default=1)
     parser.add_argument("--connect-concurrency", type=int, default=50)
+    add_presence_argument(parser)
     parser.add_argument(
         "--tracemalloc",
         metavar="DIR",
@@ -154,17 +155,17 @@ async def measure(
     samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS bytes, connects)
     started = time.monotonic()
     churning = asyncio.create_task(churn(args, endpoints, tokens, stats))
+
+    def sample() -> None:
+        rss = sum(s.rss_bytes() for s in servers)
+        samples.append((time.monotonic() - started, rss, stats["connects"]))
+
     try:
         while not churning.done():
-            samples.append(
-                (
-                    time.monotonic() - started,
-                    sum(s.rss_bytes() for s in servers),
-                    stats["connects"],
-                )
-            )
+            sample()
             await asyncio.wait({churning}, timeout=1.0)
         await churning
+        sample()  # the end of the churn, so a short run's second half has two samples
         dropped = pool.dropped()
         if traced:
             await asyncio.sleep(10)  # closed connections cleaned up, idle groups unsubscribed

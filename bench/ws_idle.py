@@ -42,13 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users-per-channel", type=int, default=50)
     parser.add_argument("--chatsite-processes", type=int, default=1)
     parser.add_argument("--connect-concurrency", type=int, default=50)
+    add_presence_argument(parser)
+    return parser.parse_args(argv)
+
+
+def add_presence_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--presence",
         choices=("batch", "single"),
         default="batch",
         help="chatsite clients ask for batched presence events (the web client does) or not",
     )
-    return parser.parse_args(argv)
 
 
 class Pool:

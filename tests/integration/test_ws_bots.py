@@ -237,3 +237,23 @@ def test_the_heartbeat_recheck_keeps_a_live_token_and_ends_a_revoked_one(
     _revoke(moderator, bot, row.pk)
     (revoked,) = keepalive.judge([check(str(row.pk))])
     assert revoked.problem == ws_auth.PROBLEM_UNAUTHORIZED
+
+
+async def test_a_scoped_token_does_not_follow_a_channel_its_bot_is_added_to(
+    alice: Any, moderator: Any, channel: Any, other_channel: Any
+) -> None:
+    bot, token = await make_bot(moderator, channel, scope=(channel,))
+    ws, _welcome = await connect_bot(token)
+    await database_sync_to_async(services.channel_member_add)(
+        actor=alice, channel_id=other_channel.pk, user=bot
+    )
+    # The user's own events keep their order: the mention comes after any membership event.
+    await database_sync_to_async(
+        lambda: services.message_create(user=alice, channel_id=channel.pk, content="@ws-bot hi")
+    )()
+    mention, before = await receive_until(ws, lambda e: e["type"] == "mention")
+    assert mention["message"]["channel_id"] == str(channel.pk)
+    assert not [e for e in before if e["type"] in ("membership", "subscribed")], before
+    await ws.send_json_to({"type": "subscribe", "channel_id": str(other_channel.pk)})
+    assert (await receive_type(ws, "error"))["code"] == "not_found"
+    await ws.disconnect()

@@ -135,7 +135,8 @@ def layer_message(event: dict[str, Any], **routing: Any) -> dict[str, Any]:
     """Wrap an event for the channel layer, encoded once for every recipient.
 
     ``routing`` keys (``channel_id``, ``seq``) travel beside the text so a consumer can skip
-    a change it already replayed from the database without decoding the text.
+    a change it already replayed from the database without decoding the text; ``about`` names
+    the channel a user's own event concerns.
     """
     return {"type": LAYER_EVENT_TYPE, "text": encode(event), **routing}
 
@@ -462,7 +463,9 @@ def mention_event(message: Message, kind: str, *, alert: bool) -> dict[str, Any]
 
 def notify_mention(*, user_id: Any, message: Message, kind: str, alert: bool) -> None:
     """Queue ``mention`` for the mentioned user's sockets, on every process."""
-    _send_on_commit(user_group(user_id), layer_message(mention_event(message, kind, alert=alert)))
+    # ``about``: the channel it concerns, for sockets of a bot token limited to some channels.
+    event = layer_message(mention_event(message, kind, alert=alert), about=str(message.channel_id))
+    _send_on_commit(user_group(user_id), event)
 
 
 def read_event(channel_id: Any, seq: int) -> dict[str, Any]:
@@ -479,4 +482,6 @@ def notify_channel_updated(channel: Channel) -> None:
 
 def notify_read(*, user_id: Any, channel_id: Any, seq: int) -> None:
     """Queue ``read`` for the user's own sockets: their read marker moved (another tab)."""
-    _send_on_commit(user_group(user_id), layer_message(read_event(channel_id, seq)))
+    _send_on_commit(
+        user_group(user_id), layer_message(read_event(channel_id, seq), about=str(channel_id))
+    )

@@ -31,6 +31,7 @@ from django.conf import settings
 from accounts import roles
 from chat import presence, selectors, ws_auth
 from chatsite import rls
+from integrations import services as integration_services
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class AccessCheck:
     member_of: frozenset[str]
     epoch: int = 0  # the connection's count of subscribes and joins when this was taken
     token_issued_at: float | None = None  # a token socket's access token iat
+    bot_token_id: str | None = None  # a bot token socket's token (revoked: close)
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,9 @@ def _revoked_since(user: Any, issued_at: float) -> bool:
 
 
 def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
-    """The verdicts of ``checks``: three queries for all of them, plus two (the session and
-    its user) per distinct cookie session. Read as the service, since the batch spans users."""
+    """The verdicts of ``checks``: three queries for all of them, one more when bot token
+    sockets are among them, plus two (the session and its user) per distinct cookie session.
+    Read as the service, since the batch spans users."""
     channel_ids = sorted(set().union(*(check.subscribed | check.member_of for check in checks)))
     session_keys = {check.session_key for check in checks if check.session_key}
     with rls.acting_as_service():
@@ -154,6 +157,8 @@ def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
             user_ids=sorted({check.user_id for check in checks}), channel_ids=channel_ids
         )
         sessions = {key: ws_auth.session_auth(key) for key in session_keys}
+        bot_token_ids = {check.bot_token_id for check in checks if check.bot_token_id}
+        live_tokens = integration_services.live_bot_token_ids(bot_token_ids)
     member_of: dict[Any, set[str]] = {}
     for user_id, channel_id in memberships:
         member_of.setdefault(user_id, set()).add(channel_id)
@@ -168,6 +173,10 @@ def judge(checks: list[AccessCheck]) -> list[AccessVerdict]:
             continue
         if check.token_issued_at is not None and _revoked_since(user, check.token_issued_at):
             # Signed out everywhere, or the password changed (accounts.services).
+            verdicts.append(AccessVerdict(user, ws_auth.PROBLEM_UNAUTHORIZED))
+            continue
+        if check.bot_token_id is not None and check.bot_token_id not in live_tokens:
+            # The bot's token was revoked (or deleted) since the handshake.
             verdicts.append(AccessVerdict(user, ws_auth.PROBLEM_UNAUTHORIZED))
             continue
         if check.session_key is not None:

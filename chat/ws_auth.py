@@ -6,8 +6,9 @@ Two credentials are accepted (docs/api.md, "WebSocket"):
   (scheme, host and port) must be that of the handshake (its Host, checked against
   ALLOWED_HOSTS) or one of CSRF_TRUSTED_ORIGINS, by Django's own CSRF origin check. A
   cross-site page must never ride on a visitor's cookie, nor a page on another port or scheme;
-- an access JWT in the subprotocol list, ``Sec-WebSocket-Protocol: chat.v1, bearer.<JWT>``.
-  Native clients send no Origin; a token is no ambient credential, so they are served.
+- an access JWT in the subprotocol list, ``Sec-WebSocket-Protocol: chat.v1, bearer.<JWT>``,
+  or a bot's API token the same way (``bearer.csb_…``, docs/integrations.md). Native clients
+  send no Origin; a token is no ambient credential, so they are served.
 
 The middleware never refuses a connection itself: it puts a ``WebSocketAuth`` into
 ``scope["auth"]`` (and the user into ``scope["user"]``), and the consumer answers a problem
@@ -43,6 +44,7 @@ from chat import selectors
 from chat.read_threads import connect_read
 from chatsite import rls
 from chatsite.overload import DATABASE_UNAVAILABLE
+from integrations import services as integration_services
 
 SUBPROTOCOL = "chat.v1"
 TOKEN_PREFIX = "bearer."  # noqa: S105 (a prefix, not a secret)
@@ -63,7 +65,7 @@ class WebSocketAuth:
     """The outcome of authenticating a handshake."""
 
     user: Any
-    method: str | None = None  # "token" or "session"
+    method: str | None = None  # "token", "bot_token" or "session"
     problem: str | None = None  # PROBLEM_UNAUTHORIZED, PROBLEM_INACTIVE or PROBLEM_UNAVAILABLE
     expires_at: float | None = None  # the access token's exp (epoch seconds)
     subprotocol: str | None = None  # what to echo on accept
@@ -74,6 +76,9 @@ class WebSocketAuth:
     # the people who share one (docs/performance.md, "Round 3: connects").
     member_channels: tuple[tuple[str, str, int], ...] | None = None
     co_member_ids: tuple[int, ...] | None = None
+    bot_token_id: str | None = None  # a bot token socket's token, re-checked every heartbeat
+    # A bot token limited to some channels: their ids (None: wherever the user may go).
+    channel_scope: frozenset[str] | None = None
 
 
 def _handshake_request(scope: dict[str, Any]) -> HttpRequest:
@@ -173,6 +178,17 @@ def _user_from_token(raw_token: str) -> WebSocketAuth:
     )
 
 
+def _bot_from_token(raw_token: str) -> WebSocketAuth:
+    """A bot's API token, looked up as the REST API's BotTokenAuthentication does; a forged
+    or revoked token, or a deactivated bot, is refused like a bad JWT."""
+    found = integration_services.bot_token_authenticate(raw_token)
+    if found is None:
+        return WebSocketAuth(AnonymousUser(), "bot_token", PROBLEM_UNAUTHORIZED)
+    bot, row = found
+    scope = frozenset(str(c) for c in row.channel_ids) if row.channel_ids else None
+    return WebSocketAuth(bot, "bot_token", bot_token_id=str(row.pk), channel_scope=scope)
+
+
 def _session_hash_matches(session: Any, user: Any) -> bool:
     session_hash = session.get(HASH_SESSION_KEY) or ""
     if constant_time_compare(session_hash, user.get_session_auth_hash()):
@@ -231,6 +247,8 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
     try:
         if kind == ORIGIN_FORBIDDEN:
             result = WebSocketAuth(AnonymousUser(), None, PROBLEM_UNAUTHORIZED)
+        elif raw_token is not None and raw_token.startswith(integration_services.BOT_TOKEN_PREFIX):
+            result = _bot_from_token(raw_token)
         elif raw_token is not None:
             result = _user_from_token(raw_token)
         elif kind == ORIGIN_SITE:
@@ -252,6 +270,8 @@ def authenticate(scope: dict[str, Any]) -> WebSocketAuth:
         result.issued_at,
         member_channels,
         co_members,
+        result.bot_token_id,
+        result.channel_scope,
     )
 
 
@@ -266,6 +286,10 @@ def _connect_reads(
         channels = selectors.channel_ids_of_member(user=result.user)
         co_members = selectors.co_member_ids(user=result.user)
     listed = tuple((str(channel_id), name, last_seq) for channel_id, name, last_seq in channels)
+    if result.channel_scope is not None:
+        # A scoped bot token follows only its channels, and is told of no one elsewhere.
+        listed = tuple(channel for channel in listed if channel[0] in result.channel_scope)
+        return listed, ()
     return listed, tuple(co_members)
 
 

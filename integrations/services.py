@@ -196,6 +196,16 @@ def bot_token_authenticate(token: str) -> tuple[User, BotToken] | None:
     return row.bot, row
 
 
+def live_bot_token_ids(token_ids: Iterable[str]) -> set[str]:
+    """Which of ``token_ids`` are tokens not revoked (a WebSocket's heartbeat re-check, in
+    one query; no query for none). The caller reads as the service."""
+    ids = sorted(set(token_ids))
+    if not ids:
+        return set()
+    rows = BotToken.objects.filter(pk__in=ids, revoked_at__isnull=True).values_list("pk", flat=True)
+    return {str(pk) for pk in rows}
+
+
 # --- Incoming webhooks -------------------------------------------------------------------
 
 

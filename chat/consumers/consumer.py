@@ -87,6 +87,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     accepted = False
     session_key: str | None = None
     token_issued_at: float | None = None
+    bot_token_id: str | None = None
+    # A bot token limited to some channels (docs/integrations.md): their ids; None otherwise.
+    channel_scope: frozenset[str] | None = None
     cleaned_up = False
     dm_members: dict[str, list[dict[str, str]]] | None = None
     presence_batch = False  # the client asked for batched presence events
@@ -180,6 +183,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = auth.user
         self.session_key = auth.session_key
         self.token_issued_at = auth.issued_at
+        self.bot_token_id = auth.bot_token_id
+        self.channel_scope = auth.channel_scope
         self._init_state()
         self.presence_batch = wants_presence_batch(self.scope)
         realtime.current().keeper.add(self)
@@ -249,6 +254,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Read again after joining the groups: a change committed in between is either in
         # this last_seq or on its way through the layer, never lost between the two.
         channels, self.dm_members = await database.member_channels_and_dms(self.user)
+        if self.channel_scope is not None:
+            channels = [channel for channel in channels if self._in_scope(channel[0])]
+            self.dm_members = {
+                k: v for k, v in (self.dm_members or {}).items() if self._in_scope(k)
+            }
         await self._join_groups([], [channel_id for channel_id, _n, _s in channels])
         for channel_id, _name, last_seq in channels:
             self.forwarded_seq[channel_id] = last_seq
@@ -334,6 +344,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             user_id=self.user.pk,
             session_key=self.session_key,
             token_issued_at=self.token_issued_at,
+            bot_token_id=self.bot_token_id,
             subscribed=frozenset(self.subscribed),
             member_of=frozenset(self.member_channels),
             epoch=self.rights_epoch,
@@ -360,7 +371,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.chat_deactivated({})
             return
         if verdict.problem is not None:
-            detail = "The session ended (logged out, or the password changed)."
+            detail = (
+                "The bot token was revoked."
+                if self.bot_token_id is not None
+                else "The session ended (logged out, or the password changed)."
+            )
             await self._send_error("unauthorized", detail, ref="account")
             self.closing = True
             await self.close(closes.CLOSE_UNAUTHORIZED)
@@ -435,7 +450,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The last seq of each channel asked about that the user can see (others are left
         # out, as if they did not exist): a client that missed a channel's last event sees
         # a seq above its own and re-subscribes with since_seq.
-        last_seqs = await database.last_seqs(self.user, frames.channel_ids(content))
+        asked = [c for c in frames.channel_ids(content) if self._in_scope(c)]
+        last_seqs = await database.last_seqs(self.user, asked)
         await self.send_event(events.pong_event(last_seqs))
 
     async def handle_subscribe(self, content: dict[str, Any]) -> None:
@@ -450,6 +466,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client drops what it holds up to it (docs/api.md, "History deleted by retention").
         """
         channel_id = frames.channel_id(content)
+        self._check_scope(channel_id)
         since_seq = frames.since_seq(content)
         if channel_id not in self.subscribed:
             # Already in the group (the user's channels are joined at connect): nothing new
@@ -512,6 +529,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def handle_message_send(self, content: dict[str, Any]) -> None:
         data = _validated(MessageCreateSerializer, content)
+        self._check_scope(data["channel_id"])
         message = await database.create_message(
             self.user,
             data["channel_id"],
@@ -525,16 +543,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def handle_command_run(self, content: dict[str, Any]) -> None:
         """The same service as POST .../commands/ (docs/api.md, "Slash commands")."""
         data = _validated(CommandFrameSerializer, content)
+        self._check_scope(data["channel_id"])
         await self.send_event(await database.run_command(self.user, data))
 
     async def handle_reaction_add(self, content: dict[str, Any]) -> None:
         """The same service as POST .../reactions/; the channel hears ``message.updated``."""
         data = _validated(ReactionFrameSerializer, content)
-        await database.react(self.user, data["message_id"], data["emoji"], add=True)
+        await database.react(
+            self.user, data["message_id"], data["emoji"], add=True, scope=self.channel_scope
+        )
 
     async def handle_reaction_remove(self, content: dict[str, Any]) -> None:
         data = _validated(ReactionFrameSerializer, content)
-        await database.react(self.user, data["message_id"], data["emoji"], add=False)
+        await database.react(
+            self.user, data["message_id"], data["emoji"], add=False, scope=self.channel_scope
+        )
 
     async def handle_typing(self, content: dict[str, Any]) -> None:
         if not self.typing_bucket.take():
@@ -620,7 +643,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         seq = event.get("seq")
         text: str = event["text"]
         if channel_id is None:
-            return [text]
+            # The user's own events (mentions, read markers) say which channel they concern.
+            about = event.get("about")
+            return [text] if about is None or self._in_scope(about) else []
         if channel_id not in self.subscribed:
             return []  # left the group (already on its way)
         if seq is None:
@@ -732,6 +757,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """
         channel_id = str(event["channel_id"])
         text = event.get("text")
+        if not self._in_scope(channel_id):
+            return  # a scoped bot token neither follows nor hears of other channels
         if not event["joined"]:
             self.member_channels.discard(channel_id)
             if channel_id in self.subscribed:
@@ -771,6 +798,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self, code: str, detail: str, ref: str, fields: dict[str, list[str]] | None = None
     ) -> None:
         await self.send_event(events.error_event(code, detail, ref, fields))
+
+    def _in_scope(self, channel_id: Any) -> bool:
+        return self.channel_scope is None or str(channel_id) in self.channel_scope
+
+    def _check_scope(self, channel_id: Any) -> None:
+        """A scoped bot token names another channel: answered as a channel it may not see."""
+        if not self._in_scope(channel_id):
+            raise NotFound("Channel not found.")
 
     async def _join_group(self, channel_id: str) -> None:
         if channel_id not in self.subscribed:

@@ -8,6 +8,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from chat import events, selectors, services
+from chat.exceptions import NotFound
 from chat.models import Message
 from chat.read_threads import connect_read
 from chat.validators import DM_NAME_PREFIX
@@ -162,9 +163,17 @@ def run_command(user: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @database_sync_to_async
-def react(user: Any, message_id: Any, emoji: str, *, add: bool) -> None:
-    """``reaction.add`` / ``reaction.remove``: the same services as the REST routes."""
+def react(
+    user: Any, message_id: Any, emoji: str, *, add: bool, scope: frozenset[str] | None = None
+) -> None:
+    """``reaction.add`` / ``reaction.remove``: the same services as the REST routes. A bot
+    token limited to ``scope`` reacts only to messages of those channels."""
     with rls.acting_as_user(user):
+        if scope is not None:
+            message = selectors.message_get_any(user=user, message_id=message_id)
+            if str(message.channel_id) not in scope:
+                detail = "Message not found."
+                raise NotFound(detail, fields={"message_id": [detail]})
         if add:
             services.reaction_add(user=user, message_id=message_id, emoji=emoji)
         else:

@@ -104,6 +104,8 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/7
 BENCH_OUT ?= bench/results
 BENCH_FANOUT_SUBSCRIBERS ?= 10,100,1000
 BENCH_IDLE_STEPS ?= 0,1000,2000,3000,4000,5000
+BENCH_STORM_CLIENTS ?= 5000
+BENCH_CHURN_SECONDS ?= 180
 BENCH_RUN = $(BIN)/python -m
 
 bench: install services
@@ -111,10 +113,16 @@ bench: install services
 	export BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL); \
 	$(BENCH_RUN) bench.http_post --clients 50 --rate 100 --rounds 2 --duration 10 --open-seconds 10 \
 		$(BENCH_ARGS) > $(BENCH_OUT)/http_post.json && \
-	$(BENCH_RUN) bench.ws_fanout --subscribers $(BENCH_FANOUT_SUBSCRIBERS) $(BENCH_ARGS) \
-		> $(BENCH_OUT)/ws_fanout.json && \
-	$(BENCH_RUN) bench.ws_idle --steps $(BENCH_IDLE_STEPS) $(BENCH_ARGS) > $(BENCH_OUT)/ws_idle.json
-	@echo "benchmark summaries: $(BENCH_OUT)/{http_post,ws_fanout,ws_idle}.json"
+	$(BENCH_RUN) bench.ws_fanout --subscribers $(BENCH_FANOUT_SUBSCRIBERS) --steady-seconds 30 \
+		$(BENCH_ARGS) > $(BENCH_OUT)/ws_fanout.json && \
+	$(BENCH_RUN) bench.ws_idle --steps $(BENCH_IDLE_STEPS) $(BENCH_ARGS) > $(BENCH_OUT)/ws_idle.json && \
+	$(BENCH_RUN) bench.ws_storm --clients $(BENCH_STORM_CLIENTS) $(BENCH_ARGS) \
+		> $(BENCH_OUT)/ws_storm.json && \
+	$(BENCH_RUN) bench.ws_churn --rate 30 --steady 20 --seconds $(BENCH_CHURN_SECONDS) $(BENCH_ARGS) \
+		> $(BENCH_OUT)/ws_churn.json
+	$(BENCH_RUN) bench.report $(BENCH_OUT) > $(BENCH_OUT)/report.md
+	@echo "benchmark summaries: $(BENCH_OUT)/{http_post,ws_fanout,ws_idle,ws_storm,ws_churn}.json;" \
+		"tables and verdicts: $(BENCH_OUT)/report.md"
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .coverage

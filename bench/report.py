@@ -2,9 +2,12 @@
 
     .venv/bin/python -m bench.report bench/results
 
-reads ``http_post.json``, ``ws_fanout.json`` and ``ws_idle.json`` from the folder (those that
-exist) and prints the tables: every metric, its target, chatsite's value, the reference's,
-and the ratio.
+reads the summaries ``make bench`` writes (``http_post.json``, ``ws_fanout.json``,
+``ws_idle.json``, ``ws_storm.json``, ``ws_churn.json``) from the folder, those that exist, and
+prints the tables: every metric, its target, chatsite's value, the reference's, the ratio, and
+whether the target is met. The targets are the current round's (docs/performance.md, "Targets
+at a glance"); each verdict is computed here from the figures, so an older summary is judged
+by today's targets.
 """
 
 from __future__ import annotations
@@ -39,6 +42,20 @@ def met(condition: bool | None) -> str:
     if condition is None:
         return "-"
     return "met" if condition else "**missed**"
+
+
+def at_least(value: Any, factor: float, reference: Any) -> bool | None:
+    """value ≥ factor x reference, or None (no verdict) where either is missing."""
+    if not isinstance(value, int | float) or not isinstance(reference, int | float):
+        return None
+    return value >= factor * reference
+
+
+def at_most(value: Any, factor: float, reference: Any) -> bool | None:
+    """value ≤ factor x reference, or None (no verdict) where either is missing."""
+    if not isinstance(value, int | float) or not isinstance(reference, int | float):
+        return None
+    return value <= factor * reference
 
 
 def dig(node: Any, path: tuple[str, ...]) -> Any:
@@ -116,23 +133,22 @@ def http_post(summary: dict[str, Any]) -> str:
     rows.append(
         [
             f"closed loop, {summary['config']['clients']} clients: throughput (req/s)",
-            "≥ 25% of the plain view",
+            "≥ 50% of the plain view",
             fmt(closed_m["throughput_per_s"]),
             fmt(closed_r["throughput_per_s"]),
             ratio(closed_m["throughput_per_s"], closed_r["throughput_per_s"]),
-            met(summary["targets"]["closed_throughput_ratio>=0.25"]),
+            met(at_least(closed_m["throughput_per_s"], 0.5, closed_r["throughput_per_s"])),
         ]
     )
     for key in ("p50_ms", "p95_ms", "p99_ms"):
-        target = "≤ 100 ms" if key == "p95_ms" else ""
         rows.append(
             [
                 f"closed loop: {key.replace('_ms', '')} (ms)",
-                target,
+                "",
                 fmt(closed_m["latency"].get(key)),
                 fmt(closed_r["latency"].get(key)),
                 ratio(closed_m["latency"].get(key), closed_r["latency"].get(key)),
-                met(summary["targets"]["closed_p95_ms<=100"]) if key == "p95_ms" else "",
+                "",
             ]
         )
     rows.append(
@@ -160,11 +176,13 @@ def http_post(summary: dict[str, Any]) -> str:
         rows.append(
             [
                 f"open loop: {key.replace('_ms', '')} (ms)",
-                "≤ 20 ms" if key == "p95_ms" else "",
+                "≤ 3x the plain view" if key == "p95_ms" else "",
                 fmt(open_m["latency"].get(key)),
                 fmt(open_r["latency"].get(key)),
                 ratio(open_m["latency"].get(key), open_r["latency"].get(key)),
-                met(summary["targets"]["open_p95_ms<=20"]) if key == "p95_ms" else "",
+                met(at_most(open_m["latency"].get(key), 3, open_r["latency"].get(key)))
+                if key == "p95_ms"
+                else "",
             ]
         )
     rows.append(
@@ -216,21 +234,18 @@ def ws_fanout(summary: dict[str, Any]) -> str:
             values = (dig(mine, path), dig(bare, path), dig(tut, path))
             return three_way_row(label, target, values, digits, verdict)
 
-        steady_p99 = mine["steady"]["delivery"].get("p99_ms")
-        bare_p99 = bare.get("steady", {}).get("delivery", {}).get("p99_ms")
-        p99_verdict = ""
-        if n == "1000" and steady_p99 is not None and bare_p99:
-            p99_verdict = met(steady_p99 <= 3 * bare_p99)
-        sat = mine["saturation"]["deliveries_per_s"]
-        tut_sat = tut.get("saturation", {}).get("deliveries_per_s")
-        sat_verdict = met(sat >= 3 * tut_sat) if sat and tut_sat else ""
+        big = n == "1000"
+        steady_p99 = dig(mine, ("steady", "delivery", "p99_ms"))
+        bare_p99 = dig(bare, ("steady", "delivery", "p99_ms"))
+        sat = dig(mine, ("saturation", "deliveries_per_s"))
+        sat_cpu = dig(mine, ("saturation", "server_cpu_us_per_delivery"))
         rows = [
             row("steady 1/s: delivery p50 (ms)", ("steady", "delivery", "p50_ms")),
             row(
                 "steady 1/s: delivery p99 (ms)",
                 ("steady", "delivery", "p99_ms"),
-                "≤ 3x bare at N=1000" if n == "1000" else "",
-                verdict=p99_verdict,
+                "≤ 2x bare" if big else "",
+                verdict=met(at_most(steady_p99, 2, bare_p99)) if big else "",
             ),
             row("steady 1/s: last-recipient p99 (ms)", ("steady", "last_recipient", "p99_ms")),
             row(
@@ -240,13 +255,20 @@ def ws_fanout(summary: dict[str, Any]) -> str:
             row(
                 "saturation: deliveries/s",
                 ("saturation", "deliveries_per_s"),
-                "≥ 3x tutorial",
-                verdict=sat_verdict,
+                "≥ 10x tutorial, ≥ 35% of bare" if big else "",
+                verdict=met(
+                    bool(at_least(sat, 10, dig(tut, ("saturation", "deliveries_per_s"))))
+                    and bool(at_least(sat, 0.35, dig(bare, ("saturation", "deliveries_per_s"))))
+                )
+                if big and sat is not None
+                else "",
             ),
             row("saturation: at send rate (msg/s)", ("saturation", "at_rate_per_s"), digits=0),
             row(
                 "saturation: server CPU per delivery (µs)",
                 ("saturation", "server_cpu_us_per_delivery"),
+                "≤ 40 µs" if big else "",
+                verdict=met(sat_cpu <= 40) if big and sat_cpu is not None else "",
             ),
             row(
                 "losses (all phases)",
@@ -312,12 +334,15 @@ def ws_idle(summary: dict[str, Any]) -> str:
         row("connections never opened", ("connections_not_opened",), "0"),
     ]
     last = {name: r["steps"][-1] for name, r in results.items()}
-    for key, label in (
-        ("connects_per_s", "connects/s (last step)"),
-        ("server_cpu_ms_per_connect", "server CPU per connect (ms, last step)"),
+    for key, label, target in (
+        ("connects_per_s", "connects/s (last step)", ""),
+        ("server_cpu_ms_per_connect", "server CPU per connect (ms, last step)", "≤ 3 ms"),
     ):
         a, b, c = (last.get(t, {}).get(key) for t in ("chatsite", "websockets", "tutorial"))
-        rows.append([label, "", fmt(a, 2), fmt(b, 2), fmt(c, 2), ratio(a, b), ratio(a, c), ""])
+        verdict = met(a <= 3) if target and isinstance(a, int | float) else ""
+        rows.append(
+            [label, target, fmt(a, 2), fmt(b, 2), fmt(c, 2), ratio(a, b), ratio(a, c), verdict]
+        )
     names = [t for t in ("chatsite", "tutorial", "websockets") if t in results]
     steps = table(
         ["connections", *(f"{t} RSS (MiB)" for t in names)],
@@ -343,9 +368,107 @@ def ws_idle(summary: dict[str, Any]) -> str:
     return context_line(summary) + "\n\n" + table(header, rows) + "\n\n" + steps
 
 
+def ws_storm(summary: dict[str, Any]) -> str:
+    result = summary["result"]
+    clients = result["clients"]
+    ready_s = result["all_ready_s"]
+    presence = result["presence_frames_per_reconnect"]
+    rows = [
+        [
+            f"{clients:,} clients on {result['processes']} processes: all ready again (s)",
+            "≤ 15 s",
+            fmt(ready_s, 2),
+            met(ready_s <= 15 and result["not_ready"] == 0) if ready_s is not None else "",
+        ],
+        ["ready p50 (ms)", "", fmt(result["ready"].get("p50_ms")), ""],
+        ["ready p99 (ms)", "", fmt(result["ready"].get("p99_ms")), ""],
+        ["clients never ready", "0", fmt(result["not_ready"]), met(result["not_ready"] == 0)],
+        [
+            "failed handshake attempts (retried)",
+            "0",
+            fmt(result["failed_handshake_attempts"]),
+            met(result["failed_handshake_attempts"] == 0),
+        ],
+        [
+            f"losses (of {result['deliveries_expected']:,} deliveries)",
+            "0",
+            fmt(result["losses"]),
+            met(result["losses"] == 0),
+        ],
+        ["messages sent during the storm", "", fmt(result["messages_sent"]), ""],
+        ["error events", "0", fmt(result["error_events"]), met(result["error_events"] == 0)],
+        [
+            "presence frames per reconnect",
+            "constant (≤ 5)",
+            fmt(presence, 2),
+            met(presence <= 5) if presence is not None else "",
+        ],
+        [
+            "presence changes per reconnect (one snapshot of the room)",
+            "",
+            fmt(result["presence_changes"] / max(result["reconnected"], 1), 1),
+            "",
+        ],
+        ["server CPU per reconnect (ms)", "", fmt(result["server_cpu_ms_per_reconnect"], 2), ""],
+        ["servers alive", "yes", fmt(result["servers_alive"]), met(result["servers_alive"])],
+    ]
+    return context_line(summary) + "\n\n" + table(["metric", "target", "chatsite", ""], rows)
+
+
+# Memory under churn is flat when the second half of the run grows by less than this: the
+# round-2 leak was 0.54 MB/min at 30 connects/s, about 0.3 kB per connect.
+FLAT_MB_PER_MIN = 0.1
+
+
+def ws_churn(summary: dict[str, Any]) -> str:
+    results = summary["results"]
+    config = summary["config"]
+    names = [t for t in ("chatsite", "websockets", "tutorial") if t in results]
+    rows = []
+    for label, key, digits in (
+        ("connects made", "connects", 0),
+        ("connects failed", "failed", 0),
+        ("steady sockets dropped", "steady_dropped", 0),
+        ("RSS at the start (MiB)", "rss_start_bytes", 1),
+        ("RSS at the end (MiB)", "rss_end_bytes", 1),
+        ("RSS slope, second half (MB/min)", "rss_slope_mb_per_min_second_half", 2),
+        (
+            "RSS growth per connect, second half (bytes)",
+            "rss_growth_per_connect_bytes_second_half",
+            0,
+        ),
+    ):
+        values = [results[t].get(key) for t in names]
+        if key.endswith("_bytes") and "growth" not in key:
+            values = [v / 2**20 if isinstance(v, int | float) else v for v in values]
+        target, verdict = "", ""
+        if key == "rss_slope_mb_per_min_second_half":
+            target = f"≤ {FLAT_MB_PER_MIN} (flat)"
+            verdict = met(abs(values[0]) <= FLAT_MB_PER_MIN)
+        elif key in ("failed", "steady_dropped"):
+            target, verdict = "0", met(values[0] == 0)
+        rows.append([label, target, *(fmt(v, digits) for v in values), verdict])
+    header = ["metric", "target", *names, ""]
+    return (
+        context_line(summary)
+        + f" {fmt(config['rate'], 0)} connects/s for {fmt(config['seconds'], 0)} s with"
+        + f" {config['steady']} steady sockets.\n\n"
+        + table(header, rows)
+    )
+
+
+RENDERERS = (
+    ("http_post", http_post),
+    ("ws_fanout", ws_fanout),
+    ("ws_idle", ws_idle),
+    ("ws_storm", ws_storm),
+    ("ws_churn", ws_churn),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     folder = Path((argv or sys.argv[1:] or ["bench/results"])[0])
-    for name, render in (("http_post", http_post), ("ws_fanout", ws_fanout), ("ws_idle", ws_idle)):
+    for name, render in RENDERERS:
         path = folder / f"{name}.json"
         text = path.read_text() if path.exists() else ""
         if text.strip():

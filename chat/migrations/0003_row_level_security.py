@@ -363,6 +363,26 @@ def _policy_sql(table, name, command, using, check):
     return sql
 
 
+def secure_tables(apps, schema_editor, policies, tables):
+    """Create ``policies`` (rows of ``_policy_sql``'s arguments) and put ``tables`` under
+    forced row-level security. The later migrations that add tables of their own call it."""
+    user_id_type = _user_id_type(apps, schema_editor.connection)
+    for policy in policies:
+        schema_editor.execute(_policy_sql(*policy).format(user_id_type=user_id_type))
+    for table in tables:
+        schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+
+
+def unsecure_tables(schema_editor, policies, tables):
+    """The reverse of ``secure_tables``."""
+    for table, name, *_ in policies:
+        schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON {table}")
+    for table in tables:
+        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
 def runtime_role(schema_editor):
     """The runtime role's quoted name, or None where the role does not exist (then there is
     nothing to grant)."""

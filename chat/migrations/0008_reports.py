@@ -51,19 +51,14 @@ def secure_reports(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    user_id_type = rls._user_id_type(apps, connection)
-    for policy in REPORT_POLICIES:
-        schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
-    schema_editor.execute("ALTER TABLE chat_report ENABLE ROW LEVEL SECURITY")
-    schema_editor.execute("ALTER TABLE chat_report FORCE ROW LEVEL SECURITY")
+    rls.secure_tables(apps, schema_editor, REPORT_POLICIES, ["chat_report"])
     rls.grant_tables(schema_editor, ["chat_report"])
 
 
 def unsecure_reports(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for _table, name, *_ in REPORT_POLICIES:
-        schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON chat_report")
+    rls.unsecure_tables(schema_editor, REPORT_POLICIES, ["chat_report"])
 
 
 class Migration(migrations.Migration):

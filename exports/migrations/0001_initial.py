@@ -41,21 +41,14 @@ def secure_exports(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    user_id_type = rls._user_id_type(apps, connection)
-    for policy in POLICIES:
-        schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
-    schema_editor.execute("ALTER TABLE exports_userexport ENABLE ROW LEVEL SECURITY")
-    schema_editor.execute("ALTER TABLE exports_userexport FORCE ROW LEVEL SECURITY")
+    rls.secure_tables(apps, schema_editor, POLICIES, ["exports_userexport"])
     rls.grant_tables(schema_editor, ["exports_userexport"])
 
 
 def unsecure_exports(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for _table, name, *_ in POLICIES:
-        schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON exports_userexport")
-    schema_editor.execute("ALTER TABLE exports_userexport NO FORCE ROW LEVEL SECURITY")
-    schema_editor.execute("ALTER TABLE exports_userexport DISABLE ROW LEVEL SECURITY")
+    rls.unsecure_tables(schema_editor, POLICIES, ["exports_userexport"])
 
 
 class Migration(migrations.Migration):

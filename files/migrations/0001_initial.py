@@ -90,28 +90,21 @@ def secure_uploads(apps, schema_editor):
     if connection.vendor != "postgresql":
         return
     schema = rls._current_schema(connection)
-    user_id_type = rls._user_id_type(apps, connection)
     schema_editor.execute(GUARD.format(schema=schema))
     schema_editor.execute(
         "CREATE TRIGGER files_rls_guard_upload BEFORE UPDATE ON files_upload "
         "FOR EACH ROW EXECUTE FUNCTION files_rls_guard_upload()"
     )
-    for policy in UPLOAD_POLICIES:
-        schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
-    schema_editor.execute("ALTER TABLE files_upload ENABLE ROW LEVEL SECURITY")
-    schema_editor.execute("ALTER TABLE files_upload FORCE ROW LEVEL SECURITY")
+    rls.secure_tables(apps, schema_editor, UPLOAD_POLICIES, ["files_upload"])
     rls.grant_tables(schema_editor, ["files_upload"])
 
 
 def unsecure_uploads(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for _table, name, *_ in UPLOAD_POLICIES:
-        schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON files_upload")
+    rls.unsecure_tables(schema_editor, UPLOAD_POLICIES, ["files_upload"])
     schema_editor.execute("DROP TRIGGER IF EXISTS files_rls_guard_upload ON files_upload")
     schema_editor.execute("DROP FUNCTION IF EXISTS files_rls_guard_upload()")
-    schema_editor.execute("ALTER TABLE files_upload NO FORCE ROW LEVEL SECURITY")
-    schema_editor.execute("ALTER TABLE files_upload DISABLE ROW LEVEL SECURITY")
 
 
 class Migration(migrations.Migration):

@@ -37,23 +37,14 @@ def secure(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    user_id_type = rls._user_id_type(apps, connection)
-    for policy in POLICIES:
-        schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
-    for table in TABLES:
-        schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    rls.secure_tables(apps, schema_editor, POLICIES, TABLES)
     rls.grant_tables(schema_editor, TABLES)
 
 
 def unsecure(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table, name, *_ in POLICIES:
-        schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON {table}")
-    for table in TABLES:
-        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    rls.unsecure_tables(schema_editor, POLICIES, TABLES)
 
 
 class Migration(migrations.Migration):

@@ -32,21 +32,14 @@ def secure(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    user_id_type = rls._user_id_type(apps, connection)
-    for policy in POLICIES:
-        schema_editor.execute(rls._policy_sql(*policy).format(user_id_type=user_id_type))
-    schema_editor.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
-    schema_editor.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
+    rls.secure_tables(apps, schema_editor, POLICIES, [TABLE])
     rls.grant_tables(schema_editor, [TABLE], sequences=[f"{TABLE}_id_seq"])
 
 
 def unsecure(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for _table, name, *_ in POLICIES:
-        schema_editor.execute(f"DROP POLICY IF EXISTS {name} ON {TABLE}")
-    schema_editor.execute(f"ALTER TABLE {TABLE} NO FORCE ROW LEVEL SECURITY")
-    schema_editor.execute(f"ALTER TABLE {TABLE} DISABLE ROW LEVEL SECURITY")
+    rls.unsecure_tables(schema_editor, POLICIES, [TABLE])
 
 
 class Migration(migrations.Migration):

@@ -4,7 +4,7 @@ import gc
 import os
 import sys
 
-from django.core.asgi import get_asgi_application
+import django
 
 from chatsite import memory
 
@@ -14,7 +14,13 @@ memory.install()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
 # Set up Django (apps, models) before importing anything that touches models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from chatsite.http_handler import BoundedASGIHandler  # noqa: E402
+
+# Django's handler on a fixed set of request threads, with a bound on requests in flight
+# (chatsite/http_handler.py).
+django_asgi_app = BoundedASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -359,6 +359,11 @@ CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20)
 # Handshakes a process works on at once (authentication to welcome); the others wait their
 # turn, so a reconnect storm finishes connects instead of starting all of them.
 CHAT_WS_CONNECTS_IN_FLIGHT = env_int("CHAT_WS_CONNECTS_IN_FLIGHT", 16)
+# HTTP requests (chatsite/http_handler.py, docs/operations.md): the threads a process runs
+# requests' sync code on (a request waits in the event loop for a free one), and the requests
+# it admits at once, running and waiting; past that a new one is answered 503 at once.
+HTTP_THREADS = env_int("HTTP_THREADS", 16)
+HTTP_MAX_IN_FLIGHT = env_int("HTTP_MAX_IN_FLIGHT", 200)
 # Presence changes of one moment leave together, one layer message per channel (chat.events).
 PRESENCE_BATCH_SECONDS = 0.25
 # The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).

@@ -315,7 +315,7 @@ class WebSocketAuthMiddleware(BaseMiddleware):
         loop = asyncio.get_running_loop()
         queued_at = loop.time()
         await gate.acquire()
-        if loop.time() - queued_at > HANDSHAKE_WAIT_LIMIT_SECONDS:
+        if loop.time() - queued_at > handshake_wait_limit():
             # Daphne has most likely given up on this handshake already: refuse it without
             # doing the work, and the client comes back after its back-off.
             gate.release()
@@ -342,10 +342,20 @@ class WebSocketAuthMiddleware(BaseMiddleware):
             release()
 
 
-# A handshake that waited this long for its turn is refused at once (Daphne drops one that is
-# not accepted within 5 s, --websocket_connect_timeout): work for a client that is gone would
-# only make the others wait longer.
-HANDSHAKE_WAIT_LIMIT_SECONDS = 4.0
+# A handshake that waited this long for its turn is refused at once: Daphne drops one that is
+# not accepted within CHAT_WS_HANDSHAKE_SECONDS (chatsite/ws_server.py), and work for a client
+# that is gone would only make the others wait longer. None: that time less
+# HANDSHAKE_WORK_SECONDS, what the handshake's own work may take.
+HANDSHAKE_WAIT_LIMIT_SECONDS: float | None = None
+HANDSHAKE_WORK_SECONDS = 1.0
+
+
+def handshake_wait_limit() -> float:
+    """Seconds a handshake may wait for the gate before it is refused without work."""
+    if HANDSHAKE_WAIT_LIMIT_SECONDS is not None:
+        return HANDSHAKE_WAIT_LIMIT_SECONDS
+    return max(1.0, float(settings.CHAT_WS_HANDSHAKE_SECONDS) - HANDSHAKE_WORK_SECONDS)
+
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()

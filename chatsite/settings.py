@@ -359,6 +359,11 @@ CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20)
 # Handshakes a process works on at once (authentication to welcome); the others wait their
 # turn, so a reconnect storm finishes connects instead of starting all of them.
 CHAT_WS_CONNECTS_IN_FLIGHT = env_int("CHAT_WS_CONNECTS_IN_FLIGHT", 16)
+# How long a handshake may wait for its turn before Daphne drops it (at least this, whatever
+# its --websocket_connect_timeout): in a reconnect storm a handshake that waits costs nothing,
+# one dropped comes back and costs its work again (docs/performance.md, "Round 3: connects,
+# second pass").
+CHAT_WS_HANDSHAKE_SECONDS = env_int("CHAT_WS_HANDSHAKE_SECONDS", 30)
 # Presence changes of one moment leave together, one layer message per channel (chat.events).
 PRESENCE_BATCH_SECONDS = 0.25
 # The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).

@@ -349,3 +349,12 @@ async def test_a_handshake_that_waited_too_long_is_refused_without_work(
         assert (await first_connect)[0]
         assert (await first.receive_json_from(timeout=5))["type"] == "welcome"
     await first.disconnect()
+
+
+def test_the_gate_refuses_a_wait_just_before_daphne_would_drop_the_handshake() -> None:
+    """The wait limit follows CHAT_WS_HANDSHAKE_SECONDS, the time Daphne gives a handshake
+    (chatsite/ws_server.py), less a second for the handshake's own work."""
+    with override_settings(CHAT_WS_HANDSHAKE_SECONDS=30):
+        assert ws_auth.handshake_wait_limit() == 29.0
+    with override_settings(CHAT_WS_HANDSHAKE_SECONDS=1):
+        assert ws_auth.handshake_wait_limit() == 1.0  # never less than a second

@@ -283,8 +283,7 @@ def _connect_reads(
     if result.problem is not None or not result.user.is_authenticated:
         return None, None
     with rls.acting_as_user(result.user):
-        channels = selectors.channel_ids_of_member(user=result.user)
-        co_members = selectors.co_member_ids(user=result.user)
+        channels, co_members = selectors.member_channels_and_co_members(user=result.user)
     listed = tuple((str(channel_id), name, last_seq) for channel_id, name, last_seq in channels)
     if result.channel_scope is not None:
         # A scoped bot token follows only its channels, and is told of no one elsewhere.

@@ -363,7 +363,7 @@ CHAT_WS_CONNECTS_IN_FLIGHT = env_int("CHAT_WS_CONNECTS_IN_FLIGHT", 16)
 # its --websocket_connect_timeout): in a reconnect storm a handshake that waits costs nothing,
 # one dropped comes back and costs its work again (docs/performance.md, "Round 3: connects,
 # second pass").
-CHAT_WS_HANDSHAKE_SECONDS = env_int("CHAT_WS_HANDSHAKE_SECONDS", 30)
+CHAT_WS_HANDSHAKE_SECONDS = env_int("CHAT_WS_HANDSHAKE_SECONDS", 120)
 # Presence changes of one moment leave together, one layer message per channel (chat.events).
 PRESENCE_BATCH_SECONDS = 0.25
 # The GIL switch interval of the server processes (chatsite/asgi.py; Python's default 0.005).

@@ -77,6 +77,8 @@ class Client:
     presence_changes: int = 0
     errors: list[str] = field(default_factory=list)
     failed_attempts: int = 0
+    close_code: int | None = None  # how the socket ended while the benchmark read it
+    resumed_from: int | None = None  # the since_seq of the last resume
 
 
 def reconnect_delay(failures: int) -> float:
@@ -114,8 +116,10 @@ async def _read(client: Client) -> None:
         async for frame in client.connection:
             if isinstance(frame, str):
                 _note(client, frame)
-    except ConnectionClosed:
-        pass
+    except ConnectionClosed as closed:
+        client.close_code = closed.rcvd.code if closed.rcvd else 1006
+    else:
+        client.close_code = client.connection.close_code
 
 
 async def _resume(client: Client, deadline: float) -> tuple[float, int]:
@@ -139,7 +143,7 @@ async def _resume(client: Client, deadline: float) -> tuple[float, int]:
     client.connection = connection
     subscribe: dict[str, Any] = {"type": "subscribe", "channel_id": client.channel_id}
     if client.first_seq is not None:
-        subscribe["since_seq"] = client.last_seq
+        subscribe["since_seq"] = client.resumed_from = client.last_seq
     welcomed = False
     while True:
         frame = await asyncio.wait_for(connection.recv(), max(0.1, deadline - time.monotonic()))
@@ -197,13 +201,29 @@ async def _worker_main(
             ):
                 await asyncio.sleep(0.2)
             losses = 0
+            lossy: list[Client] = []
             for c in clients:
                 start = c.first_seq if c.first_seq is not None else final.get(c.channel_id, 0)
                 wanted = set(range(start + 1, final.get(c.channel_id, 0) + 1))
-                losses += len(wanted - c.seqs)
+                missing = wanted - c.seqs
+                losses += len(missing)
+                if missing:
+                    lossy.append(c)
+            # Where the losses are: sockets that ended while read (and how), and the seqs
+            # missing relative to the resume point (before it: lost before the drop).
+            closed = [c for c in clients if c.reader is not None and c.reader.done()]
+            closed_ids = {id(c) for c in closed}
             pipe.send(
                 {
                     "losses": losses,
+                    "clients_with_losses": len(lossy),
+                    "lossy_closed": sum(1 for c in lossy if id(c) in closed_ids),
+                    "closed_while_read": len(closed),
+                    "close_codes": sorted({c.close_code or 0 for c in closed})[:10],
+                    "lost_before_resume": sum(
+                        len(set(range((c.first_seq or 0) + 1, (c.resumed_from or 0) + 1)) - c.seqs)
+                        for c in lossy
+                    ),
                     "expected": sum(
                         final.get(c.channel_id, 0) - (c.first_seq or 0) for c in clients
                     ),
@@ -449,6 +469,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "sender_errors": senders.errors,
         "losses": sum(d["losses"] for d in drained),
         "deliveries_expected": sum(d["expected"] for d in drained),
+        "clients_with_losses": sum(d["clients_with_losses"] for d in drained),
+        "lossy_clients_closed_while_read": sum(d["lossy_closed"] for d in drained),
+        "closed_while_read": sum(d["closed_while_read"] for d in drained),
+        "close_codes": sorted({code for d in drained for code in d["close_codes"]}),
+        "lost_before_resume": sum(d["lost_before_resume"] for d in drained),
         "error_events": sum(d["error_count"] for d in drained),
         "error_samples": [e for d in drained for e in d["errors"]][:5],
         "presence_frames": sum(a["presence_frames"] for a in back),

@@ -283,8 +283,7 @@ def _connect_reads(
     if result.problem is not None or not result.user.is_authenticated:
         return None, None
     with rls.acting_as_user(result.user):
-        channels = selectors.channel_ids_of_member(user=result.user)
-        co_members = selectors.co_member_ids(user=result.user)
+        channels, co_members = selectors.member_channels_and_co_members(user=result.user)
     listed = tuple((str(channel_id), name, last_seq) for channel_id, name, last_seq in channels)
     if result.channel_scope is not None:
         # A scoped bot token follows only its channels, and is told of no one elsewhere.
@@ -315,7 +314,7 @@ class WebSocketAuthMiddleware(BaseMiddleware):
         loop = asyncio.get_running_loop()
         queued_at = loop.time()
         await gate.acquire()
-        if loop.time() - queued_at > HANDSHAKE_WAIT_LIMIT_SECONDS:
+        if loop.time() - queued_at > handshake_wait_limit():
             # Daphne has most likely given up on this handshake already: refuse it without
             # doing the work, and the client comes back after its back-off.
             gate.release()
@@ -342,10 +341,20 @@ class WebSocketAuthMiddleware(BaseMiddleware):
             release()
 
 
-# A handshake that waited this long for its turn is refused at once (Daphne drops one that is
-# not accepted within 5 s, --websocket_connect_timeout): work for a client that is gone would
-# only make the others wait longer.
-HANDSHAKE_WAIT_LIMIT_SECONDS = 4.0
+# A handshake that waited this long for its turn is refused at once: Daphne drops one that is
+# not accepted within CHAT_WS_HANDSHAKE_SECONDS (chatsite/ws_server.py), and work for a client
+# that is gone would only make the others wait longer. None: that time less
+# HANDSHAKE_WORK_SECONDS, what the handshake's own work may take.
+HANDSHAKE_WAIT_LIMIT_SECONDS: float | None = None
+HANDSHAKE_WORK_SECONDS = 1.0
+
+
+def handshake_wait_limit() -> float:
+    """Seconds a handshake may wait for the gate before it is refused without work."""
+    if HANDSHAKE_WAIT_LIMIT_SECONDS is not None:
+        return HANDSHAKE_WAIT_LIMIT_SECONDS
+    return max(1.0, float(settings.CHAT_WS_HANDSHAKE_SECONDS) - HANDSHAKE_WORK_SECONDS)
+
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()

@@ -36,8 +36,9 @@ from chatsite.ws_server import configure_daphne  # noqa: E402
 # With DEBUG on, a Daphne command line may listen on loopback addresses only.
 refuse_public_debug_server(sys.argv)
 
-# Frames over 16 KiB close with 1009, enforced by Daphne itself (chatsite/ws_server.py).
-configure_daphne()
+# Frames over 16 KiB close with 1009, enforced by Daphne itself, and a handshake may wait
+# CHAT_WS_HANDSHAKE_SECONDS for its turn (chatsite/ws_server.py).
+configure_daphne(handshake_seconds=settings.CHAT_WS_HANDSHAKE_SECONDS)
 
 # The WebSocket stack, outermost first:
 # - ChatOriginValidator refuses a handshake from a foreign Origin, so a cross-site page can

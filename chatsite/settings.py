@@ -359,6 +359,12 @@ CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20)
 # Handshakes a process works on at once (authentication to welcome); the others wait their
 # turn, so a reconnect storm finishes connects instead of starting all of them.
 CHAT_WS_CONNECTS_IN_FLIGHT = env_int("CHAT_WS_CONNECTS_IN_FLIGHT", 16)
+# How long a handshake may wait for its turn before Daphne drops it (at least this, whatever
+# its --websocket_connect_timeout): in a reconnect storm a handshake that waits costs nothing,
+# one dropped comes back and costs its work again (docs/performance.md, "Round 3: connects,
+# second pass").
+CHAT_WS_HANDSHAKE_SECONDS = env_int("CHAT_WS_HANDSHAKE_SECONDS", 120)
+
 # HTTP requests (chatsite/http_handler.py, docs/operations.md): the threads a process runs
 # requests' sync code on (a request waits in the event loop for a free one), and the requests
 # it admits at once, running and waiting; past that a new one is answered 503 at once.

@@ -206,7 +206,9 @@ def _plain_tcp_transports() -> tuple[type, ...]:
 _PLAIN_TCP = _plain_tcp_transports()
 
 
-def configure_daphne() -> None:
+def configure_daphne(handshake_seconds: float = 0) -> None:
+    """Install the behaviours above into Daphne (once per process); ``handshake_seconds``:
+    the least time a WebSocket handshake may take before Daphne drops it."""
     try:
         from daphne.server import Server
         from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
@@ -214,6 +216,7 @@ def configure_daphne() -> None:
         return
     if getattr(WebSocketFactory, "chatsite_limits", False):
         return
+    _wait_longer_for_handshakes(Server, handshake_seconds)
     set_options = WebSocketFactory.setProtocolOptions
 
     def set_protocol_options(self: Any, **options: Any) -> None:
@@ -266,6 +269,30 @@ def configure_daphne() -> None:
     _skip_debug_log_formatting()
     _read_bodies_when_asked()
     WebSocketFactory.chatsite_limits = True
+
+
+def _wait_longer_for_handshakes(server_class: Any, least_seconds: float) -> None:
+    """Give a WebSocket handshake at least ``least_seconds`` before Daphne drops it.
+
+    Daphne drops a handshake that the application has not accepted within
+    ``--websocket_connect_timeout`` (5 s by default; autobahn's opening-handshake timeout gets
+    the same value). In a reconnect storm the connect gate (chat/ws_auth.py) has most
+    handshakes wait for their turn; dropped after 5 s, each came back after its client's
+    back-off and cost its HTTP parsing, upgrade and refusal again, which made the next ones
+    wait longer still. A handshake that waits costs a socket and a suspended task.
+    """
+    if least_seconds <= 0:
+        return
+    server_init = server_class.__init__
+
+    def init_with_handshake_time(self: Any, *args: Any, **kwargs: Any) -> None:
+        server_init(self, *args, **kwargs)
+        for name in ("websocket_connect_timeout", "websocket_handshake_timeout"):
+            current = getattr(self, name, None)
+            if isinstance(current, int | float) and 0 <= current < least_seconds:
+                setattr(self, name, least_seconds)
+
+    server_class.__init__ = init_with_handshake_time
 
 
 class BodyQueue(asyncio.Queue):

@@ -82,6 +82,17 @@ def service_context() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _connect_reads_give_back() -> Iterator[None]:
+    """The connect-read threads keep a connection while reads keep coming (chat/read_threads.py);
+    after each test they give it back, so nothing holds the test database when it is emptied
+    or dropped."""
+    yield
+    from chat import read_threads
+
+    read_threads.give_back_connections()
+
+
 @pytest.fixture
 def user_factory() -> type[UserFactory]:
     return UserFactory

@@ -26,6 +26,7 @@ from chat.selectors.channels import (
     channel_shown_to,
     channels_visible_to,
     co_member_ids,
+    member_channels_and_co_members,
     membership_get,
     socket_rights,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "dm_key",
     "dm_members_of",
     "dm_title",
+    "member_channels_and_co_members",
     "membership_get",
     "message_get",
     "message_get_any",

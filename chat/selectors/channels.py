@@ -201,6 +201,26 @@ _CO_MEMBERS_SQL = (
 )
 
 
+def member_channels_and_co_members(
+    *, user: User, limit: int = 1000
+) -> tuple[list[tuple[uuid.UUID, str, int]], list[int]]:
+    """``channel_ids_of_member`` and ``co_member_ids`` in one round trip on PostgreSQL: both
+    statements go in one message (client-side binding), and in autocommit they run as one
+    implicit transaction under the same row-level security context (a WebSocket handshake's
+    reads, docs/performance.md, "Round 3: connects, second pass"). SQLite, or server-side
+    binding, takes one statement at a time: two then."""
+    options = connection.settings_dict.get("OPTIONS", {})
+    if connection.vendor != "postgresql" or options.get("server_side_binding"):
+        return channel_ids_of_member(user=user), co_member_ids(user=user, limit=limit)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_MEMBER_CHANNELS_SQL}; {_CO_MEMBERS_SQL}", [user.pk, user.pk, user.pk, limit]
+        )
+        channels = [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+        cursor.nextset()
+        return channels, [row[0] for row in cursor.fetchall()]
+
+
 def channel_ids_of_member(*, user: User) -> list[tuple[uuid.UUID, str, int]]:
     """(id, name, last_seq) of every channel the user belongs to, by name."""
     with connection.cursor() as cursor:

@@ -349,3 +349,34 @@ async def test_a_handshake_that_waited_too_long_is_refused_without_work(
         assert (await first_connect)[0]
         assert (await first.receive_json_from(timeout=5))["type"] == "welcome"
     await first.disconnect()
+
+
+def test_the_gate_refuses_a_wait_just_before_daphne_would_drop_the_handshake() -> None:
+    """The wait limit follows CHAT_WS_HANDSHAKE_SECONDS, the time Daphne gives a handshake
+    (chatsite/ws_server.py), less a second for the handshake's own work."""
+    with override_settings(CHAT_WS_HANDSHAKE_SECONDS=30):
+        assert ws_auth.handshake_wait_limit() == 29.0
+    with override_settings(CHAT_WS_HANDSHAKE_SECONDS=1):
+        assert ws_auth.handshake_wait_limit() == 1.0  # never less than a second
+
+
+def test_the_handshake_reads_channels_and_co_members_in_one_round_trip(alice: Any) -> None:
+    """Both lists as the two selectors give them, for one statement message (PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat import selectors
+    from chatsite import rls
+
+    bob = UserFactory.create()
+    carol = UserFactory.create()
+    for name, members in (("one", (alice, bob)), ("two", (alice, bob, carol))):
+        channel = ChannelFactory.create(name=name)
+        for member in members:
+            MembershipFactory.create(channel=channel, user=member)
+    with rls.acting_as_user(alice), CaptureQueriesContext(connection) as queries:
+        channels, co_members = selectors.member_channels_and_co_members(user=alice)
+    with rls.acting_as_user(alice):
+        assert channels == selectors.channel_ids_of_member(user=alice)
+        assert co_members == selectors.co_member_ids(user=alice) == sorted([bob.pk, carol.pk])
+    assert len(queries) == 1

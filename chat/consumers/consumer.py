@@ -7,9 +7,10 @@ through ``chat.services`` exactly as the REST views do; every event it sends is 
 ``chat.events``, and it never calls ``group_send``.
 
 Events from the layer arrive already encoded (``{"type": "chat.event", "text": ...}``) and
-are forwarded as they are: one JSON encoding per event, not one per recipient. A channel's
-events come from the process's hub (``chat.fanout``), which hands each to ``live``; the
-user's own events (membership, sign-out, mentions) come through the consumer's layer channel.
+are forwarded as they are: one JSON encoding per event, not one per recipient. They come from
+the process's hub (``chat.fanout``), which hands each to ``live``: a channel's events, and the
+user's own (membership, sign-out, mentions, read markers). A consumer has no channel-layer
+channel of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from rest_framework.serializers import Serializer
@@ -69,19 +71,24 @@ FRAME_HANDLERS = {
 class ChatConsumer(AsyncWebsocketConsumer):
     """One client connection: its subscriptions, rate limits and timers.
 
-    Built on Channels' ``AsyncWebsocketConsumer`` (accept, send, close, and the group
-    bookkeeping of ``websocket_disconnect``). It implements the documented hooks ``connect``,
-    ``receive`` (every frame: size, rate, decoding, then a ``handle_*`` method) and
-    ``disconnect``, and replaces two methods of ``AsyncConsumer``:
+    Built on Channels' ``AsyncWebsocketConsumer`` (accept, send, close, the handlers of the
+    ``websocket.*`` messages). It implements the documented hooks ``connect``, ``receive``
+    (every frame: size, rate, decoding, then a ``handle_*`` method) and ``disconnect``, and
+    replaces two methods of ``AsyncConsumer``:
 
-    - ``__call__`` wraps Channels' own, so a Redis outage that escapes it closes with 4503
-      rather than 1011 or a 500 on the handshake;
+    - ``__call__`` reads the socket alone: Channels' own also opens a layer channel for the
+      connection and reads it beside the socket, and here the process's hub brings every
+      event (chat.fanout); a Redis outage that escapes closes with 4503, not 1011;
     - ``dispatch`` skips Channels' ``aclose_old_connections`` before every handler (one thread
       hop per forwarded event; each database call here is a ``database_sync_to_async`` hop,
       which closes stale connections itself), and leaves the groups and presence at once
       when a send finds the client gone or a handler fails.
     """
 
+    # No layer channel per connection (``__call__``); no groups of Channels' bookkeeping.
+    channel_layer: Any = None
+    groups = ()
+    connection_id: str | None = None  # its entry in the user's presence set
     user: Any = None
     token_timer: asyncio.TimerHandle | None = None
     accepted = False
@@ -101,15 +108,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
     protocol: Any = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
+        """Serve the connection: each message of the server in turn, through ``dispatch``.
 
-        Channels asks the layer for the connection's own channel before anything else, so
-        while Redis is away a new connection fails there, before it is accepted (Daphne would
-        answer the handshake with a 500); RedisChannelLayer (CHANNEL_LAYER_BACKEND=core) also
-        raises from its receive loop under an open socket (Daphne would close it with 1011).
+        Channels' own ``__call__`` first asks the layer for a channel of the connection's
+        own and then reads it beside the socket (``await_many_dispatch``: an asyncio queue, a
+        task per message and, on the pub/sub layer, a Redis subscription per connection).
+        Here the process's hub brings the channels' and the user's events (chat.fanout), so
+        the socket is all there is to read (docs/architecture.md, "Delivery of live events").
+        A Redis outage that escapes closes with 4503, not 1011.
         """
+        self.scope = scope
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         except REDIS_UNAVAILABLE as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             auth: WebSocketAuth | None = scope.get("auth")
@@ -162,10 +176,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
             await self._refuse("unauthorized", detail, closes.CLOSE_UNAUTHORIZED)
             return
+        self.connection_id = realtime.current().connection_id()
         try:
             went_online = await presence.connection_opened(
                 user_id=auth.user.pk,
-                connection=self.channel_name,
+                connection=self.connection_id,
                 limit=settings.CHAT_MAX_SOCKETS_PER_USER,
             )
         except presence.TooManyConnections:
@@ -176,10 +191,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse("too_many_connections", detail, closes.CLOSE_TOO_MANY_SOCKETS)
             return
         except OUTAGE_ERRORS as exc:
-            # While Redis is away neither presence nor the socket cap can be counted; the
-            # socket works without them and the next heartbeat counts it again.
-            logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
-            went_online = False
+            # Redis is away (presence lives on the layer's first host). The hub may well
+            # follow this user's channels already and need no Redis to add the socket, but no
+            # live event would reach it: the client comes back after a pause instead.
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, closes.CLOSE_UNAVAILABLE)
+            return
         self.user = auth.user
         self.session_key = auth.session_key
         self.token_issued_at = auth.issued_at
@@ -241,16 +258,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _follow_member_channels(
         self, known: tuple[tuple[str, str, int], ...] | None = None
     ) -> list[tuple[str, str, int]]:
-        """Join the user's group and the groups of the user's channels; (id, name, last_seq).
+        """Follow the user's events and the user's channels; (id, name, last_seq).
 
         ``known``: the channels the handshake read (``chat.ws_auth``), so only the read after
         joining is a database hop of its own.
         """
         if known is None:
             known = tuple(await database.member_channels(self.user))
-        await self._join_groups(
-            [events.user_group(self.user.pk)], [channel_id for channel_id, _n, _s in known]
-        )
+        await self._join_groups([channel_id for channel_id, _n, _s in known], user=True)
         # Read again after joining the groups: a change committed in between is either in
         # this last_seq or on its way through the layer, never lost between the two.
         channels, self.dm_members = await database.member_channels_and_dms(self.user)
@@ -259,16 +274,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.dm_members = {
                 k: v for k, v in (self.dm_members or {}).items() if self._in_scope(k)
             }
-        await self._join_groups([], [channel_id for channel_id, _n, _s in channels])
+        await self._join_groups([channel_id for channel_id, _n, _s in channels])
         for channel_id, _name, last_seq in channels:
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
         return channels
 
-    async def _join_groups(self, groups: list[str], channel_ids: list[str]) -> None:
-        """Join ``groups`` and the channels of ``channel_ids`` (``_join_group``), together."""
+    async def _join_groups(self, channel_ids: list[str], *, user: bool = False) -> None:
+        """Follow the channels of ``channel_ids`` (``_join_group``) and, with ``user``, the
+        user's own events, together."""
+        hub = realtime.current().hub
         await asyncio.gather(
-            *(self.channel_layer.group_add(group, self.channel_name) for group in groups),
+            *((hub.join_user(self.user.pk, self),) if user else ()),
             *(self._join_group(channel_id) for channel_id in channel_ids),
         )
 
@@ -298,6 +315,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.cleaned_up = True
         current = realtime.current()
         current.keeper.discard(self)
+        current.hub.leave_user(self.user.pk, self)
         for channel_id in self.subscribed:
             current.hub.leave(channel_id, self)
         self.backlog = None
@@ -309,14 +327,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._drop_held(channel_id)
         for task in self.tasks:
             task.cancel()
+        if self.connection_id is None:
+            return
         try:
-            await asyncio.gather(
-                *(
-                    self.channel_layer.group_discard(group, self.channel_name)
-                    for group in self.keep_alive_groups()
-                )
+            went_offline = await presence.connection_closed(
+                user_id=self.user.pk, connection=self.connection_id
             )
-            if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
+            if went_offline:
                 await events.send_presence(
                     user_id=self.user.pk, status="offline", channel_ids=self.member_channels
                 )
@@ -329,10 +346,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(close_code)
 
     # -- kept alive by chat.keepalive, once per heartbeat -------------------------------
-
-    def keep_alive_groups(self) -> list[str]:
-        # The channels' groups belong to the process's hub, which keeps them itself.
-        return [events.user_group(self.user.pk)]
 
     def keep_alive_user_id(self) -> Any:
         return self.user.pk
@@ -568,14 +581,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await presence.typing_allowed(user_id=self.user.pk, channel_id=channel_id):
             await events.send_typing(channel_id=channel_id, user=self.user)
 
-    # -- events from the channel layer ----------------------------------------------------
+    # -- events from the channel layer, through the hub --------------------------------
 
     def live(self, delivery: fanout.Delivery) -> int:
-        """A channel's event from the process's hub (``chat.fanout``); the frames written.
+        """An event of a channel or of the user from the process's hub (``chat.fanout``);
+        the frames written.
 
         Written to the connection at once when nothing else is under way; while a handler
         runs (a replay, an ack), earlier events wait, or the client's buffer is full, it joins
-        the backlog and goes out after, by the same filters (``chat_event``)."""
+        the backlog and goes out after, by the same filters (``chat_event``). The user's
+        events that act (``chat.membership``, ``chat.deactivated``, ``chat.signed_out``)
+        always take the backlog: their handlers run in order with everything else."""
         message = delivery.message
         if self.busy or self.backlog or self.cleaned_up or not self._writable():
             self._defer(message)

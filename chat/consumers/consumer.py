@@ -19,8 +19,9 @@ import asyncio
 import logging
 import sys
 import time
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -54,6 +55,12 @@ logger = logging.getLogger(__name__)
 REORDER_WAIT_SECONDS = 0.5
 # At most this many events wait per channel; past it they all go at once.
 REORDER_MAX_HELD = 1000
+
+# What most sockets never use, shared until one does (``ChatConsumer``, lazy state): an idle
+# socket holds no empty containers of its own (docs/performance.md, "Round 3: memory per
+# connection and churn").
+_NONE: frozenset[str] = frozenset()
+_EMPTY: Mapping[Any, Any] = types.MappingProxyType({})
 
 # Client frame type -> the consumer's method for it (one table, not one dict per connection).
 FRAME_HANDLERS = {
@@ -106,6 +113,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     backlog: deque[dict[str, Any]] | None = None
     drainer: asyncio.Future[None] | None = None
     protocol: Any = None
+    # Lazy state: shared empties until the socket first needs its own (``_init_state``).
+    tasks: list[asyncio.Future[None]] | tuple[()] = ()
+    # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
+    # replayed_to, so live events wait for that (they would come twice, or out of order).
+    paging: set[str] | frozenset[str] = _NONE
+    replayed_to: Mapping[str, int] = _EMPTY  # changes up to here came from the database
+    # Live events that ran ahead of forwarded_seq, per channel: {seq: text}, and the timer
+    # that sends them anyway when the missing ones do not come.
+    held: Mapping[str, dict[int, str]] = _EMPTY
+    held_timers: Mapping[str, asyncio.TimerHandle] = _EMPTY
+    presence_seen: Mapping[str, str] = _EMPTY  # what the client was told of each co-member
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve the connection: each message of the server in turn, through ``dispatch``.
@@ -176,6 +194,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
             await self._refuse("unauthorized", detail, closes.CLOSE_UNAUTHORIZED)
             return
+        member_channels, co_member_ids = auth.take_connect_reads()
         self.connection_id = realtime.current().connection_id()
         try:
             went_online = await presence.connection_opened(
@@ -206,7 +225,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.presence_batch = wants_presence_batch(self.scope)
         realtime.current().keeper.add(self)
         try:
-            channels = await self._follow_member_channels(auth.member_channels)
+            channels = await self._follow_member_channels(member_channels)
         except OUTAGE_ERRORS as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             self.closing = True
@@ -222,31 +241,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await events.send_presence(
                     user_id=self.user.pk, status="online", channel_ids=self.member_channels
                 )
-            await self._send_presence_snapshot(auth.co_member_ids)
+            await self._send_presence_snapshot(co_member_ids)
         except OUTAGE_ERRORS as exc:
             # Presence is best effort: the socket works without it, and the next heartbeat
             # counts the connection again.
             logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
         if left is not None:
             self.token_timer = asyncio.get_running_loop().call_later(
-                left, lambda: self.tasks.append(asyncio.ensure_future(self._token_expired()))
+                left, lambda: self._keep_task(self._token_expired())
             )
 
     def _init_state(self) -> None:
-        self.tasks: list[asyncio.Future[None]] = []
+        """What every connected socket uses; the rest (``tasks``, ``paging``,
+        ``replayed_to``, ``held``, ``held_timers``, ``presence_seen``) stays a shared empty
+        until first written."""
         self.subscribed: set[str] = set()
         self.member_channels: set[str] = set()
         self.forwarded_seq: dict[str, int] = {}  # the last seq sent per channel
-        self.replayed_to: dict[str, int] = {}  # changes up to here came from the database
-        # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
-        # replayed_to, so live events wait for that (they would come twice, or out of order).
-        self.paging: set[str] = set()
-        # Live events that ran ahead of forwarded_seq, per channel: {seq: text}, and the
-        # timer that sends them anyway when the missing ones do not come.
-        self.held: dict[str, dict[int, str]] = {}
-        self.held_timers: dict[str, asyncio.TimerHandle] = {}
         self.rights_epoch = 0  # counts subscribes and joins, for keepalive's re-checks
-        self.presence_seen: dict[str, str] = {}
         # Floods of frames are this socket's business; the message budget (CHAT_MESSAGE_RATE)
         # is the user's, across sockets and doors, and chat.services spends it.
         self.frame_bucket = frames.TokenBucket(capacity=60, per_second=20)
@@ -299,7 +311,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         news = []
         for user_id in sorted(online):
             if self.presence_seen.get(user_id) != "online":
-                self.presence_seen[sys.intern(user_id)] = "online"
+                self._seen()[sys.intern(user_id)] = "online"
                 news.append(user_id)
         if not news:
             return
@@ -374,7 +386,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = verdict.user or self.user  # a new role applies to every later check
         gone = verdict.left | (verdict.hidden & self.subscribed)
         if verdict.problem is not None or (gone and check.epoch == self.rights_epoch):
-            self.tasks.append(asyncio.ensure_future(self._act_on(check, verdict)))
+            self._keep_task(self._act_on(check, verdict))
 
     async def _act_on(self, check: keepalive.AccessCheck, verdict: keepalive.AccessVerdict) -> None:
         """Close, or drop the channels that are gone."""
@@ -487,7 +499,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await database.channel_last_seq(self.user, channel_id)
         self.rights_epoch += 1
         await self._join_group(channel_id)
-        self.paging.discard(channel_id)
+        self._stop_paging(channel_id)
         # What waits for a missing seq was committed before the read below: the replay, or
         # the last_seq that `subscribed` reports, covers it.
         self._drop_held(channel_id)
@@ -499,9 +511,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if trimmed_seq > since_seq:
                 trimmed = trimmed_seq
             if has_more:
-                self.paging.add(channel_id)
+                self._own_paging().add(channel_id)
                 paged_to = replayed_to
-            self.replayed_to[channel_id] = max(replayed_to, self.replayed_to.get(channel_id, 0))
+            self._own_replayed_to()[channel_id] = max(
+                replayed_to, self.replayed_to.get(channel_id, 0)
+            )
         self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
         await self.send_event(
             events.subscribed_event(channel_id, last_seq, replayed_to=paged_to, trimmed_seq=trimmed)
@@ -535,7 +549,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
         channel_id = frames.channel_id(content)
-        self.paging.discard(channel_id)
+        self._stop_paging(channel_id)
         await self._leave_group(channel_id)
         last_seq = self.forwarded_seq.get(channel_id, 0)
         await self.send_event(events.unsubscribed_event(channel_id, last_seq))
@@ -643,6 +657,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while self.backlog:
             message = self.backlog.popleft()
             await getattr(self, get_handler_name(message))(message)
+        self.backlog = None  # most sockets need none most of the time
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         texts = self._event_texts(event)
@@ -682,18 +697,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _hold(self, channel_id: str, seq: int, text: str) -> list[str]:
         """Keep an event that ran ahead until the seqs before it arrive, or the wait ends;
         past REORDER_MAX_HELD, what is held goes now."""
-        held = self.held.setdefault(channel_id, {})
+        all_held, timers = self._own_held()
+        held = all_held.setdefault(channel_id, {})
         held[seq] = text
         if len(held) > REORDER_MAX_HELD:
             return self._release_held(channel_id, everything=True)
-        if channel_id not in self.held_timers:
-            self.held_timers[channel_id] = asyncio.get_running_loop().call_later(
+        if channel_id not in timers:
+            timers[channel_id] = asyncio.get_running_loop().call_later(
                 REORDER_WAIT_SECONDS, self._wait_ended, channel_id
             )
         return []
 
     def _wait_ended(self, channel_id: str) -> None:
-        self.held_timers.pop(channel_id, None)
+        self._own_held()[1].pop(channel_id, None)
         self._defer({"type": "chat.held", "channel_id": channel_id})
 
     async def chat_held(self, event: dict[str, Any]) -> None:
@@ -722,8 +738,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return texts
 
     def _drop_held(self, channel_id: str) -> None:
-        self.held.pop(channel_id, None)
-        timer = self.held_timers.pop(channel_id, None)
+        if self.held is _EMPTY:
+            return  # nothing was ever held
+        held, timers = self._own_held()
+        held.pop(channel_id, None)
+        timer = timers.pop(channel_id, None)
         if timer is not None:
             timer.cancel()
 
@@ -750,7 +769,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for change in changes:
             user_id, status = sys.intern(change["user_id"]), sys.intern(change["status"])
             if user_id != me and self.presence_seen.get(user_id) != status:
-                self.presence_seen[user_id] = status
+                self._seen()[user_id] = status
                 news.append(change)
         if not news:
             return []
@@ -814,6 +833,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self, code: str, detail: str, ref: str, fields: dict[str, list[str]] | None = None
     ) -> None:
         await self.send_event(events.error_event(code, detail, ref, fields))
+
+    def _keep_task(self, coroutine: Awaitable[None]) -> None:
+        """Run ``coroutine`` in a task of this connection, cancelled when it closes."""
+        if not isinstance(self.tasks, list):
+            self.tasks = []
+        self.tasks.append(asyncio.ensure_future(coroutine))
+
+    # The lazy state, the socket's own from its first write.
+
+    def _own_paging(self) -> set[str]:
+        if not isinstance(self.paging, set):
+            self.paging = set()
+        return self.paging
+
+    def _stop_paging(self, channel_id: str) -> None:
+        if channel_id in self.paging:
+            self._own_paging().discard(channel_id)
+
+    def _own_replayed_to(self) -> dict[str, int]:
+        if not isinstance(self.replayed_to, dict):
+            self.replayed_to = {}
+        return self.replayed_to
+
+    def _own_held(self) -> tuple[dict[str, dict[int, str]], dict[str, asyncio.TimerHandle]]:
+        if not isinstance(self.held, dict) or not isinstance(self.held_timers, dict):
+            self.held, self.held_timers = {}, {}
+        return self.held, self.held_timers
+
+    def _seen(self) -> dict[str, str]:
+        if not isinstance(self.presence_seen, dict):
+            self.presence_seen = {}
+        return self.presence_seen
 
     def _in_scope(self, channel_id: Any) -> bool:
         return self.channel_scope is None or str(channel_id) in self.channel_scope

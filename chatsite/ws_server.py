@@ -270,6 +270,7 @@ _PLAIN_TCP = _plain_tcp_transports()
 
 def configure_daphne() -> None:
     try:
+        from autobahn.exception import Disconnected
         from daphne.server import Server
         from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     except ImportError:  # pragma: no cover - served by another ASGI server
@@ -290,7 +291,13 @@ def configure_daphne() -> None:
     handle_reply = Server.handle_reply
 
     async def handle_reply_with_back_pressure(self: Any, protocol: Any, message: Any) -> None:
-        await handle_reply(self, protocol, message)
+        try:
+            await handle_reply(self, protocol, message)
+        except Disconnected as exc:
+            # autobahn refuses a send on a connection that closed meanwhile (a client that
+            # left right after the welcome): the application hears of it as ClientGone, not
+            # as a crash that Daphne logs with a traceback, once per such connect.
+            raise ClientGone("the WebSocket connection is closed") from exc
         if message.get("type") == "websocket.send" and isinstance(protocol, WebSocketProtocol):
             await wait_until_drained(protocol)
             if protocol.state == protocol.STATE_CLOSED:

@@ -63,7 +63,15 @@ class _Group:
     def __init__(self, name: str, ready: asyncio.Future[None]) -> None:
         self.name = name  # the layer's group
         self.followers: set[Follower] = set()
-        self.ready = ready
+        # The subscribe under way; None once it succeeded (no finished task kept per group:
+        # a process follows a group per local user).
+        self.ready: asyncio.Future[None] | None = ready
+
+    def subscribed(self) -> bool:
+        ready = self.ready
+        return ready is None or (
+            ready.done() and not ready.cancelled() and ready.exception() is None
+        )
 
 
 class Hub:
@@ -110,11 +118,15 @@ class Hub:
         if group is None:
             group = table[key] = _Group(name, self.loop.create_task(self._subscribe(name)))
         group.followers.add(follower)
+        ready = group.ready
+        if ready is None:
+            return
         try:
-            await asyncio.shield(group.ready)
+            await asyncio.shield(ready)
+            group.ready = None
         except BaseException:
             group.followers.discard(follower)
-            if group.ready.done() and table.get(key) is group:
+            if ready.done() and table.get(key) is group:
                 del table[key]  # failed: the next join tries again
             raise
 
@@ -149,10 +161,10 @@ class Hub:
 
     def _unsubscribe_if_unfollowed(self, table: dict[str, _Group], key: str) -> None:
         group = table.get(key)
-        if group is None or group.followers or not group.ready.done():
+        if group is None or group.followers or not (group.ready is None or group.ready.done()):
             return
         del table[key]
-        if group.ready.cancelled() or group.ready.exception() is not None:
+        if not group.subscribed():
             return
         name = group.name
         leaving = self.loop.create_task(self._unsubscribe(name))
@@ -178,7 +190,7 @@ class Hub:
         if self.channel_name is None or not hasattr(self.layer, "group_expiry"):
             return
         for group in [*self.groups.values(), *self.users.values()]:
-            if group.followers and group.ready.done():
+            if group.followers and group.subscribed():
                 await self.layer.group_add(group.name, self.channel_name)
 
     # -- delivering -------------------------------------------------------------------------

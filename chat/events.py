@@ -1,7 +1,8 @@
 """The one owner of real-time events: group names, payload shapes, and sending them.
 
-A channel's events name it (``channel_id``) beside the text: each process receives them once
-and hands them to its local sockets by it (``chat.fanout``).
+A channel's events name it (``channel_id``) beside the text, and a user's own events name
+the user (``to_user``): each process receives them once and hands them to its local sockets
+by it (``chat.fanout``).
 
 Services call the ``notify_*`` functions inside their transaction; the event leaves only when
 the transaction commits (``transaction.on_commit``), so nobody hears of a change that could
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # The channel-layer message type that consumers handle (``chat_event``).
 LAYER_EVENT_TYPE = "chat.event"
+# The layer messages of a channel's group; the hub hands them to the channel's followers.
+CHANNEL_MESSAGE_TYPES = frozenset((LAYER_EVENT_TYPE, "chat.typing", "chat.presence"))
 
 
 def channel_group(channel_id: Any) -> str:
@@ -161,6 +164,12 @@ def _send_on_commit(group: str, message: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _send_now(group, message), robust=True)
 
 
+def _send_to_user_on_commit(user_id: Any, message: dict[str, Any]) -> None:
+    """Queue ``message`` for the sockets of one user, on every process; it names the user
+    (``to_user``), by which each process's hub finds the local ones (chat.fanout)."""
+    _send_on_commit(user_group(user_id), {**message, "to_user": str(user_id)})
+
+
 def notify_message(message: Message, kind: str) -> None:
     """Queue ``message.created`` / ``message.updated`` / ``message.deleted`` for commit."""
     event = layer_message(
@@ -178,8 +187,8 @@ def notify_membership(*, user_id: Any, channel: Channel, joined: bool) -> None:
     of this shape, so nothing committed between this event and its subscribe is missed.
     """
     event = membership_event(channel_detail_data(channel, viewer_id=user_id), joined=joined)
-    _send_on_commit(
-        user_group(user_id),
+    _send_to_user_on_commit(
+        user_id,
         {
             "type": "chat.membership",
             "channel_id": str(channel.pk),
@@ -192,13 +201,13 @@ def notify_membership(*, user_id: Any, channel: Channel, joined: bool) -> None:
 
 def notify_user_deactivated(*, user_id: Any) -> None:
     """Close every open connection of a user (4403)."""
-    _send_on_commit(user_group(user_id), {"type": "chat.deactivated"})
+    _send_to_user_on_commit(user_id, {"type": "chat.deactivated"})
 
 
 def notify_user_signed_out(*, user_id: Any) -> None:
     """Close every open connection of a user (4401): they signed out everywhere, or their
     password changed."""
-    _send_on_commit(user_group(user_id), {"type": "chat.signed_out"})
+    _send_to_user_on_commit(user_id, {"type": "chat.signed_out"})
 
 
 # Events for one socket, built here and sent by the consumer (chat/consumers) to its client.
@@ -465,7 +474,7 @@ def notify_mention(*, user_id: Any, message: Message, kind: str, alert: bool) ->
     """Queue ``mention`` for the mentioned user's sockets, on every process."""
     # ``about``: the channel it concerns, for sockets of a bot token limited to some channels.
     event = layer_message(mention_event(message, kind, alert=alert), about=str(message.channel_id))
-    _send_on_commit(user_group(user_id), event)
+    _send_to_user_on_commit(user_id, event)
 
 
 def read_event(channel_id: Any, seq: int) -> dict[str, Any]:
@@ -482,6 +491,6 @@ def notify_channel_updated(channel: Channel) -> None:
 
 def notify_read(*, user_id: Any, channel_id: Any, seq: int) -> None:
     """Queue ``read`` for the user's own sockets: their read marker moved (another tab)."""
-    _send_on_commit(
-        user_group(user_id), layer_message(read_event(channel_id, seq), about=str(channel_id))
+    _send_to_user_on_commit(
+        user_id, layer_message(read_event(channel_id, seq), about=str(channel_id))
     )

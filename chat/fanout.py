@@ -10,8 +10,11 @@ already, held for a missing seq, the typist's own notice, presence already known
 the encoded frame straight to its connection: the frame is built once per event, not once
 per socket (docs/architecture.md, "Delivery of live events").
 
-Events for one user (``chat.user.<id>``: membership, deactivation, sign-out, mentions, read
-markers) are rare and stay on each socket's own layer channel.
+A user's own events (``chat.user.<id>``: membership, deactivation, sign-out, mentions, read
+markers) take the same way: the hub's channel joins the group of every user with a socket in
+the process, and such an event (it names its user: ``to_user``) goes to that user's local
+sockets. A socket has no layer channel of its own, so no queue, receive task or Redis
+subscription per connection.
 """
 
 from __future__ import annotations
@@ -55,56 +58,85 @@ class Delivery:
 
 
 class _Group:
-    __slots__ = ("followers", "ready")
+    __slots__ = ("followers", "name", "ready")
 
-    def __init__(self, ready: asyncio.Future[None]) -> None:
+    def __init__(self, name: str, ready: asyncio.Future[None]) -> None:
+        self.name = name  # the layer's group
         self.followers: set[Follower] = set()
-        self.ready = ready
+        # The subscribe under way; None once it succeeded (no finished task kept per group:
+        # a process follows a group per local user).
+        self.ready: asyncio.Future[None] | None = ready
+
+    def subscribed(self) -> bool:
+        ready = self.ready
+        return ready is None or (
+            ready.done() and not ready.cancelled() and ready.exception() is None
+        )
 
 
 class Hub:
-    """The process's subscriptions to channel groups and the task that reads them
+    """The process's subscriptions to channel and user groups and the task that reads them
     (``chat.realtime`` holds the one of the process: ``realtime.current().hub``)."""
 
     def __init__(self, layer: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.layer = layer
         self.loop = loop
         self.channel_name: str | None = None
-        self.groups: dict[str, _Group] = {}
+        self.groups: dict[str, _Group] = {}  # by channel id
+        self.users: dict[str, _Group] = {}  # by user id
         self.reader: asyncio.Task[None] | None = None
         self._opening: asyncio.Future[str] | None = None
-        self._leaving: dict[str, asyncio.Future[None]] = {}
+        self._leaving: dict[str, asyncio.Future[None]] = {}  # by layer group
 
     # -- following --------------------------------------------------------------------------
 
     async def join(self, channel_id: str, follower: Follower) -> None:
         """Follow ``channel_id``; returns once the process's subscription is in place, so
         every change committed after this returns reaches ``follower``."""
-        group = self.groups.get(channel_id)
-        if group is None:
-            group = self.groups[channel_id] = _Group(
-                self.loop.create_task(self._subscribe(channel_id))
-            )
-        group.followers.add(follower)
-        try:
-            await asyncio.shield(group.ready)
-        except BaseException:
-            group.followers.discard(follower)
-            if group.ready.done() and self.groups.get(channel_id) is group:
-                del self.groups[channel_id]  # failed: the next join tries again
-            raise
+        await self._follow(self.groups, channel_id, events.channel_group(channel_id), follower)
 
     def leave(self, channel_id: str, follower: Follower) -> None:
-        group = self.groups.get(channel_id)
-        if group is None:
-            return
-        group.followers.discard(follower)
-        if not group.followers:
-            self.loop.call_later(LINGER_SECONDS, self._unsubscribe_if_unfollowed, channel_id)
+        self._unfollow(self.groups, channel_id, follower)
+
+    async def join_user(self, user_id: Any, follower: Follower) -> None:
+        """Take the events of user ``user_id`` (``events.user_group``) to ``follower``; returns
+        once the process's subscription is in place."""
+        key = str(user_id)
+        await self._follow(self.users, key, events.user_group(key), follower)
+
+    def leave_user(self, user_id: Any, follower: Follower) -> None:
+        self._unfollow(self.users, str(user_id), follower)
 
     def followers(self, channel_id: str) -> int:
         group = self.groups.get(channel_id)
         return len(group.followers) if group is not None else 0
+
+    async def _follow(
+        self, table: dict[str, _Group], key: str, name: str, follower: Follower
+    ) -> None:
+        group = table.get(key)
+        if group is None:
+            group = table[key] = _Group(name, self.loop.create_task(self._subscribe(name)))
+        group.followers.add(follower)
+        ready = group.ready
+        if ready is None:
+            return
+        try:
+            await asyncio.shield(ready)
+            group.ready = None
+        except BaseException:
+            group.followers.discard(follower)
+            if ready.done() and table.get(key) is group:
+                del table[key]  # failed: the next join tries again
+            raise
+
+    def _unfollow(self, table: dict[str, _Group], key: str, follower: Follower) -> None:
+        group = table.get(key)
+        if group is None:
+            return
+        group.followers.discard(follower)
+        if not group.followers:
+            self.loop.call_later(LINGER_SECONDS, self._unsubscribe_if_unfollowed, table, key)
 
     async def _channel(self) -> str:
         if self.channel_name is None:
@@ -120,45 +152,46 @@ class Hub:
                 self.reader = self.loop.create_task(self._read(name))
         return self.channel_name
 
-    async def _subscribe(self, channel_id: str) -> None:
-        leaving = self._leaving.get(channel_id)
+    async def _subscribe(self, name: str) -> None:
+        leaving = self._leaving.get(name)
         if leaving is not None:
             await asyncio.gather(leaving, return_exceptions=True)
         channel = await self._channel()
-        await self.layer.group_add(events.channel_group(channel_id), channel)
+        await self.layer.group_add(name, channel)
 
-    def _unsubscribe_if_unfollowed(self, channel_id: str) -> None:
-        group = self.groups.get(channel_id)
-        if group is None or group.followers or not group.ready.done():
+    def _unsubscribe_if_unfollowed(self, table: dict[str, _Group], key: str) -> None:
+        group = table.get(key)
+        if group is None or group.followers or not (group.ready is None or group.ready.done()):
             return
-        del self.groups[channel_id]
-        if group.ready.cancelled() or group.ready.exception() is not None:
+        del table[key]
+        if not group.subscribed():
             return
-        leaving = self.loop.create_task(self._unsubscribe(channel_id))
-        self._leaving[channel_id] = leaving
-        leaving.add_done_callback(lambda _: self._forget_leaving(channel_id, leaving))
+        name = group.name
+        leaving = self.loop.create_task(self._unsubscribe(name))
+        self._leaving[name] = leaving
+        leaving.add_done_callback(lambda _: self._forget_leaving(name, leaving))
 
-    async def _unsubscribe(self, channel_id: str) -> None:
+    async def _unsubscribe(self, name: str) -> None:
         try:
             if self.channel_name is not None:
-                await self.layer.group_discard(events.channel_group(channel_id), self.channel_name)
+                await self.layer.group_discard(name, self.channel_name)
         except REDIS_UNAVAILABLE as exc:
             # The pub/sub layer subscribes again after an outage; an expiring layer lets the
             # entry lapse on its own.
             logger.warning("fanout.unsubscribe_failed: %s: %s", type(exc).__name__, exc)
 
-    def _forget_leaving(self, channel_id: str, task: asyncio.Future[None]) -> None:
-        if self._leaving.get(channel_id) is task:
-            del self._leaving[channel_id]
+    def _forget_leaving(self, name: str, task: asyncio.Future[None]) -> None:
+        if self._leaving.get(name) is task:
+            del self._leaving[name]
 
     async def refresh(self) -> None:
         """Once per heartbeat (chat.keepalive): re-add the groups on layers whose group
         entries expire (RedisChannelLayer, the in-memory layer)."""
         if self.channel_name is None or not hasattr(self.layer, "group_expiry"):
             return
-        for channel_id, group in list(self.groups.items()):
-            if group.followers and group.ready.done():
-                await self.layer.group_add(events.channel_group(channel_id), self.channel_name)
+        for group in [*self.groups.values(), *self.users.values()]:
+            if group.followers and group.subscribed():
+                await self.layer.group_add(group.name, self.channel_name)
 
     # -- delivering -------------------------------------------------------------------------
 
@@ -177,9 +210,16 @@ class Hub:
             self.deliver(message)
 
     def deliver(self, message: dict[str, Any]) -> int:
-        """Hand ``message`` to the local followers of its channel; the frames written."""
-        channel_id = message.get("channel_id")
-        group = self.groups.get(channel_id) if isinstance(channel_id, str) else None
+        """Hand ``message`` to the local followers of its user (``to_user``) or channel
+        (``channel_id``); the frames written."""
+        user_id = message.get("to_user")
+        if user_id is not None:
+            group = self.users.get(user_id) if isinstance(user_id, str) else None
+        elif message.get("type") in events.CHANNEL_MESSAGE_TYPES:
+            channel_id = message.get("channel_id")
+            group = self.groups.get(channel_id) if isinstance(channel_id, str) else None
+        else:
+            group = None  # a user's event without its user (an older sender): nobody's
         if group is None or not group.followers:
             return 0
         delivery = Delivery(message)
@@ -202,3 +242,4 @@ class Hub:
         self.channel_name = None
         self._opening = None
         self.groups.clear()
+        self.users.clear()

@@ -1,12 +1,12 @@
 """One keep-alive per process for all its WebSocket connections.
 
-Every heartbeat each open connection must re-add its user's channel-layer group, and the
-process's fan-out hub its channel groups (chat.fanout), on layers that let a group entry
-expire after a few heartbeats, so the entries of a process that died fall away,
-and refresh its presence entry (chat.presence). One task, the ``Keeper`` that chat.realtime
-holds for the process, does that for every connection of the process, with the presence
-refreshes pipelined, instead of a task and a few Redis round trips per connection: idle
-connections then cost next to nothing between heartbeats (docs/performance.md).
+Every heartbeat the process's fan-out hub must re-add its channel and user groups
+(chat.fanout) on layers that let a group entry expire after a few heartbeats, so the entries
+of a process that died fall away, and each open connection must refresh its presence entry
+(chat.presence). One task, the ``Keeper`` that chat.realtime holds for the process, does that
+for every connection of the process, with the presence refreshes pipelined, instead of a task
+and a few Redis round trips per connection: idle connections then cost next to nothing
+between heartbeats (docs/performance.md).
 
 The same task re-checks, every heartbeat, what each connection's user may still do
 (``recheck``): whether the account is active, whether a cookie socket's session still holds
@@ -62,10 +62,7 @@ class AccessVerdict:
 
 
 class KeptConnection(Protocol):
-    channel_layer: Any
-    channel_name: str
-
-    def keep_alive_groups(self) -> list[str]: ...
+    connection_id: str  # its entry in the user's presence set (chat.presence)
 
     def keep_alive_user_id(self) -> Any: ...
 
@@ -80,7 +77,7 @@ class Keeper:
 
     def __init__(self, hub: Any = None) -> None:
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.hub = hub  # chat.fanout.Hub: its channel groups are re-added here too
+        self.hub = hub  # chat.fanout.Hub: its groups are re-added here
         self.task: asyncio.Task[None] | None = None
 
     def add(self, connection: KeptConnection) -> None:
@@ -111,18 +108,10 @@ class Keeper:
 
 
 async def refresh(connections: list[KeptConnection]) -> None:
-    """Re-add every connection's groups, then refresh their presence in pipelines.
-
-    Only layers whose group entries expire (``group_expiry``: RedisChannelLayer, the in-memory
-    layer) need the re-adds; the pub/sub layer keeps a group as long as its process lives.
-    """
-    for connection in connections:
-        if not hasattr(connection.channel_layer, "group_expiry"):
-            continue
-        for group in connection.keep_alive_groups():
-            await connection.channel_layer.group_add(group, connection.channel_name)
+    """Refresh the connections' presence, in pipelines. (Their layer groups are the hub's:
+    ``Hub.refresh``.)"""
     await presence.connections_refreshed(
-        [(connection.keep_alive_user_id(), connection.channel_name) for connection in connections]
+        [(connection.keep_alive_user_id(), connection.connection_id) for connection in connections]
     )
 
 

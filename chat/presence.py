@@ -1,7 +1,7 @@
 """Short-lived state shared by every Daphne process: who is online, who typed recently.
 
-Presence is counted per user as a Redis sorted set of the user's open connections (the
-consumer's channel name), each scored with the time it expires. A connection refreshes its
+Presence is counted per user as a Redis sorted set of the user's open connections (each
+consumer's ``connection_id``), each scored with the time it expires. A connection refreshes its
 entry every heartbeat, so the entries of a process that died without saying goodbye fall away
 after ``PRESENCE_TTL_SECONDS``. A user goes online when the set grows from empty and offline
 when it shrinks to empty: a second tab, or a tab on another process, keeps the user online.

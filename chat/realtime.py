@@ -20,7 +20,9 @@ runs, and the test fixture ``fresh_layer_per_loop`` closes it before its loop en
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import secrets
 import types
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,6 +51,15 @@ class Realtime:
         self.presence_outbox = events.PresenceOutbox(self)
         self._redis: aioredis.Redis | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # strong references until each is done
+        # Connection ids: unique across processes and restarts (a dead process's presence
+        # entries stay until they expire), and short.
+        self._connection_prefix = f"ws.{secrets.token_hex(6)}."
+        self._connection_numbers = itertools.count(1)
+
+    def connection_id(self) -> str:
+        """A new id for a WebSocket connection of this process: its entry in its user's
+        presence set (chat.presence)."""
+        return f"{self._connection_prefix}{next(self._connection_numbers)}"
 
     def redis(self) -> aioredis.Redis:
         """The async Redis client, on the channel layer's host and pool options."""

@@ -20,6 +20,9 @@ whatever its command line.
   transport, however slowly its client reads (docs/performance.md, "Replays"). A send to a
   connection that is gone raises ClientGone, an OSError as the ASGI spec advises, so a
   consumer stops a replay to a client that left instead of reading it to the end.
+- **An idle socket costs little.** Daphne's input queue of a WebSocket application is a
+  ``SocketQueue`` (a list while frames wait, a future while the application waits) and the
+  write gate a flag, not an ``asyncio.Queue`` and an ``asyncio.Event`` per connection.
 - **Frames a consumer has not taken yet are bounded.** Daphne queues every incoming frame for
   the application without limit; while a consumer waits for a slow reader (above), a client
   that keeps sending would grow that queue for ever. Past MAX_QUEUED_FRAMES waiting frames
@@ -76,20 +79,79 @@ class ClientGone(OSError):
 
 
 class WriteGate:
-    """A streaming producer for one transport: open while its write buffer has room."""
+    """A streaming producer for one transport: open while its write buffer has room.
+
+    A flag and, only while someone waits, a future: one per socket, so no ``asyncio.Event``
+    (with its deque of waiters) for every idle connection."""
+
+    __slots__ = ("_waiter", "paused")
 
     def __init__(self) -> None:
-        self.open = asyncio.Event()
-        self.open.set()
+        self.paused = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def wait_open(self) -> None:
+        """Return once the gate is open (a timeout around this leaves the gate as it is)."""
+        while self.paused:
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await asyncio.shield(waiter)
 
     def pauseProducing(self) -> None:
-        self.open.clear()
+        self.paused = True
 
     def resumeProducing(self) -> None:
-        self.open.set()
+        self.paused = False
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def stopProducing(self) -> None:
-        self.open.set()
+        self.resumeProducing()
+
+
+class SocketQueue:
+    """The input queue Daphne fills for a WebSocket's application (``websocket.connect``,
+    each frame, ``websocket.disconnect``), read by that application alone.
+
+    ``asyncio.Queue`` keeps three deques and an ``Event`` (about 3 kB) for every connection,
+    idle or not; this keeps a list only while messages wait, and a future only while the
+    application waits for one (docs/performance.md, "Round 3: memory per connection and
+    churn")."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = [item]
+        else:
+            self._items.append(item)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await waiter
+        items = self._items
+        item = items.pop(0)  # at most MAX_QUEUED_FRAMES wait: a list will do
+        if not items:
+            self._items = None
+        return item
 
 
 def _write_gate(protocol: Any) -> WriteGate | None:
@@ -128,9 +190,9 @@ async def wait_until_drained(protocol: Any) -> None:
     gate = _write_gate(protocol)
     if gate is None:
         return
-    while not gate.open.is_set() and protocol.state != protocol.STATE_CLOSED:
+    while gate.paused and protocol.state != protocol.STATE_CLOSED:
         try:
-            await asyncio.wait_for(gate.open.wait(), DRAIN_CHECK_SECONDS)
+            await asyncio.wait_for(gate.wait_open(), DRAIN_CHECK_SECONDS)
         except TimeoutError:
             continue
 
@@ -164,7 +226,7 @@ def writable(protocol: Any) -> bool:
     ):
         return False
     gate = _write_gate(protocol)
-    return gate is not None and gate.open.is_set()
+    return gate is not None and not gate.paused
 
 
 def write(protocol: Any, frame: bytes) -> None:
@@ -210,6 +272,7 @@ def configure_daphne(handshake_seconds: float = 0) -> None:
     """Install the behaviours above into Daphne (once per process); ``handshake_seconds``:
     the least time a WebSocket handshake may take before Daphne drops it."""
     try:
+        from autobahn.exception import Disconnected
         from daphne.server import Server
         from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     except ImportError:  # pragma: no cover - served by another ASGI server
@@ -231,7 +294,13 @@ def configure_daphne(handshake_seconds: float = 0) -> None:
     handle_reply = Server.handle_reply
 
     async def handle_reply_with_back_pressure(self: Any, protocol: Any, message: Any) -> None:
-        await handle_reply(self, protocol, message)
+        try:
+            await handle_reply(self, protocol, message)
+        except Disconnected as exc:
+            # autobahn refuses a send on a connection that closed meanwhile (a client that
+            # left right after the welcome): the application hears of it as ClientGone, not
+            # as a crash that Daphne logs with a traceback, once per such connect.
+            raise ClientGone("the WebSocket connection is closed") from exc
         if message.get("type") == "websocket.send" and isinstance(protocol, WebSocketProtocol):
             await wait_until_drained(protocol)
             if protocol.state == protocol.STATE_CLOSED:
@@ -249,6 +318,12 @@ def configure_daphne(handshake_seconds: float = 0) -> None:
         self.dropConnection(abort=False)  # unregisters the producer, then loseConnection
         asyncio.get_event_loop().call_later(CLOSE_HANDSHAKE_SECONDS, _abort_if_open, transport)
 
+    on_open = WebSocketProtocol.onOpen
+
+    def on_open_forgetting_the_handshake(self: Any) -> None:
+        on_open(self)
+        _forget_the_handshake(self)
+
     on_message = WebSocketProtocol.onMessage
 
     def on_message_bounded(self: Any, payload: bytes, is_binary: bool) -> None:
@@ -263,6 +338,7 @@ def configure_daphne(handshake_seconds: float = 0) -> None:
 
     WebSocketFactory.setProtocolOptions = set_protocol_options
     WebSocketProtocol.onMessage = on_message_bounded
+    WebSocketProtocol.onOpen = on_open_forgetting_the_handshake
     Server.handle_reply = handle_reply_with_back_pressure
     WebSocketProtocol.onCloseHandshakeTimeout = on_close_handshake_timeout
     _pass_request_bodies_through()
@@ -293,6 +369,33 @@ def _wait_longer_for_handshakes(server_class: Any, least_seconds: float) -> None
                 setattr(self, name, least_seconds)
 
     server_class.__init__ = init_with_handshake_time
+
+
+class _Requested:
+    """What Daphne still reads of a handshake's request once the socket is open: its path,
+    for its log lines."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+# What autobahn keeps of the handshake it parsed, never read again once the socket is open.
+_HANDSHAKE_LEFTOVERS = ("http_headers", "http_request_data", "http_response_data")
+
+
+def _forget_the_handshake(protocol: Any) -> None:
+    """Drop the parsed handshake (headers as a dict, the raw request and response) that
+    autobahn and Daphne keep for the connection's life: a kilobyte or two per idle socket
+    (docs/performance.md, "Round 3: memory per connection and churn"). The scope's own
+    copy of the headers stays."""
+    request = getattr(protocol, "request", None)
+    if request is not None and not isinstance(request, _Requested):
+        protocol.request = _Requested(request.path)
+    for name in _HANDSHAKE_LEFTOVERS:
+        if getattr(protocol, name, None) is not None:
+            setattr(protocol, name, None)
 
 
 class BodyQueue(asyncio.Queue):
@@ -332,11 +435,13 @@ def _read_bodies_when_asked() -> None:
         # Daphne's own, with a BodyQueue for HTTP (daphne/server.py, Server.create_application).
         assert "application_instance" not in self.connections[protocol]
         content = getattr(protocol, "content", None)
-        queue = (
-            BodyQueue(content)
-            if scope.get("type") == "http" and content is not None
-            else asyncio.Queue()
-        )
+        queue: Any
+        if scope.get("type") == "websocket":
+            queue = SocketQueue()
+        elif content is not None:
+            queue = BodyQueue(content)
+        else:
+            queue = asyncio.Queue()
         scope.setdefault("asgi", {"version": "3.0"})
         if scope.get("type") == "websocket":
             scope[PROTOCOL_SCOPE_KEY] = protocol

@@ -7,9 +7,10 @@ through ``chat.services`` exactly as the REST views do; every event it sends is 
 ``chat.events``, and it never calls ``group_send``.
 
 Events from the layer arrive already encoded (``{"type": "chat.event", "text": ...}``) and
-are forwarded as they are: one JSON encoding per event, not one per recipient. A channel's
-events come from the process's hub (``chat.fanout``), which hands each to ``live``; the
-user's own events (membership, sign-out, mentions) come through the consumer's layer channel.
+are forwarded as they are: one JSON encoding per event, not one per recipient. They come from
+the process's hub (``chat.fanout``), which hands each to ``live``: a channel's events, and the
+user's own (membership, sign-out, mentions, read markers). A consumer has no channel-layer
+channel of its own.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import asyncio
 import logging
 import sys
 import time
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from rest_framework.serializers import Serializer
@@ -53,6 +56,12 @@ REORDER_WAIT_SECONDS = 0.5
 # At most this many events wait per channel; past it they all go at once.
 REORDER_MAX_HELD = 1000
 
+# What most sockets never use, shared until one does (``ChatConsumer``, lazy state): an idle
+# socket holds no empty containers of its own (docs/performance.md, "Round 3: memory per
+# connection and churn").
+_NONE: frozenset[str] = frozenset()
+_EMPTY: Mapping[Any, Any] = types.MappingProxyType({})
+
 # Client frame type -> the consumer's method for it (one table, not one dict per connection).
 FRAME_HANDLERS = {
     "ping": "handle_ping",
@@ -69,19 +78,24 @@ FRAME_HANDLERS = {
 class ChatConsumer(AsyncWebsocketConsumer):
     """One client connection: its subscriptions, rate limits and timers.
 
-    Built on Channels' ``AsyncWebsocketConsumer`` (accept, send, close, and the group
-    bookkeeping of ``websocket_disconnect``). It implements the documented hooks ``connect``,
-    ``receive`` (every frame: size, rate, decoding, then a ``handle_*`` method) and
-    ``disconnect``, and replaces two methods of ``AsyncConsumer``:
+    Built on Channels' ``AsyncWebsocketConsumer`` (accept, send, close, the handlers of the
+    ``websocket.*`` messages). It implements the documented hooks ``connect``, ``receive``
+    (every frame: size, rate, decoding, then a ``handle_*`` method) and ``disconnect``, and
+    replaces two methods of ``AsyncConsumer``:
 
-    - ``__call__`` wraps Channels' own, so a Redis outage that escapes it closes with 4503
-      rather than 1011 or a 500 on the handshake;
+    - ``__call__`` reads the socket alone: Channels' own also opens a layer channel for the
+      connection and reads it beside the socket, and here the process's hub brings every
+      event (chat.fanout); a Redis outage that escapes closes with 4503, not 1011;
     - ``dispatch`` skips Channels' ``aclose_old_connections`` before every handler (one thread
       hop per forwarded event; each database call here is a ``database_sync_to_async`` hop,
       which closes stale connections itself), and leaves the groups and presence at once
       when a send finds the client gone or a handler fails.
     """
 
+    # No layer channel per connection (``__call__``); no groups of Channels' bookkeeping.
+    channel_layer: Any = None
+    groups = ()
+    connection_id: str | None = None  # its entry in the user's presence set
     user: Any = None
     token_timer: asyncio.TimerHandle | None = None
     accepted = False
@@ -99,17 +113,35 @@ class ChatConsumer(AsyncWebsocketConsumer):
     backlog: deque[dict[str, Any]] | None = None
     drainer: asyncio.Future[None] | None = None
     protocol: Any = None
+    # Lazy state: shared empties until the socket first needs its own (``_init_state``).
+    tasks: list[asyncio.Future[None]] | tuple[()] = ()
+    # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
+    # replayed_to, so live events wait for that (they would come twice, or out of order).
+    paging: set[str] | frozenset[str] = _NONE
+    replayed_to: Mapping[str, int] = _EMPTY  # changes up to here came from the database
+    # Live events that ran ahead of forwarded_seq, per channel: {seq: text}, and the timer
+    # that sends them anyway when the missing ones do not come.
+    held: Mapping[str, dict[int, str]] = _EMPTY
+    held_timers: Mapping[str, asyncio.TimerHandle] = _EMPTY
+    presence_seen: Mapping[str, str] = _EMPTY  # what the client was told of each co-member
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Channels' consumer; a Redis outage that escapes it closes with 4503, not 1011.
+        """Serve the connection: each message of the server in turn, through ``dispatch``.
 
-        Channels asks the layer for the connection's own channel before anything else, so
-        while Redis is away a new connection fails there, before it is accepted (Daphne would
-        answer the handshake with a 500); RedisChannelLayer (CHANNEL_LAYER_BACKEND=core) also
-        raises from its receive loop under an open socket (Daphne would close it with 1011).
+        Channels' own ``__call__`` first asks the layer for a channel of the connection's
+        own and then reads it beside the socket (``await_many_dispatch``: an asyncio queue, a
+        task per message and, on the pub/sub layer, a Redis subscription per connection).
+        Here the process's hub brings the channels' and the user's events (chat.fanout), so
+        the socket is all there is to read (docs/architecture.md, "Delivery of live events").
+        A Redis outage that escapes closes with 4503, not 1011.
         """
+        self.scope = scope
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         except REDIS_UNAVAILABLE as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             auth: WebSocketAuth | None = scope.get("auth")
@@ -162,10 +194,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             detail = "Sign in, or send an access token as the subprotocol bearer.<token>."
             await self._refuse("unauthorized", detail, closes.CLOSE_UNAUTHORIZED)
             return
+        member_channels, co_member_ids = auth.take_connect_reads()
+        self.connection_id = realtime.current().connection_id()
         try:
             went_online = await presence.connection_opened(
                 user_id=auth.user.pk,
-                connection=self.channel_name,
+                connection=self.connection_id,
                 limit=settings.CHAT_MAX_SOCKETS_PER_USER,
             )
         except presence.TooManyConnections:
@@ -176,10 +210,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse("too_many_connections", detail, closes.CLOSE_TOO_MANY_SOCKETS)
             return
         except OUTAGE_ERRORS as exc:
-            # While Redis is away neither presence nor the socket cap can be counted; the
-            # socket works without them and the next heartbeat counts it again.
-            logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
-            went_online = False
+            # Redis is away (presence lives on the layer's first host). The hub may well
+            # follow this user's channels already and need no Redis to add the socket, but no
+            # live event would reach it: the client comes back after a pause instead.
+            logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
+            await self._refuse("unavailable", UNAVAILABLE_DETAIL, closes.CLOSE_UNAVAILABLE)
+            return
         self.user = auth.user
         self.session_key = auth.session_key
         self.token_issued_at = auth.issued_at
@@ -189,7 +225,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.presence_batch = wants_presence_batch(self.scope)
         realtime.current().keeper.add(self)
         try:
-            channels = await self._follow_member_channels(auth.member_channels)
+            channels = await self._follow_member_channels(member_channels)
         except OUTAGE_ERRORS as exc:
             logger.warning("ws.unavailable: %s: %s", type(exc).__name__, exc)
             self.closing = True
@@ -205,31 +241,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await events.send_presence(
                     user_id=self.user.pk, status="online", channel_ids=self.member_channels
                 )
-            await self._send_presence_snapshot(auth.co_member_ids)
+            await self._send_presence_snapshot(co_member_ids)
         except OUTAGE_ERRORS as exc:
             # Presence is best effort: the socket works without it, and the next heartbeat
             # counts the connection again.
             logger.warning("ws.presence_unavailable: %s: %s", type(exc).__name__, exc)
         if left is not None:
             self.token_timer = asyncio.get_running_loop().call_later(
-                left, lambda: self.tasks.append(asyncio.ensure_future(self._token_expired()))
+                left, lambda: self._keep_task(self._token_expired())
             )
 
     def _init_state(self) -> None:
-        self.tasks: list[asyncio.Future[None]] = []
+        """What every connected socket uses; the rest (``tasks``, ``paging``,
+        ``replayed_to``, ``held``, ``held_timers``, ``presence_seen``) stays a shared empty
+        until first written."""
         self.subscribed: set[str] = set()
         self.member_channels: set[str] = set()
         self.forwarded_seq: dict[str, int] = {}  # the last seq sent per channel
-        self.replayed_to: dict[str, int] = {}  # changes up to here came from the database
-        # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
-        # replayed_to, so live events wait for that (they would come twice, or out of order).
-        self.paging: set[str] = set()
-        # Live events that ran ahead of forwarded_seq, per channel: {seq: text}, and the
-        # timer that sends them anyway when the missing ones do not come.
-        self.held: dict[str, dict[int, str]] = {}
-        self.held_timers: dict[str, asyncio.TimerHandle] = {}
         self.rights_epoch = 0  # counts subscribes and joins, for keepalive's re-checks
-        self.presence_seen: dict[str, str] = {}
         # Floods of frames are this socket's business; the message budget (CHAT_MESSAGE_RATE)
         # is the user's, across sockets and doors, and chat.services spends it.
         self.frame_bucket = frames.TokenBucket(capacity=60, per_second=20)
@@ -241,16 +270,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _follow_member_channels(
         self, known: tuple[tuple[str, str, int], ...] | None = None
     ) -> list[tuple[str, str, int]]:
-        """Join the user's group and the groups of the user's channels; (id, name, last_seq).
+        """Follow the user's events and the user's channels; (id, name, last_seq).
 
         ``known``: the channels the handshake read (``chat.ws_auth``), so only the read after
         joining is a database hop of its own.
         """
         if known is None:
             known = tuple(await database.member_channels(self.user))
-        await self._join_groups(
-            [events.user_group(self.user.pk)], [channel_id for channel_id, _n, _s in known]
-        )
+        await self._join_groups([channel_id for channel_id, _n, _s in known], user=True)
         # Read again after joining the groups: a change committed in between is either in
         # this last_seq or on its way through the layer, never lost between the two.
         channels, self.dm_members = await database.member_channels_and_dms(self.user)
@@ -259,16 +286,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.dm_members = {
                 k: v for k, v in (self.dm_members or {}).items() if self._in_scope(k)
             }
-        await self._join_groups([], [channel_id for channel_id, _n, _s in channels])
+        await self._join_groups([channel_id for channel_id, _n, _s in channels])
         for channel_id, _name, last_seq in channels:
             self.forwarded_seq[channel_id] = last_seq
         self.member_channels = {channel_id for channel_id, _name, _seq in channels}
         return channels
 
-    async def _join_groups(self, groups: list[str], channel_ids: list[str]) -> None:
-        """Join ``groups`` and the channels of ``channel_ids`` (``_join_group``), together."""
+    async def _join_groups(self, channel_ids: list[str], *, user: bool = False) -> None:
+        """Follow the channels of ``channel_ids`` (``_join_group``) and, with ``user``, the
+        user's own events, together."""
+        hub = realtime.current().hub
         await asyncio.gather(
-            *(self.channel_layer.group_add(group, self.channel_name) for group in groups),
+            *((hub.join_user(self.user.pk, self),) if user else ()),
             *(self._join_group(channel_id) for channel_id in channel_ids),
         )
 
@@ -282,7 +311,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         news = []
         for user_id in sorted(online):
             if self.presence_seen.get(user_id) != "online":
-                self.presence_seen[sys.intern(user_id)] = "online"
+                self._seen()[sys.intern(user_id)] = "online"
                 news.append(user_id)
         if not news:
             return
@@ -298,6 +327,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.cleaned_up = True
         current = realtime.current()
         current.keeper.discard(self)
+        current.hub.leave_user(self.user.pk, self)
         for channel_id in self.subscribed:
             current.hub.leave(channel_id, self)
         self.backlog = None
@@ -309,14 +339,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._drop_held(channel_id)
         for task in self.tasks:
             task.cancel()
+        if self.connection_id is None:
+            return
         try:
-            await asyncio.gather(
-                *(
-                    self.channel_layer.group_discard(group, self.channel_name)
-                    for group in self.keep_alive_groups()
-                )
+            went_offline = await presence.connection_closed(
+                user_id=self.user.pk, connection=self.connection_id
             )
-            if await presence.connection_closed(user_id=self.user.pk, connection=self.channel_name):
+            if went_offline:
                 await events.send_presence(
                     user_id=self.user.pk, status="offline", channel_ids=self.member_channels
                 )
@@ -329,10 +358,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(close_code)
 
     # -- kept alive by chat.keepalive, once per heartbeat -------------------------------
-
-    def keep_alive_groups(self) -> list[str]:
-        # The channels' groups belong to the process's hub, which keeps them itself.
-        return [events.user_group(self.user.pk)]
 
     def keep_alive_user_id(self) -> Any:
         return self.user.pk
@@ -361,7 +386,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = verdict.user or self.user  # a new role applies to every later check
         gone = verdict.left | (verdict.hidden & self.subscribed)
         if verdict.problem is not None or (gone and check.epoch == self.rights_epoch):
-            self.tasks.append(asyncio.ensure_future(self._act_on(check, verdict)))
+            self._keep_task(self._act_on(check, verdict))
 
     async def _act_on(self, check: keepalive.AccessCheck, verdict: keepalive.AccessVerdict) -> None:
         """Close, or drop the channels that are gone."""
@@ -474,7 +499,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await database.channel_last_seq(self.user, channel_id)
         self.rights_epoch += 1
         await self._join_group(channel_id)
-        self.paging.discard(channel_id)
+        self._stop_paging(channel_id)
         # What waits for a missing seq was committed before the read below: the replay, or
         # the last_seq that `subscribed` reports, covers it.
         self._drop_held(channel_id)
@@ -486,9 +511,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if trimmed_seq > since_seq:
                 trimmed = trimmed_seq
             if has_more:
-                self.paging.add(channel_id)
+                self._own_paging().add(channel_id)
                 paged_to = replayed_to
-            self.replayed_to[channel_id] = max(replayed_to, self.replayed_to.get(channel_id, 0))
+            self._own_replayed_to()[channel_id] = max(
+                replayed_to, self.replayed_to.get(channel_id, 0)
+            )
         self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
         await self.send_event(
             events.subscribed_event(channel_id, last_seq, replayed_to=paged_to, trimmed_seq=trimmed)
@@ -522,7 +549,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
         channel_id = frames.channel_id(content)
-        self.paging.discard(channel_id)
+        self._stop_paging(channel_id)
         await self._leave_group(channel_id)
         last_seq = self.forwarded_seq.get(channel_id, 0)
         await self.send_event(events.unsubscribed_event(channel_id, last_seq))
@@ -568,14 +595,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await presence.typing_allowed(user_id=self.user.pk, channel_id=channel_id):
             await events.send_typing(channel_id=channel_id, user=self.user)
 
-    # -- events from the channel layer ----------------------------------------------------
+    # -- events from the channel layer, through the hub --------------------------------
 
     def live(self, delivery: fanout.Delivery) -> int:
-        """A channel's event from the process's hub (``chat.fanout``); the frames written.
+        """An event of a channel or of the user from the process's hub (``chat.fanout``);
+        the frames written.
 
         Written to the connection at once when nothing else is under way; while a handler
         runs (a replay, an ack), earlier events wait, or the client's buffer is full, it joins
-        the backlog and goes out after, by the same filters (``chat_event``)."""
+        the backlog and goes out after, by the same filters (``chat_event``). The user's
+        events that act (``chat.membership``, ``chat.deactivated``, ``chat.signed_out``)
+        always take the backlog: their handlers run in order with everything else."""
         message = delivery.message
         if self.busy or self.backlog or self.cleaned_up or not self._writable():
             self._defer(message)
@@ -627,6 +657,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while self.backlog:
             message = self.backlog.popleft()
             await getattr(self, get_handler_name(message))(message)
+        self.backlog = None  # most sockets need none most of the time
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         texts = self._event_texts(event)
@@ -666,18 +697,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _hold(self, channel_id: str, seq: int, text: str) -> list[str]:
         """Keep an event that ran ahead until the seqs before it arrive, or the wait ends;
         past REORDER_MAX_HELD, what is held goes now."""
-        held = self.held.setdefault(channel_id, {})
+        all_held, timers = self._own_held()
+        held = all_held.setdefault(channel_id, {})
         held[seq] = text
         if len(held) > REORDER_MAX_HELD:
             return self._release_held(channel_id, everything=True)
-        if channel_id not in self.held_timers:
-            self.held_timers[channel_id] = asyncio.get_running_loop().call_later(
+        if channel_id not in timers:
+            timers[channel_id] = asyncio.get_running_loop().call_later(
                 REORDER_WAIT_SECONDS, self._wait_ended, channel_id
             )
         return []
 
     def _wait_ended(self, channel_id: str) -> None:
-        self.held_timers.pop(channel_id, None)
+        self._own_held()[1].pop(channel_id, None)
         self._defer({"type": "chat.held", "channel_id": channel_id})
 
     async def chat_held(self, event: dict[str, Any]) -> None:
@@ -706,8 +738,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return texts
 
     def _drop_held(self, channel_id: str) -> None:
-        self.held.pop(channel_id, None)
-        timer = self.held_timers.pop(channel_id, None)
+        if self.held is _EMPTY:
+            return  # nothing was ever held
+        held, timers = self._own_held()
+        held.pop(channel_id, None)
+        timer = timers.pop(channel_id, None)
         if timer is not None:
             timer.cancel()
 
@@ -734,7 +769,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for change in changes:
             user_id, status = sys.intern(change["user_id"]), sys.intern(change["status"])
             if user_id != me and self.presence_seen.get(user_id) != status:
-                self.presence_seen[user_id] = status
+                self._seen()[user_id] = status
                 news.append(change)
         if not news:
             return []
@@ -798,6 +833,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self, code: str, detail: str, ref: str, fields: dict[str, list[str]] | None = None
     ) -> None:
         await self.send_event(events.error_event(code, detail, ref, fields))
+
+    def _keep_task(self, coroutine: Awaitable[None]) -> None:
+        """Run ``coroutine`` in a task of this connection, cancelled when it closes."""
+        if not isinstance(self.tasks, list):
+            self.tasks = []
+        self.tasks.append(asyncio.ensure_future(coroutine))
+
+    # The lazy state, the socket's own from its first write.
+
+    def _own_paging(self) -> set[str]:
+        if not isinstance(self.paging, set):
+            self.paging = set()
+        return self.paging
+
+    def _stop_paging(self, channel_id: str) -> None:
+        if channel_id in self.paging:
+            self._own_paging().discard(channel_id)
+
+    def _own_replayed_to(self) -> dict[str, int]:
+        if not isinstance(self.replayed_to, dict):
+            self.replayed_to = {}
+        return self.replayed_to
+
+    def _own_held(self) -> tuple[dict[str, dict[int, str]], dict[str, asyncio.TimerHandle]]:
+        if not isinstance(self.held, dict) or not isinstance(self.held_timers, dict):
+            self.held, self.held_timers = {}, {}
+        return self.held, self.held_timers
+
+    def _seen(self) -> dict[str, str]:
+        if not isinstance(self.presence_seen, dict):
+            self.presence_seen = {}
+        return self.presence_seen
 
     def _in_scope(self, channel_id: Any) -> bool:
         return self.channel_scope is None or str(channel_id) in self.channel_scope

@@ -183,6 +183,55 @@ async def test_an_expiring_layer_gets_the_hub_groups_again_each_heartbeat() -> N
     assert hub.reader is None and not hub.groups
 
 
+async def test_a_users_events_reach_that_users_followers_only() -> None:
+    hub = realtime.current().hub
+    user_id, other_id, channel_id = (str(uuid.uuid4()) for _ in range(3))
+    mine, theirs, in_channel = Follower(), Follower(), Follower()
+    await hub.join_user(user_id, mine)
+    await hub.join_user(other_id, theirs)
+    await hub.join(channel_id, in_channel)
+    message = {"type": events.LAYER_EVENT_TYPE, "text": '{"type":"read"}', "to_user": user_id}
+    await get_channel_layer().group_send(events.user_group(user_id), message)
+    frame = await asyncio.wait_for(mine.frames.get(), TIMEOUT)
+    assert frame == ws_server.text_frame(b'{"type":"read"}')
+    # A user's event that names a channel (membership) still goes by its user, and one of
+    # an older sender that names no user goes to nobody, not to the channel's followers.
+    membership = {"type": "chat.membership", "channel_id": channel_id, "text": "{}"}
+    assert hub.deliver({**membership, "to_user": user_id}) == 1
+    assert hub.deliver(membership) == 0
+    assert theirs.frames.empty() and in_channel.frames.empty() and mine.frames.qsize() == 1
+
+
+async def test_a_user_without_local_sockets_leaves_the_layer_after_the_linger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fanout, "LINGER_SECONDS", 0.05)
+    hub = realtime.current().hub
+    user_id = str(uuid.uuid4())
+    follower = Follower()
+    await hub.join_user(user_id, follower)
+    name = hub.layer._get_group_channel_name(events.user_group(user_id))
+    assert hub.layer.groups[name] == {hub.channel_name}
+    hub.leave_user(user_id, follower)
+    async with asyncio.timeout(TIMEOUT):
+        while name in hub.layer.groups:
+            await asyncio.sleep(0.02)
+    assert user_id not in hub.users
+
+
+async def test_an_expiring_layer_gets_the_user_groups_again_each_heartbeat() -> None:
+    layer = InMemoryChannelLayer(group_expiry=60)
+    hub = fanout.Hub(layer, asyncio.get_running_loop())
+    user_id = str(uuid.uuid4())
+    await hub.join_user(user_id, Follower())
+    group = events.user_group(user_id)
+    layer.groups[group][hub.channel_name] = 0.0
+    await hub.refresh()
+    assert layer.groups[group][hub.channel_name] > 0.0
+    await hub.close()
+    assert not hub.users
+
+
 def test_text_frames_carry_the_length_in_the_three_sizes_of_rfc_6455() -> None:
     assert ws_server.text_frame(b"x" * 125)[:2] == bytes((0x81, 125))
     assert ws_server.text_frame(b"x" * 126)[:4] == struct.pack("!BBH", 0x81, 126, 126)

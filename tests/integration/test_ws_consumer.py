@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.test import override_settings
 
-from chat import consumers, events, services
+from chat import consumers, events, realtime, services
 from chatsite import ratelimit
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory
 from tests.integration.ws_support import (
@@ -407,6 +407,18 @@ async def test_membership_changes_subscribe_and_unsubscribe_live(
     await database_sync_to_async(services.channel_leave)(user=bob, channel_id=channel.pk)
     assert (await receive_type(ws, "unsubscribed"))["channel_id"] == str(channel.pk)
     await ws.disconnect()
+
+
+async def test_sockets_have_no_layer_channel_of_their_own(alice: Any, bob: Any) -> None:
+    """The process's hub brings every socket its events: one layer channel per process,
+    however many sockets it serves (docs/architecture.md, "Delivery of live events")."""
+    sockets = [await connect(user) for user in (alice, alice, bob)]
+    current = realtime.current()
+    assert set(current.layer.channels) == {current.hub.channel_name}
+    assert len(current.hub.users[str(alice.pk)].followers) == 2
+    for ws in sockets:
+        await ws.disconnect()
+    assert not current.hub.users[str(alice.pk)].followers  # the group itself lingers a while
 
 
 async def test_deactivation_event_closes_with_4403(bob: Any) -> None:

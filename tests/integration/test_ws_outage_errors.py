@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.db import close_old_connections
 from django.db.utils import OperationalError
 
-from chat import consumers, services, ws_auth
+from chat import consumers, presence, realtime, services, ws_auth
 from tests.integration.ws_support import (
     close_code,
     communicator,
@@ -65,16 +65,20 @@ async def test_connect_while_the_database_is_away_closes_with_4503(
     assert await close_code(ws) == consumers.CLOSE_UNAVAILABLE == 4503
 
 
+@pytest.mark.parametrize("where", ["presence", "hub"])
 async def test_connect_while_redis_is_away_closes_with_4503_not_a_500(
-    alice: Any, monkeypatch: pytest.MonkeyPatch
+    alice: Any, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
+    """Redis is away: the presence count of the connect fails, or (another Redis shard) the
+    hub cannot open its layer channel. Either way no live event would reach the socket."""
+
     async def redis_away(*args: Any, **kwargs: Any) -> Any:
         raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
 
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    monkeypatch.setattr(layer, "new_channel", redis_away)
+    if where == "presence":
+        monkeypatch.setattr(presence, "connection_opened", redis_away)
+    else:
+        monkeypatch.setattr(realtime.current().layer, "new_channel", redis_away)
     ws = communicator(protocols=token_protocols(alice))
     connected, subprotocol = await ws.connect()
     assert connected and subprotocol == "chat.v1"

@@ -4,7 +4,18 @@
 
 import { API, api } from "./api.js";
 
-export async function save(form, sidebar) {
+// One save at a time per form, each reading the form when its turn comes: two quick changes
+// (a notify level, then mute) sent at once could be answered out of order, and the older
+// answer would undo the newer one in the sidebar.
+const queues = new WeakMap();
+
+export function save(form, sidebar) {
+  const next = (queues.get(form) || Promise.resolve()).then(() => send(form, sidebar));
+  queues.set(form, next);
+  return next;
+}
+
+async function send(form, sidebar) {
   const error = form.querySelector("[data-notify-error]");
   const checked = form.querySelector('input[name="notify"]:checked');
   const body = { muted: form.querySelector('input[name="muted"]').checked };

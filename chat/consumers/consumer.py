@@ -686,10 +686,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if seq <= self.replayed_to.get(channel_id, 0):
             return []  # sent in a replay from the database already
         forwarded = self.forwarded_seq.get(channel_id, 0)
+        if seq <= forwarded:
+            # Sent already, or committed before the last_seq the client was told (welcome,
+            # subscribed): a late event of it, such as one the hub still had on its way from
+            # an earlier socket, would reach a reconnecting client before the replay that
+            # brings it in order.
+            return []
         if seq > forwarded + 1:
             return self._hold(channel_id, seq, text)
-        if seq > forwarded:
-            self.forwarded_seq[channel_id] = seq
+        self.forwarded_seq[channel_id] = seq
         if channel_id in self.held:
             return [text, *self._release_held(channel_id, everything=False)]
         return [text]
@@ -722,18 +727,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _release_held(self, channel_id: str, *, everything: bool) -> list[str]:
         """A channel's held events in seq order: those that now follow on from the last seq
-        sent, or (``everything``) all of them, leaving the gap for the client to fill."""
+        sent, or (``everything``) all of them, leaving the gap for the client to fill. One
+        the client has had since, or will have from a replay, goes nowhere."""
         held = self.held.get(channel_id)
         texts = []
         while held:
             seq = min(held)
-            if not everything and seq != self.forwarded_seq.get(channel_id, 0) + 1:
+            forwarded = self.forwarded_seq.get(channel_id, 0)
+            stale = seq <= max(self.replayed_to.get(channel_id, 0), forwarded)
+            if not stale and not everything and seq != forwarded + 1:
                 break
             text = held.pop(seq)
             if not held:
                 self._drop_held(channel_id)
-            if seq > self.replayed_to.get(channel_id, 0):
-                self.forwarded_seq[channel_id] = max(seq, self.forwarded_seq.get(channel_id, 0))
+            if not stale:
+                self.forwarded_seq[channel_id] = seq
                 texts.append(text)
         return texts
 

@@ -467,6 +467,40 @@ async def test_dropped_event_is_recovered_by_since_seq(
     await ws.disconnect()
 
 
+async def test_a_late_event_from_before_the_connect_waits_for_the_replay(
+    alice: Any, bob: Any, channel: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change committed while the client was away, whose live event is still on its way
+    when the client is back (the process follows the channel for an earlier socket): it
+    comes once, in the replay, not before it."""
+    await database_sync_to_async(MembershipFactory.create)(channel=channel, user=bob)
+    await post(alice, channel, "seen")
+    send_now = events._send_now
+    late: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(events, "_send_now", lambda group, message: late.append((group, message)))
+    await post(alice, channel, "missed 1")
+    await post(alice, channel, "missed 2")
+    monkeypatch.setattr(events, "_send_now", send_now)
+    assert len(late) == 2
+
+    ws = await connect(bob)  # follows the channel: the welcome says last_seq 3
+    for group, message in late:
+        send_now(group, message)
+    await post(alice, channel, "after")  # behind the late ones on the layer
+    first = await receive_type(ws, "message.created")
+    assert (first["seq"], first["message"]["content"]) == (4, "after")
+
+    await ws.send_json_to({"type": "subscribe", "channel_id": str(channel.pk), "since_seq": 1})
+    subscribed, replayed = await receive_until(ws, lambda e: e["type"] == "subscribed")
+    assert [(e["seq"], e["message"]["content"]) for e in replayed] == [
+        (2, "missed 1"),
+        (3, "missed 2"),
+        (4, "after"),
+    ]
+    assert subscribed["last_seq"] == 4
+    await ws.disconnect()
+
+
 # -- limits -------------------------------------------------------------------------------
 
 
@@ -600,4 +634,8 @@ async def test_an_event_whose_predecessor_never_comes_goes_after_the_wait(
     assert await ws.receive_nothing(timeout=0.1)  # held for the missing seq 1
     event = await receive_type(ws, "message.created", timeout=5)
     assert event["seq"] == 2  # then sent anyway: the client catches up by since_seq
+
+    await hand_over(_lost)  # too late: the client fills the gap from the replay instead
+    await post(alice, channel, "next")
+    assert (await receive_type(ws, "message.created"))["seq"] == 3
     await ws.disconnect()

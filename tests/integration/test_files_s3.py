@@ -120,8 +120,10 @@ def test_a_presigned_url_for_markup_downloads_it_as_bytes(bucket: Any, alice: An
 def test_a_tampered_presigned_url_is_refused_by_the_bucket(bucket: Any, alice: Any) -> None:
     body = upload(_client(alice), "a.txt", b"secret").json()
     location = _client(alice).get(body["url"])["Location"]
-    other = Upload.objects.get(pk=body["id"]).storage_key[:-1] + "0"
-    tampered = location.replace(Upload.objects.get(pk=body["id"]).storage_key, other)
+    key = Upload.objects.get(pk=body["id"]).storage_key
+    other = key[:-1] + ("1" if key.endswith("0") else "0")  # another object's key, not this one
+    tampered = location.replace(key, other)
+    assert tampered != location
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(tampered, timeout=10)  # noqa: S310
     assert refused.value.code in (403, 404)

@@ -436,15 +436,14 @@ def _read_bodies_when_asked() -> None:
         assert "application_instance" not in self.connections[protocol]
         content = getattr(protocol, "content", None)
         queue: Any
+        scope.setdefault("asgi", {"version": "3.0"})
         if scope.get("type") == "websocket":
             queue = SocketQueue()
+            scope[PROTOCOL_SCOPE_KEY] = protocol
         elif content is not None:
             queue = BodyQueue(content)
         else:
             queue = asyncio.Queue()
-        scope.setdefault("asgi", {"version": "3.0"})
-        if scope.get("type") == "websocket":
-            scope[PROTOCOL_SCOPE_KEY] = protocol
         instance = self.application(
             scope=scope, receive=queue.get, send=partial(self.handle_reply, protocol)
         )

@@ -118,7 +118,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # Channels whose replay stopped at CHAT_REPLAY_LIMIT: the client pages on from
     # replayed_to, so live events wait for that (they would come twice, or out of order).
     paging: set[str] | frozenset[str] = _NONE
-    replayed_to: Mapping[str, int] = _EMPTY  # changes up to here came from the database
     # Live events that ran ahead of forwarded_seq, per channel: {seq: text}, and the timer
     # that sends them anyway when the missing ones do not come.
     held: Mapping[str, dict[int, str]] = _EMPTY
@@ -252,9 +251,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     def _init_state(self) -> None:
-        """What every connected socket uses; the rest (``tasks``, ``paging``,
-        ``replayed_to``, ``held``, ``held_timers``, ``presence_seen``) stays a shared empty
-        until first written."""
+        """What every connected socket uses; the rest (``tasks``, ``paging``, ``held``,
+        ``held_timers``, ``presence_seen``) stays a shared empty until first written."""
         self.subscribed: set[str] = set()
         self.member_channels: set[str] = set()
         self.forwarded_seq: dict[str, int] = {}  # the last seq sent per channel
@@ -513,9 +511,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if has_more:
                 self._own_paging().add(channel_id)
                 paged_to = replayed_to
-            self._own_replayed_to()[channel_id] = max(
-                replayed_to, self.replayed_to.get(channel_id, 0)
-            )
         self.forwarded_seq[channel_id] = max(last_seq, self.forwarded_seq.get(channel_id, 0))
         await self.send_event(
             events.subscribed_event(channel_id, last_seq, replayed_to=paged_to, trimmed_seq=trimmed)
@@ -683,14 +678,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return [text]
         if channel_id in self.paging:
             return []  # the client pages to it: the change comes in a later page
-        if seq <= self.replayed_to.get(channel_id, 0):
-            return []  # sent in a replay from the database already
         forwarded = self.forwarded_seq.get(channel_id, 0)
         if seq <= forwarded:
-            # Sent already, or committed before the last_seq the client was told (welcome,
-            # subscribed): a late event of it, such as one the hub still had on its way from
-            # an earlier socket, would reach a reconnecting client before the replay that
-            # brings it in order.
+            # Sent already, live or in a replay from the database, or committed before the
+            # last_seq the client was told (welcome, subscribed): a late event of it, such as
+            # one the hub still had on its way from an earlier socket, would reach a
+            # reconnecting client before the replay that brings it in order.
             return []
         if seq > forwarded + 1:
             return self._hold(channel_id, seq, text)
@@ -734,7 +727,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while held:
             seq = min(held)
             forwarded = self.forwarded_seq.get(channel_id, 0)
-            stale = seq <= max(self.replayed_to.get(channel_id, 0), forwarded)
+            stale = seq <= forwarded
             if not stale and not everything and seq != forwarded + 1:
                 break
             text = held.pop(seq)
@@ -858,11 +851,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _stop_paging(self, channel_id: str) -> None:
         if channel_id in self.paging:
             self._own_paging().discard(channel_id)
-
-    def _own_replayed_to(self) -> dict[str, int]:
-        if not isinstance(self.replayed_to, dict):
-            self.replayed_to = {}
-        return self.replayed_to
 
     def _own_held(self) -> tuple[dict[str, dict[int, str]], dict[str, asyncio.TimerHandle]]:
         if not isinstance(self.held, dict) or not isinstance(self.held_timers, dict):

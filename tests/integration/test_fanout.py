@@ -44,10 +44,16 @@ async def publish(channel_id: str, message: dict[str, Any]) -> None:
     await get_channel_layer().group_send(events.channel_group(channel_id), message)
 
 
-def group_channels(layer: Any, channel_id: str) -> set[str]:
-    """The layer channels of this process in a channel's group (the pub/sub layer's table)."""
-    name = layer._get_group_channel_name(events.channel_group(channel_id))
-    return set(layer.groups.get(name, set()))
+def group_channels(layer: Any, group: str) -> set[str]:
+    """The layer channels of this process in a layer group (the pub/sub layer's table)."""
+    return set(layer.groups.get(layer._get_group_channel_name(group), set()))
+
+
+async def until_left(layer: Any, group: str) -> None:
+    """Wait until this process's hub has left ``group`` on the layer."""
+    async with asyncio.timeout(TIMEOUT):
+        while group_channels(layer, group):
+            await asyncio.sleep(0.02)
 
 
 async def test_followers_of_a_channel_share_one_subscription_and_one_encoded_frame() -> None:
@@ -56,7 +62,7 @@ async def test_followers_of_a_channel_share_one_subscription_and_one_encoded_fra
     first, second = Follower(), Follower()
     await hub.join(channel_id, first)
     await hub.join(channel_id, second)
-    assert group_channels(hub.layer, channel_id) == {hub.channel_name}
+    assert group_channels(hub.layer, events.channel_group(channel_id)) == {hub.channel_name}
     assert hub.followers(channel_id) == 2
 
     await publish(channel_id, event(channel_id, '{"type":"message.created","seq":1}'))
@@ -76,9 +82,7 @@ async def test_a_channel_without_followers_leaves_the_layer_after_the_linger(
     hub.leave(channel_id, follower)
     hub.leave(channel_id, follower)  # twice is harmless
     hub.leave(str(uuid.uuid4()), follower)  # a channel never followed too
-    async with asyncio.timeout(TIMEOUT):
-        while group_channels(hub.layer, channel_id):
-            await asyncio.sleep(0.02)
+    await until_left(hub.layer, events.channel_group(channel_id))
     assert channel_id not in hub.groups
 
     # Following it again subscribes again, and events flow.
@@ -100,7 +104,7 @@ async def test_a_follower_back_within_the_linger_keeps_the_subscription(
     hub.leave(channel_id, follower)
     await hub.join(channel_id, follower)
     await asyncio.sleep(0.2)
-    assert group_channels(hub.layer, channel_id) == {hub.channel_name}
+    assert group_channels(hub.layer, events.channel_group(channel_id)) == {hub.channel_name}
     await publish(channel_id, event(channel_id, "{}"))
     assert await asyncio.wait_for(follower.frames.get(), TIMEOUT) == ws_server.text_frame(b"{}")
 
@@ -172,15 +176,17 @@ async def test_a_failed_read_of_the_hub_channel_is_logged_and_retried(
 async def test_an_expiring_layer_gets_the_hub_groups_again_each_heartbeat() -> None:
     layer = InMemoryChannelLayer(group_expiry=60)
     hub = fanout.Hub(layer, asyncio.get_running_loop())
-    channel_id = str(uuid.uuid4())
+    channel_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
     await hub.refresh()  # no channel yet: nothing to do
     await hub.join(channel_id, Follower())
-    group = events.channel_group(channel_id)
-    layer.groups[group][hub.channel_name] = 0.0  # about to expire
+    await hub.join_user(user_id, Follower())
+    groups = [events.channel_group(channel_id), events.user_group(user_id)]
+    for group in groups:
+        layer.groups[group][hub.channel_name] = 0.0  # about to expire
     await hub.refresh()
-    assert layer.groups[group][hub.channel_name] > 0.0
+    assert all(layer.groups[group][hub.channel_name] > 0.0 for group in groups)
     await hub.close()
-    assert hub.reader is None and not hub.groups
+    assert hub.reader is None and not hub.groups and not hub.users
 
 
 async def test_a_users_events_reach_that_users_followers_only() -> None:
@@ -210,26 +216,11 @@ async def test_a_user_without_local_sockets_leaves_the_layer_after_the_linger(
     user_id = str(uuid.uuid4())
     follower = Follower()
     await hub.join_user(user_id, follower)
-    name = hub.layer._get_group_channel_name(events.user_group(user_id))
-    assert hub.layer.groups[name] == {hub.channel_name}
-    hub.leave_user(user_id, follower)
-    async with asyncio.timeout(TIMEOUT):
-        while name in hub.layer.groups:
-            await asyncio.sleep(0.02)
-    assert user_id not in hub.users
-
-
-async def test_an_expiring_layer_gets_the_user_groups_again_each_heartbeat() -> None:
-    layer = InMemoryChannelLayer(group_expiry=60)
-    hub = fanout.Hub(layer, asyncio.get_running_loop())
-    user_id = str(uuid.uuid4())
-    await hub.join_user(user_id, Follower())
     group = events.user_group(user_id)
-    layer.groups[group][hub.channel_name] = 0.0
-    await hub.refresh()
-    assert layer.groups[group][hub.channel_name] > 0.0
-    await hub.close()
-    assert not hub.users
+    assert group_channels(hub.layer, group) == {hub.channel_name}
+    hub.leave_user(user_id, follower)
+    await until_left(hub.layer, group)
+    assert user_id not in hub.users
 
 
 def test_text_frames_carry_the_length_in_the_three_sizes_of_rfc_6455() -> None:
